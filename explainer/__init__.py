@@ -1,0 +1,48 @@
+"""explainer: interactive, verified visual explainers of the building blocks of vision networks.
+
+The compute functions below are re-exported lazily, so ``import explainer`` stays cheap: it imports
+neither torch, matplotlib, ipywidgets nor the explorers until a name is first used.
+
+Example:
+    >>> import explainer
+    >>> explainer.conv_output_size(7, kernel_size=3, stride=2, padding=1)
+    4
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+_EXPORTS = {
+    "conv_output_size": "explainer.conv",
+    "transposed_output_size": "explainer.conv",
+    "effective_kernel_size": "explainer.conv",
+    "conv_params": "explainer.conv",
+    "conv_flops": "explainer.conv",
+    "sampling_positions": "explainer.sampling",
+    "LayerRF": "explainer.receptive_field",
+    "receptive_field": "explainer.receptive_field",
+    "empirical_receptive_field": "explainer.receptive_field",
+    "effective_receptive_field": "explainer.receptive_field",
+    "reference_network": "explainer.receptive_field",
+    "sample_image": "explainer.data",
+    "get_theme": "explainer.theme",
+    "set_presentation": "explainer.theme",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name in _EXPORTS:
+        value = getattr(importlib.import_module(_EXPORTS[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'explainer' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_EXPORTS))

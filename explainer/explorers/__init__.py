@@ -1,0 +1,27 @@
+"""Explorers: ipywidgets front-ends that wire controls to compute, views and the painter.
+
+Each lesson has its own module; factories are imported lazily so that ``import explainer``
+and ``import explainer.explorers`` stay cheap.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__all__ = ["conv_arithmetic_explorer", "receptive_field_explorer"]
+
+_FACTORIES = {
+    "conv_arithmetic_explorer": "explainer.explorers.convolution",
+    "receptive_field_explorer": "explainer.explorers.receptive_field",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _FACTORIES:
+        return getattr(importlib.import_module(_FACTORIES[name]), name)
+    raise AttributeError(f"module 'explainer.explorers' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(list(globals()) + list(_FACTORIES))

@@ -1,0 +1,300 @@
+"""The small widget kit every explorer is built on.
+
+An :class:`Explorer` wires ipywidgets controls to a ``render`` method that computes and updates
+matplotlib artists, paints them with a :class:`~explainer.render.Painter` and shows the PNG in an
+``ipywidgets.Image``. It owns three promises made to students and lecturers:
+
+* a callback never dies silently: any exception is shown in the explorer's own error area
+  (and kept in ``last_error``) while the widget keeps working;
+* controls cannot reach invalid states: ``limits`` narrows slider ranges before rendering and
+  the reason is shown under the controls;
+* one move costs one render: ``set`` changes several controls with a single update.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import time
+import traceback
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import ipywidgets as widgets
+
+from explainer.render import Painter
+from explainer.theme import Theme, get_theme
+
+__all__ = [
+    "Explorer",
+    "Theme",
+    "get_theme",
+    "int_slider",
+    "float_slider",
+    "selection_slider",
+    "dropdown",
+    "checkbox",
+    "toggle_buttons",
+]
+
+log = logging.getLogger("explainer")
+
+Limit = tuple[Any, Any, str | None] | tuple[Sequence[Any], str | None]
+
+
+class Explorer(widgets.VBox):
+    """Controls + picture + info + error area, updated on every control change.
+
+    Subclasses create their figure, artists and any state they need, then call
+    ``super().__init__(controls, painter, ...)``, which renders the first frame. They override
+    :meth:`render`, and optionally :meth:`limits` and :meth:`on_click`.
+
+    Attributes:
+        controls: the value widgets by name (the names ``render`` receives as keys).
+        image: the ``ipywidgets.Image`` showing the painted PNG, sized to it.
+        info: HTML panel for formulas with current numbers.
+        hints: HTML line explaining why a control is limited.
+        errors: HTML error area, shown only while the last update failed.
+        result: the last compute result (set by ``render``).
+        last_error: ``"Type: message"`` of the last failure, or None after a good update.
+        frames: number of frames painted so far.
+        last_update_ms: Python-side time of the last update (limits + render + paint).
+    """
+
+    def __init__(
+        self,
+        controls: Mapping[str, widgets.ValueWidget],
+        painter: Painter,
+        *,
+        title: str = "",
+        extra: Sequence[widgets.Widget] = (),
+        theme: Theme | None = None,
+    ) -> None:
+        self.theme = theme or get_theme()
+        self.controls = dict(controls)
+        self.painter = painter
+        self.result: Any = None
+        self.last_error: str | None = None
+        self.frames = 0
+        self.last_update_ms = 0.0
+        self._hold_depth = 0
+        self._events = None
+        self._reasons: dict[str, str] = {}
+        width, height = painter.size
+        self.image = widgets.Image(
+            format="png", layout=widgets.Layout(width=f"{width}px", height=f"{height}px", object_fit="contain")
+        )
+        self.info = widgets.HTML(layout=widgets.Layout(margin="0 0 0 6px"))
+        self.hints = widgets.HTML(layout=widgets.Layout(margin="0 0 0 6px"))
+        self.errors = widgets.HTML(layout=widgets.Layout(display="none", border="2px solid #d62728", padding="4px"))
+        box = widgets.Box(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        heading = [widgets.HTML(f"<b style='font-size:{self.theme.font_size + 3}px'>{html.escape(title)}</b>")]
+        children = heading * bool(title) + [box, self.hints, self.errors, self.image, self.info, *extra]
+        super().__init__(children=children)
+        self.add_class("explainer-explorer")
+        for control in self.controls.values():
+            control.observe(self._on_control, names="value")
+        self.update()
+
+    # ----------------------------------------------------------------- to override
+    def render(self, values: dict[str, Any]) -> None:
+        """Compute from ``values`` and update the artists (and ``result``/``info``)."""
+        raise NotImplementedError
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Limit]:
+        """Ranges that keep ``values`` valid: ``{name: (min, max, reason)}`` or ``{name: (options, reason)}``."""
+        return {}
+
+    def on_click(self, px: float, py: float) -> None:
+        """React to a click at PNG pixel (px, py); the explorer re-renders afterwards."""
+
+    # ----------------------------------------------------------------- public
+    @property
+    def values(self) -> dict[str, Any]:
+        """Current control values by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def set(self, **values: Any) -> None:
+        """Set several controls, then update once.
+
+        Raises:
+            ValueError: an unknown control name, or a value the current limits do not allow
+                (the message gives the reason shown under the controls).
+        """
+        unknown = sorted(set(values) - set(self.controls))
+        if unknown:
+            raise ValueError(f"unknown control(s) {unknown}; this explorer has {sorted(self.controls)}")
+        with self._hold():
+            for name, value in values.items():
+                self._apply_limits()
+                self.controls[name].value = value
+            self._apply_limits()
+        refused = {n: v for n, v in values.items() if self.controls[n].value != v}
+        if refused:
+            name, wanted = next(iter(refused.items()))
+            reason = self._reasons.get(name) or "outside the control's range"
+            raise ValueError(
+                f"{name}={wanted!r} is not allowed here ({reason}); it was set to {self.controls[name].value!r}"
+            )
+
+    def update(self) -> None:
+        """Recompute and repaint; failures go to the error area, never only to the log."""
+        if self._hold_depth:
+            return
+        start = time.perf_counter()
+        try:
+            values = self._apply_limits()
+            self.render(values)
+            png = self.painter.frame()
+        except Exception as exc:  # noqa: BLE001 - shown to the user, by design
+            self._show_error(exc)
+            return
+        self.image.value = png
+        self.frames += 1
+        self._clear_error()
+        self.last_update_ms = (time.perf_counter() - start) * 1e3
+
+    def click(self, px: float, py: float) -> None:
+        """Do what a click at PNG pixel (px, py) does, then update."""
+        try:
+            self.on_click(px, py)
+        except Exception as exc:  # noqa: BLE001
+            self._show_error(exc)
+            return
+        self.update()
+
+    def enable_clicks(self) -> None:
+        """Forward clicks on the image (ipyevents) to :meth:`click`."""
+        from ipyevents import Event
+
+        self._events = Event(source=self.image, watched_events=["click"], prevent_default_action=True)
+        self._events.on_dom_event(self._on_dom_event)
+        self.image.layout.cursor = "crosshair"
+
+    def png(self) -> bytes:
+        """The PNG bytes currently shown."""
+        return bytes(self.image.value)
+
+    # ----------------------------------------------------------------- internals
+    @contextmanager
+    def _hold(self) -> Iterator[None]:
+        self._hold_depth += 1
+        try:
+            yield
+        finally:
+            self._hold_depth -= 1
+        self.update()
+
+    def _on_control(self, change: dict) -> None:
+        self.update()
+
+    def _on_dom_event(self, event: dict) -> None:
+        px, py = event.get("dataX"), event.get("dataY")
+        if px is None or py is None:  # not an Image view: scale the element coordinates
+            width, height = self.painter.size
+            px = event["relativeX"] * width / max(event["boundingRectWidth"], 1)
+            py = event["relativeY"] * height / max(event["boundingRectHeight"], 1)
+        self.click(px, py)
+
+    def _apply_limits(self) -> dict[str, Any]:
+        """Narrow control ranges until the values are stable; return the values."""
+        self._reasons: dict[str, str] = {}
+        self._hold_depth += 1
+        try:
+            for _ in range(4):
+                values = self.values
+                for name, limit in self.limits(values).items():
+                    self._set_limit(self.controls[name], limit)
+                    if limit[-1]:
+                        self._reasons[name] = limit[-1]
+                if self.values == values:
+                    break
+        finally:
+            self._hold_depth -= 1
+        text = "; ".join(f"<b>{html.escape(self.controls[n].description or n)}</b> {html.escape(r)}"
+                         for n, r in self._reasons.items())
+        self.hints.value = f"<span style='color:#555'>{text}</span>" if text else ""
+        return self.values
+
+    @staticmethod
+    def _set_limit(control: widgets.ValueWidget, limit: Limit) -> None:
+        if len(limit) == 2:
+            options = list(limit[0])
+            if list(control.options) != options:
+                value = control.value if control.value in options else min(options, key=lambda o: abs(o - control.value))
+                control.options = options
+                control.value = value
+            return
+        low, high = limit[0], limit[1]
+        if high < low:
+            raise ValueError(f"{control.description}: empty range [{low}, {high}]")
+        # Widen first so that min <= max holds at every step (ipywidgets refuses otherwise).
+        if low > control.max:
+            control.max, control.min = high, low
+        else:
+            control.min, control.max = low, high
+
+    def _show_error(self, exc: BaseException) -> None:
+        self.last_error = f"{type(exc).__name__}: {exc}"
+        log.warning("explorer update failed: %s", self.last_error)
+        trace = html.escape("".join(traceback.format_exception(exc)))
+        self.errors.value = (
+            f"<b style='color:#d62728'>{html.escape(self.last_error)}</b>"
+            f"<details><summary>traceback</summary><pre style='font-size:11px'>{trace}</pre></details>"
+        )
+        self.errors.layout.display = "block"
+
+    def _clear_error(self) -> None:
+        self.last_error = None
+        if self.errors.layout.display != "none":
+            self.errors.value = ""
+            self.errors.layout.display = "none"
+
+
+def _style(theme: Theme | None) -> tuple[dict, widgets.Layout]:
+    theme = theme or get_theme()
+    return {"description_width": "initial"}, widgets.Layout(width=theme.control_width)
+
+
+def int_slider(description: str, value: int, min: int, max: int, step: int = 1, tooltip: str = "",
+               theme: Theme | None = None) -> widgets.IntSlider:
+    """An integer slider that updates while dragging."""
+    style, layout = _style(theme)
+    return widgets.IntSlider(value=value, min=min, max=max, step=step, description=description,
+                             tooltip=tooltip, continuous_update=True, style=style, layout=layout)
+
+
+def float_slider(description: str, value: float, min: float, max: float, step: float, tooltip: str = "",
+                 readout_format: str = ".2f", theme: Theme | None = None) -> widgets.FloatSlider:
+    """A float slider that updates while dragging."""
+    style, layout = _style(theme)
+    return widgets.FloatSlider(value=value, min=min, max=max, step=step, description=description, tooltip=tooltip,
+                               readout_format=readout_format, continuous_update=True, style=style, layout=layout)
+
+
+def selection_slider(description: str, options: Sequence[Any], value: Any, tooltip: str = "",
+                     theme: Theme | None = None) -> widgets.SelectionSlider:
+    """A slider over a list of allowed values (e.g. the divisors of a channel count)."""
+    style, layout = _style(theme)
+    return widgets.SelectionSlider(options=list(options), value=value, description=description, tooltip=tooltip,
+                                   continuous_update=True, style=style, layout=layout)
+
+
+def dropdown(description: str, options: Sequence[Any], value: Any, theme: Theme | None = None) -> widgets.Dropdown:
+    """A drop-down list."""
+    style, layout = _style(theme)
+    return widgets.Dropdown(options=options, value=value, description=description, style=style, layout=layout)
+
+
+def checkbox(description: str, value: bool, theme: Theme | None = None) -> widgets.Checkbox:
+    """A checkbox."""
+    style, layout = _style(theme)
+    return widgets.Checkbox(value=value, description=description, indent=False, style=style, layout=layout)
+
+
+def toggle_buttons(description: str, options: Sequence[Any], value: Any,
+                   theme: Theme | None = None) -> widgets.ToggleButtons:
+    """A row of toggle buttons for a few named choices."""
+    style, _ = _style(theme)
+    return widgets.ToggleButtons(options=options, value=value, description=description, style=style)

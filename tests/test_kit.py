@@ -1,0 +1,119 @@
+"""The widget kit's promises: errors are shown, limits hold, one set() is one update, clicks map to pixels."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explainer.explorers._kit import Explorer, int_slider, selection_slider
+from explainer.render import Painter, new_figure
+
+
+class Boxes(Explorer):
+    """A tiny explorer: an n x m block of ones; m may not exceed n; n == 7 fails on purpose."""
+
+    def __init__(self, fail_on: int | None = None):
+        fig = new_figure(3, 3, dpi=50)
+        self.ax = fig.add_axes((0, 0, 1, 1))
+        self.ax.set_axis_off()
+        self.picture = self.ax.imshow(np.zeros((8, 8)), extent=(0, 8, 8, 0), vmin=0, vmax=1)
+        self.fail_on = fail_on
+        self.renders = 0
+        self.clicked = None
+        painter = Painter(fig)
+        painter.animate(self.picture)
+        controls = {
+            "n": int_slider("n", 3, 1, 8),
+            "m": int_slider("m", 2, 1, 8),
+            "g": selection_slider("g", [1, 2, 4, 8], 1),
+        }
+        super().__init__(controls, painter, title="boxes")
+
+    def limits(self, values):
+        return {
+            "m": (1, values["n"], "m cannot exceed n"),
+            "g": ([d for d in (1, 2, 4, 8) if values["n"] % d == 0], "g divides n"),
+        }
+
+    def render(self, values):
+        self.renders += 1
+        if values["n"] == self.fail_on:
+            raise RuntimeError(f"n={values['n']} fails on purpose")
+        block = np.zeros((8, 8))
+        block[: values["n"], : values["m"]] = 1
+        self.picture.set_data(block)
+        self.result = block
+
+    def on_click(self, px, py):
+        self.clicked = self.painter.pixel_to_data(self.ax, px, py)
+
+
+def test_first_frame_is_painted_on_construction():
+    ex = Boxes()
+    assert ex.frames == 1 and ex.png()[:4] == b"\x89PNG" and ex.last_error is None
+    width, height = ex.painter.size
+    assert (ex.image.layout.width, ex.image.layout.height) == (f"{width}px", f"{height}px")
+
+
+def test_moving_a_control_repaints():
+    ex = Boxes()
+    before = ex.png()
+    ex.controls["m"].value = 3
+    assert ex.png() != before and ex.result[:3, :3].sum() == 9
+
+
+def test_limits_clamp_dependent_controls_and_explain_why():
+    ex = Boxes()
+    ex.set(n=6, m=6)
+    ex.controls["n"].value = 4
+    assert ex.controls["m"].value == 4 and ex.controls["m"].max == 4
+    assert "m cannot exceed n" in ex.hints.value
+    assert list(ex.controls["g"].options) == [1, 2, 4]
+
+
+def test_set_is_a_single_update():
+    ex = Boxes()
+    renders = ex.renders
+    ex.set(n=8, m=7, g=8)
+    assert ex.renders == renders + 1 and ex.values == {"n": 8, "m": 7, "g": 8}
+
+
+def test_set_refuses_values_outside_limits_with_the_reason():
+    ex = Boxes()
+    with pytest.raises(ValueError, match="m=5 is not allowed here .m cannot exceed n"):
+        ex.set(n=3, m=5)
+    with pytest.raises(ValueError, match="unknown control"):
+        ex.set(k=1)
+
+
+def test_callback_error_is_shown_in_the_widget_and_it_recovers():
+    ex = Boxes(fail_on=7)
+    good = ex.png()
+    ex.controls["n"].value = 7
+    assert ex.last_error == "RuntimeError: n=7 fails on purpose"
+    assert ex.errors.layout.display == "block" and "fails on purpose" in ex.errors.value
+    assert "traceback" in ex.errors.value and ex.png() == good
+    ex.controls["n"].value = 5
+    assert ex.last_error is None and ex.errors.layout.display == "none" and ex.png() != good
+
+
+def test_click_maps_png_pixels_to_data():
+    ex = Boxes()
+    width, height = ex.painter.size
+    ex.click(width * 0.25, height * 0.75)
+    assert ex.clicked == pytest.approx((2.0, 6.0))
+
+
+def test_dom_event_from_ipyevents_is_forwarded():
+    ex = Boxes()
+    width, height = ex.painter.size
+    ex.enable_clicks()
+    ex._on_dom_event({"type": "click", "dataX": width / 2, "dataY": height / 8})
+    assert ex.clicked == pytest.approx((4.0, 1.0))
+
+
+def test_error_in_click_is_shown():
+    ex = Boxes()
+    ex.on_click = lambda px, py: 1 / 0
+    ex.click(1, 1)
+    assert ex.last_error.startswith("ZeroDivisionError")

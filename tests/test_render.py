@@ -1,0 +1,102 @@
+"""The paint layer: blitted frames must equal a full redraw, pixel for pixel."""
+
+from __future__ import annotations
+
+import io
+
+import matplotlib
+import numpy as np
+import pytest
+from PIL import Image
+
+from explainer.render import Painter, new_figure
+
+matplotlib.use("Agg")
+
+
+def _pixels(png: bytes) -> np.ndarray:
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def _scene():
+    fig = new_figure(3.2, 2.4, dpi=80)
+    ax = fig.add_subplot()
+    ax.set_xlim(0, 9)
+    ax.set_ylim(0, 7)
+    ax.set_title("static title")
+    # Animated artists are always painted above the background; a spine overlapping the image
+    # would be above it in a full draw. Views therefore keep frames off their animated areas.
+    ax.spines[:].set_visible(False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    image = ax.imshow(np.zeros((5, 7)), extent=(0, 9, 0, 7), vmin=0, vmax=1, cmap="viridis")
+    (line,) = ax.plot([0, 9], [0, 7], color="C1")
+    text = ax.text(1, 1, "t=0")
+    return fig, ax, image, line, text
+
+
+def test_frame_is_png_of_canvas_size():
+    fig, ax, image, line, text = _scene()
+    painter = Painter(fig)
+    png = painter.frame()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert _pixels(png).shape == (painter.size[1], painter.size[0], 3) == (192, 256, 3)
+
+
+def test_blitted_frame_equals_full_redraw():
+    fig, ax, image, line, text = _scene()
+    painter = Painter(fig)
+    painter.animate(image, line, text)
+    painter.frame()
+    rng = np.random.default_rng(3)
+    image.set_data(rng.random((5, 7)))
+    line.set_data([0, 4, 9], [7, 2, 5])
+    text.set_text("t=1")
+    blitted = _pixels(painter.frame())
+
+    fig2, ax2, image2, line2, text2 = _scene()
+    image2.set_data(image.get_array())
+    line2.set_data(line.get_data())
+    text2.set_text("t=1")
+    full = _pixels(Painter(fig2).frame())
+    assert np.array_equal(blitted, full)
+
+
+def test_animated_artists_are_not_baked_into_the_background():
+    fig, ax, image, line, text = _scene()
+    painter = Painter(fig)
+    painter.animate(line)
+    with_line = _pixels(painter.frame())
+    line.set_visible(False)
+    without_line = _pixels(painter.frame())
+    assert not np.array_equal(with_line, without_line)
+
+
+def test_invalidate_redraws_static_parts():
+    fig, ax, *_ = _scene()
+    painter = Painter(fig)
+    before = _pixels(painter.frame())
+    ax.set_title("another title")
+    assert np.array_equal(_pixels(painter.frame()), before)  # cached background: no change yet
+    painter.invalidate()
+    assert not np.array_equal(_pixels(painter.frame()), before)
+
+
+@pytest.mark.parametrize("point", [(0.5, 0.5), (8.0, 6.5), (4.5, 3.0)])
+def test_pixel_to_data_round_trips(point):
+    fig, ax, *_ = _scene()
+    painter = Painter(fig)
+    px, py = painter.data_to_pixel(ax, *point)
+    assert painter.pixel_to_data(ax, px, py) == pytest.approx(point)
+
+
+def test_pixel_outside_axes_is_none():
+    fig, ax, *_ = _scene()
+    assert Painter(fig).pixel_to_data(ax, 0, 0) is None
+
+
+def test_no_pyplot_figure_is_left_open():
+    import matplotlib.pyplot as plt
+
+    _scene()
+    assert plt.get_fignums() == []
