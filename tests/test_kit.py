@@ -117,3 +117,18 @@ def test_error_in_click_is_shown():
     ex.on_click = lambda px, py: 1 / 0
     ex.click(1, 1)
     assert ex.last_error.startswith("ZeroDivisionError")
+
+
+def test_set_order_does_not_matter_when_one_value_frees_another():
+    ex = Boxes()
+    ex.set(n=2, m=2)
+    ex.set(m=6, n=6)  # m=6 is only reachable after n grows
+    assert ex.values["m"] == 6 and ex.values["n"] == 6
+
+
+def test_click_that_sets_controls_renders_once():
+    ex = Boxes()
+    ex.on_click = lambda px, py: ex.set(n=5)
+    renders = ex.renders
+    ex.click(1, 1)
+    assert ex.renders == renders + 1 and ex.values["n"] == 5

@@ -92,7 +92,10 @@ class Explorer(widgets.VBox):
         heading = [widgets.HTML(f"<b style='font-size:{self.theme.font_size + 3}px'>{html.escape(title)}</b>")]
         children = heading * bool(title) + [box, self.hints, self.errors, self.image, self.info, *extra]
         super().__init__(children=children)
+        # Stable hooks for the browser tests and for CSS (presentation mode).
         self.add_class("explainer-explorer")
+        self.image.add_class("explainer-picture")
+        self.errors.add_class("explainer-error")
         for control in self.controls.values():
             control.observe(self._on_control, names="value")
         self.update()
@@ -126,10 +129,17 @@ class Explorer(widgets.VBox):
         if unknown:
             raise ValueError(f"unknown control(s) {unknown}; this explorer has {sorted(self.controls)}")
         with self._hold():
-            for name, value in values.items():
+            # A value may only become reachable once another one has changed (lowering the padding
+            # frees a larger stride, ...), so retry until nothing more can be applied.
+            pending = dict(values)
+            for _ in range(len(values) + 1):
+                for name, value in list(pending.items()):
+                    self._apply_limits()
+                    self.controls[name].value = value
                 self._apply_limits()
-                self.controls[name].value = value
-            self._apply_limits()
+                pending = {n: v for n, v in pending.items() if self.controls[n].value != v}
+                if not pending:
+                    break
         refused = {n: v for n, v in values.items() if self.controls[n].value != v}
         if refused:
             name, wanted = next(iter(refused.items()))
@@ -157,11 +167,14 @@ class Explorer(widgets.VBox):
 
     def click(self, px: float, py: float) -> None:
         """Do what a click at PNG pixel (px, py) does, then update."""
+        self._hold_depth += 1  # on_click may set controls: still one update
         try:
             self.on_click(px, py)
         except Exception as exc:  # noqa: BLE001
             self._show_error(exc)
             return
+        finally:
+            self._hold_depth -= 1
         self.update()
 
     def enable_clicks(self) -> None:
@@ -170,7 +183,7 @@ class Explorer(widgets.VBox):
 
         self._events = Event(source=self.image, watched_events=["click"], prevent_default_action=True)
         self._events.on_dom_event(self._on_dom_event)
-        self.image.layout.cursor = "crosshair"
+        self.image.add_class("explainer-clickable")
 
     def png(self) -> bytes:
         """The PNG bytes currently shown."""
@@ -222,7 +235,7 @@ class Explorer(widgets.VBox):
         if len(limit) == 2:
             options = list(limit[0])
             if list(control.options) != options:
-                value = control.value if control.value in options else min(options, key=lambda o: abs(o - control.value))
+                value = control.value if control.value in options else _nearest(options, control.value)
                 control.options = options
                 control.value = value
             return
@@ -250,6 +263,14 @@ class Explorer(widgets.VBox):
         if self.errors.layout.display != "none":
             self.errors.value = ""
             self.errors.layout.display = "none"
+
+
+def _nearest(options: list[Any], value: Any) -> Any:
+    """The allowed option closest to ``value`` (the first option for non-numeric choices)."""
+    try:
+        return min(options, key=lambda option: abs(option - value))
+    except TypeError:
+        return options[0]
 
 
 def _style(theme: Theme | None) -> tuple[dict, widgets.Layout]:
