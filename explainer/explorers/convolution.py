@@ -1,0 +1,248 @@
+"""Explorer 1: convolution arithmetic, the live version of the conv_arithmetic animations.
+
+Sliders set the input size, kernel, stride, padding, dilation, direct/transposed (with output
+padding), the output unit and the channels/groups; the picture shows where every tap of the chosen
+output unit lands on the padded (or zero-inserted) input, and the info panel gives the output-size
+formula with the current numbers, the parameter count and the multiply-adds. Animations after
+Dumoulin & Visin, https://github.com/vdumoulin/conv_arithmetic.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from explainer._validate import check_int
+from explainer.conv import ConvArithmetic, conv_arithmetic, conv_flops, conv_output_size, transposed_output_size
+from explainer.explorers._kit import Explorer, checkbox, int_slider, selection_slider
+from explainer.render import Painter, new_figure
+from explainer.theme import Theme, get_theme
+from explainer.views.convolution import (
+    CROPPED,
+    INSERTED,
+    PADDING,
+    PIXEL,
+    cell_colors,
+    draw_input_grid,
+    draw_output_grid,
+    grid_layout,
+)
+
+__all__ = ["RANGES", "ConvArithmeticExplorer", "conv_arithmetic_explorer"]
+
+# Full slider ranges; limits() narrows them so that the output is never empty.
+RANGES: dict[str, tuple[int, int]] = {
+    "input_size": (1, 10),
+    "kernel_size": (1, 7),
+    "stride": (1, 3),
+    "padding": (0, 4),
+    "dilation": (1, 3),
+    "output_padding": (0, 2),
+    "in_channels": (1, 64),
+    "out_channels": (1, 64),
+}
+_GEOMETRY = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
+# When a move leaves the geometry invalid (only toggling "transposed" can), these yield first.
+_REPAIR_ORDER = ("output_padding", "padding", "dilation", "kernel_size", "stride", "input_size")
+_MAX_OUT = (RANGES["input_size"][1] - 1) * RANGES["stride"][1] + RANGES["dilation"][1] * (
+    RANGES["kernel_size"][1] - 1) + RANGES["output_padding"][1] + 1
+
+
+def _fits(v: dict[str, Any]) -> bool:
+    """Whether the geometry in ``v`` gives a non-empty output that PyTorch accepts."""
+    n, k, s, p, d, op = (v[name] for name in _GEOMETRY)
+    if v["transposed"]:
+        return op < max(s, d) and (n - 1) * s - 2 * p + d * (k - 1) + op >= 0
+    return op == 0 and d * (k - 1) + 1 <= n + 2 * p
+
+
+def _allowed(name: str, v: dict[str, Any]) -> list[int]:
+    low, high = RANGES[name]
+    return [x for x in range(low, high + 1) if _fits({**v, name: x})]
+
+
+def _reason(name: str, transposed: bool) -> str:
+    if name == "output_padding":
+        return "PyTorch needs output_padding < max(stride, dilation)" if transposed else "only for transposed convs"
+    if transposed:
+        return "keeps the output (n−1)s − 2p + d(k−1) + op + 1 ≥ 1 and op < max(s, d)"
+    return "keeps the dilated kernel d(k−1)+1 inside the padded input n + 2p"
+
+
+def _divisors(n: int) -> list[int]:
+    return [g for g in range(1, n + 1) if n % g == 0]
+
+
+class ConvArithmeticExplorer(Explorer):
+    """Input grid with the taps of one output unit, output grid, formulas and counts.
+
+    ``result`` is the current :class:`~explainer.conv.ConvArithmetic`. Clicking an output unit
+    selects it.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        self.theme = theme
+        first = _compute(values)
+        fig = new_figure(8.0, 4.2)
+        ax_in = fig.add_axes((0.01, 0.01, 0.48, 0.9))
+        ax_out = fig.add_axes((0.51, 0.01, 0.48, 0.9))
+        unit = (values["row"], values["col"])
+        layout = grid_layout(first)
+        self.input_view = draw_input_grid(ax_in, first, unit, layout, theme)
+        self.output_view = draw_output_grid(ax_out, first, unit, layout, theme)
+        painter = Painter(fig)
+        painter.animate(self.input_view.artists, self.output_view.artists)
+        self._legend = _legend_html(theme)
+        super().__init__(_controls(values, theme), painter, title="Convolution arithmetic", theme=theme)
+        self.enable_clicks()
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Any]:
+        v = dict(values)
+        for name in _REPAIR_ORDER:  # repair first (e.g. after toggling "transposed"), nearest valid value
+            if _fits(v):
+                break
+            allowed = _allowed(name, v)
+            if allowed:
+                v[name] = min(allowed, key=lambda x: abs(x - v[name]))
+        out: dict[str, Any] = {}
+        for name in _GEOMETRY:
+            if v[name] != values[name]:  # pin the repaired value for this pass; the next pass widens it
+                out[name] = (v[name], v[name], _reason(name, v["transposed"]))
+                continue
+            allowed = _allowed(name, v)
+            narrowed = (allowed[0], allowed[-1]) != RANGES[name]
+            out[name] = (allowed[0], allowed[-1], _reason(name, v["transposed"]) if narrowed else None)
+        rows, cols = _output_size(v)
+        out["row"] = (0, rows - 1, f"the output has {rows} rows")
+        out["col"] = (0, cols - 1, f"the output has {cols} columns")
+        common = math.gcd(v["in_channels"], v["out_channels"])
+        out["groups"] = (_divisors(common), f"divisors of gcd(in, out) = {common}" if common > 1 else None)
+        return out
+
+    def render(self, values: dict[str, Any]) -> None:
+        result = _compute(values)
+        unit = (values["row"], values["col"])
+        layout = grid_layout(result)
+        titles_changed = self.input_view.update(result, unit, layout)
+        titles_changed |= self.output_view.update(result, unit, layout)
+        if titles_changed:  # static text changed (the views keep captions fixed, so only on the first frame)
+            self.painter.invalidate()
+        self.controls["output_padding"].disabled = not values["transposed"]
+        self.result = result
+        self.info.value = _info_html(result, unit) + self._legend
+
+    def on_click(self, px: float, py: float) -> None:
+        point = self.painter.pixel_to_data(self.output_view.ax, px, py)
+        unit = self.output_view.cell_at(*point) if point else None
+        if unit is not None:
+            self.set(row=unit[0], col=unit[1])
+
+
+def _compute(v: dict[str, Any]) -> ConvArithmetic:
+    return conv_arithmetic(v["input_size"], v["kernel_size"], v["stride"], v["padding"], v["dilation"],
+                           v["transposed"], v["output_padding"], v["in_channels"], v["out_channels"], v["groups"])
+
+
+def _output_size(v: dict[str, Any]) -> tuple[int, int]:
+    n, k, s, p, d, op = (v[name] for name in _GEOMETRY)
+    size = transposed_output_size(n, k, s, p, op, d) if v["transposed"] else conv_output_size(n, k, s, p, d)
+    return size, size
+
+
+def _controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
+    def slider(name: str, label: str, tooltip: str, high: int | None = None) -> Any:
+        low, top = RANGES.get(name, (0, high))
+        return int_slider(label, v[name], low, top if high is None else high, tooltip=tooltip, theme=theme)
+
+    return {
+        "input_size": slider("input_size", "input size n", "input height = width"),
+        "kernel_size": slider("kernel_size", "kernel k", "kernel height = width"),
+        "stride": slider("stride", "stride s", "step between output units (transposed: zeros inserted + 1)"),
+        "padding": slider("padding", "padding p", "zeros added on each side"),
+        "dilation": slider("dilation", "dilation d", "spacing between kernel taps"),
+        "transposed": checkbox("transposed", v["transposed"], theme=theme),
+        "output_padding": slider("output_padding", "output padding", "extra row/column at the bottom/right"),
+        "row": slider("row", "output row", "row of the highlighted output unit", _MAX_OUT - 1),
+        "col": slider("col", "output col", "column of the highlighted output unit", _MAX_OUT - 1),
+        "in_channels": slider("in_channels", "in channels", "C_in"),
+        "out_channels": slider("out_channels", "out channels", "C_out"),
+        "groups": selection_slider("groups", _divisors(math.gcd(v["in_channels"], v["out_channels"])), v["groups"],
+                                   tooltip="each filter sees C_in/groups channels", theme=theme),
+    }
+
+
+def _info_html(a: ConvArithmetic, unit: tuple[int, int]) -> str:
+    (n, _), (k, _), (s, _), (p, _), (d, _), (op, _) = (a.input_size, a.kernel_size, a.stride, a.padding,
+                                                       a.dilation, a.output_padding)
+    o = a.output_size[0]
+    cin, cout, g = a.in_channels, a.out_channels, a.groups
+    taps = a.positions[unit[0], unit[1]]  # (K, 2)
+    rows = sorted({int(y) for y in taps[:, 0].tolist()})
+    cols = sorted({int(x) for x in taps[:, 1].tolist()})
+    params = f"(C_in/g·k·k + 1)·C_out = ({cin}/{g}·{k}·{k} + 1)·{cout} = <b>{a.params:,}</b>"
+    if a.geometry is None:
+        size = (f"o = ⌊(n + 2p − d(k−1) − 1) / s⌋ + 1 = ⌊({n} + 2·{p} − {d}·{k - 1} − 1) / {s}⌋ + 1 = <b>{o}</b>")
+        grid = (f"input {n}×{n} → padded n + 2p = {a.padded_size[0]} → output {o}×{o}; "
+                f"effective kernel d(k−1)+1 = {a.effective_kernel[0]}")
+        reads = f"unit {unit} reads rows s·r − p + d·i = {rows}, columns {cols} (outside 0…{n - 1}: padding)"
+        macs = (f"H_out·W_out·C_out·(C_in/g)·k·k = {o}·{o}·{cout}·{cin // g}·{k}·{k} = <b>{a.multiply_adds:,}</b>")
+    else:
+        geo = a.geometry
+        size = (f"o = (n−1)s − 2p + d(k−1) + op + 1 = {n - 1}·{s} − 2·{p} + {d}·{k - 1} + {op} + 1 = <b>{o}</b>")
+        grid = (f"input {n}×{n} → zero-inserted (n−1)s + 1 = {geo.inserted_size[0]} → implicit padding "
+                f"d(k−1) − p = {geo.pad_before[0]} (+{op} bottom/right) gives {a.padded_size[0]} → stride-1 "
+                f"convolution with the flipped kernel (effective size {a.effective_kernel[0]}) → output {o}×{o}")
+        real = int(geo.reads_input()[unit[0], unit[1]].sum())
+        reads = f"unit {unit} reads {real} real pixel(s) out of {k * k} taps; the rest are zeros"
+        dense = conv_flops(cin, cout, k, a.output_size, g)
+        macs = (f"H_in·W_in·C_in·(C_out/g)·k·k = {n}·{n}·{cin}·{cout // g}·{k}·{k} = <b>{a.multiply_adds:,}</b> "
+                f"(the zero-inserted picture would spend {dense:,})")
+    lines = [("output size", size), ("sizes", grid), ("taps", reads), ("parameters", params),
+             ("multiply-adds", macs)]
+    return "<br>".join(f"<b>{name}</b>: {text}" for name, text in lines)
+
+
+def _legend_html(theme: Theme) -> str:
+    colors = cell_colors(theme)
+    names = {PIXEL: "input pixel", PADDING: "padding (zero)", INSERTED: "inserted zero", CROPPED: "cropped"}
+    swatch = ("<span style='display:inline-block;width:11px;height:11px;border:1px solid #888;"
+              "background:rgba({},{},{},{});margin:0 3px 0 10px'></span>{}")
+    items = [swatch.format(*(int(255 * c) for c in colors[kind][:3]), colors[kind][3], names[kind]) for kind in names]
+    tap = (f"<span style='display:inline-block;width:9px;height:9px;border:2px solid {theme.accent};"
+           f"background:{theme.accent};margin:0 3px 0 10px'></span>tap on a pixel"
+           f"<span style='display:inline-block;width:9px;height:9px;border:2px solid {theme.accent};"
+           f"margin:0 3px 0 10px'></span>tap on a zero")
+    return "<div style='margin-top:4px'>" + "".join(items) + tap + "</div>"
+
+
+def conv_arithmetic_explorer(input_size: int = 7, kernel_size: int = 3, stride: int = 1, padding: int = 0,
+                             dilation: int = 1, transposed: bool = False, output_padding: int = 0,
+                             in_channels: int = 4, out_channels: int = 8, groups: int = 1, row: int = 0,
+                             col: int = 0, presentation: bool | None = None) -> ConvArithmeticExplorer:
+    """Build (not display) the convolution-arithmetic explorer.
+
+    Args:
+        input_size, kernel_size, stride, padding, dilation, output_padding: square settings, within
+            :data:`RANGES`.
+        transposed: start with a transposed convolution.
+        in_channels, out_channels, groups: for the parameter count and multiply-adds.
+        row, col: the highlighted output unit.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Raises:
+        ValueError: a setting outside the sliders' ranges or one PyTorch would refuse.
+
+    Example:
+        >>> ex = conv_arithmetic_explorer(stride=2, padding=1)
+        >>> ex.result.output_size  # floor((7 + 2 - 2 - 1) / 2) + 1
+        (4, 4)
+    """
+    values = dict(input_size=input_size, kernel_size=kernel_size, stride=stride, padding=padding, dilation=dilation,
+                  output_padding=output_padding, in_channels=in_channels, out_channels=out_channels)
+    for name, value in values.items():
+        check_int(name, value, *RANGES[name])
+    values.update(transposed=transposed, groups=groups, row=row, col=col)
+    result = _compute(values)  # raises on settings PyTorch refuses
+    for name, size in (("row", result.output_size[0]), ("col", result.output_size[1])):
+        check_int(name, values[name], 0, size - 1)
+    return ConvArithmeticExplorer(values, get_theme(presentation))

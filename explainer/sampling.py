@@ -1,0 +1,219 @@
+"""Where a convolution's kernel taps read: sampling positions and the zero-insertion view of transposed convolution.
+
+A direct 2-D convolution computes output unit ``(oy, ox)`` from the input values at
+
+    ``y = s_h * oy - p_h + d_h * ky``,   ``x = s_w * ox - p_w + d_w * kx``
+
+for every tap ``(ky, kx)`` of the kernel; coordinates outside ``[0, H) x [0, W)`` read the zero
+padding. A transposed convolution with stride ``s`` is the direct, stride-1 convolution of a
+*zero-inserted* input (``s - 1`` zeros between neighbouring pixels), padded by ``d(k-1) - p`` on
+each side (plus ``output_padding`` at the bottom/right; a negative amount crops), with the kernel
+flipped and its in/out channels swapped (Dumoulin & Visin, https://arxiv.org/abs/1603.07285, sec. 4).
+
+Positions are floating point because deformable convolution (Dai et al. 2017) adds fractional
+offsets to exactly these grids; ``sampling_positions`` takes its options after ``*`` so that an
+``offset=`` keyword can join them without breaking callers.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from explainer._validate import check_pair, check_tensor
+from explainer.conv import _check_fits, transposed_output_size
+
+__all__ = [
+    "sampling_positions",
+    "TransposedGeometry",
+    "transposed_geometry",
+    "zero_insert",
+    "conv_transpose2d_as_conv",
+]
+
+Pair = tuple[int, int]
+
+
+def _tap_grid(out_size: Pair, kernel_size: Pair, stride: Pair, origin: Pair, dilation: Pair,
+              dtype: torch.dtype, device: torch.device | str | None) -> Tensor:
+    """Tap coordinates ``stride*o + origin + dilation*k`` as a ``(H_out, W_out, kh*kw, 2)`` tensor."""
+    axes = []
+    for o, k, s, start, d in zip(out_size, kernel_size, stride, origin, dilation):
+        first = torch.arange(o, device=device) * s + start  # (o,) first tap of each output unit
+        axes.append(first[:, None] + torch.arange(k, device=device) * d)  # (o, k)
+    (oh, kh), (ow, kw) = axes[0].shape, axes[1].shape
+    y = axes[0][:, None, :, None].expand(oh, ow, kh, kw)  # (H_out, W_out, kh, kw)
+    x = axes[1][None, :, None, :].expand(oh, ow, kh, kw)  # (H_out, W_out, kh, kw)
+    return torch.stack((y, x), dim=-1).reshape(oh, ow, kh * kw, 2).to(dtype)  # taps row-major, like weight.flatten(-2)
+
+
+def sampling_positions(input_size: int | Pair, kernel_size: int | Pair, stride: int | Pair = 1,
+                       padding: int | Pair = 0, dilation: int | Pair = 1, *, dtype: torch.dtype = torch.float32,
+                       device: torch.device | str | None = None) -> Tensor:
+    """The input coordinate each kernel tap reads, for every output unit of a direct convolution.
+
+    Args:
+        input_size: ``H`` or ``(H, W)``.
+        kernel_size, stride, padding, dilation: as for ``nn.Conv2d`` (ints or pairs).
+        dtype: a floating dtype for the result.
+        device: where to create the result.
+
+    Returns:
+        ``(H_out, W_out, kh*kw, 2)`` tensor of ``(y, x)`` coordinates; taps are in row-major
+        ``(ky, kx)`` order, matching ``weight.flatten(-2)``. Values outside ``[0, H)``/``[0, W)``
+        fall in the padding.
+
+    Example:
+        >>> pos = sampling_positions(5, 3, stride=2, padding=1)  # output 3x3
+        >>> pos[1, 2, 0].tolist(), pos[1, 2, -1].tolist()  # (2*1-1, 2*2-1) and + (2, 2)
+        ([1.0, 3.0], [3.0, 5.0])
+    """
+    size = check_pair("input_size", input_size, minimum=1)
+    k = check_pair("kernel_size", kernel_size, minimum=1)
+    s = check_pair("stride", stride, minimum=1)
+    p = check_pair("padding", padding, minimum=0)
+    d = check_pair("dilation", dilation, minimum=1)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
+        raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
+    for i, dim in enumerate(("height", "width")):
+        _check_fits(size[i], k[i], p[i], d[i], dim)
+    out = tuple((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
+    return _tap_grid(out, k, s, (-p[0], -p[1]), d, dtype, device)
+
+
+@dataclass(frozen=True)
+class TransposedGeometry:
+    """A transposed convolution seen as a stride-1 direct convolution over a zero-inserted grid.
+
+    Coordinates are those of the zero-inserted grid, where input pixel ``(i, j)`` sits at
+    ``(s_h i, s_w j)``; negative coordinates or ones ``>= inserted_size`` are implicit padding.
+    All pairs are ``(h, w)``.
+
+    Attributes:
+        input_size, kernel_size, stride, padding, output_padding, dilation: the settings.
+        inserted_size: ``(n-1)s + 1``, the input with ``s-1`` zeros between pixels.
+        pad_before: implicit padding at the top/left, ``d(k-1) - p`` (negative: that many rows
+            or columns are cropped instead).
+        pad_after: implicit padding at the bottom/right, ``d(k-1) - p + output_padding``.
+        padded_size: ``inserted_size + pad_before + pad_after``, the grid the kernel slides over.
+        output_size: ``padded_size - d(k-1)`` = ``(n-1)s - 2p + d(k-1) + output_padding + 1``.
+        input_positions: ``(H_in, W_in, 2)`` long tensor, where each input pixel lands.
+        positions: ``(H_out, W_out, kh*kw, 2)`` float32 tensor, the taps of the equivalent direct
+            convolution (its kernel is the transposed kernel flipped, with in/out channels swapped).
+    """
+
+    input_size: Pair
+    kernel_size: Pair
+    stride: Pair
+    padding: Pair
+    output_padding: Pair
+    dilation: Pair
+    inserted_size: Pair
+    pad_before: Pair
+    pad_after: Pair
+    padded_size: Pair
+    output_size: Pair
+    input_positions: Tensor
+    positions: Tensor
+
+    def reads_input(self) -> Tensor:
+        """``(H_out, W_out, kh*kw)`` bool: which taps land on a real input pixel (not an inserted or padded zero)."""
+        pos = self.positions.long()  # (H_out, W_out, K, 2)
+        stride = torch.tensor(self.stride)
+        inside = (pos >= 0) & (pos < torch.tensor(self.inserted_size))
+        return (inside & (pos % stride == 0)).all(dim=-1)
+
+
+def transposed_geometry(input_size: int | Pair, kernel_size: int | Pair, stride: int | Pair = 1,
+                        padding: int | Pair = 0, output_padding: int | Pair = 0,
+                        dilation: int | Pair = 1) -> TransposedGeometry:
+    """The zero-insertion view of ``nn.ConvTranspose2d`` with these settings (``groups`` plays no part).
+
+    Raises:
+        ValueError: bad settings, ``output_padding >= max(stride, dilation)`` or an empty output.
+
+    Example:
+        >>> g = transposed_geometry(3, 3, stride=2, padding=1, output_padding=1)
+        >>> g.inserted_size, g.pad_before, g.pad_after, g.output_size  # 2*2+1; 2-1; 2-1+1; 5+1+2-2
+        ((5, 5), (1, 1), (2, 2), (6, 6))
+    """
+    size = check_pair("input_size", input_size, minimum=1)
+    k = check_pair("kernel_size", kernel_size, minimum=1)
+    s = check_pair("stride", stride, minimum=1)
+    p = check_pair("padding", padding, minimum=0)
+    op = check_pair("output_padding", output_padding, minimum=0)
+    d = check_pair("dilation", dilation, minimum=1)
+    out = tuple(transposed_output_size(size[i], k[i], s[i], p[i], op[i], d[i]) for i in range(2))
+    inserted = tuple((size[i] - 1) * s[i] + 1 for i in range(2))
+    before = tuple(d[i] * (k[i] - 1) - p[i] for i in range(2))
+    after = tuple(before[i] + op[i] for i in range(2))
+    iy = torch.arange(size[0]) * s[0]  # (H_in,)
+    ix = torch.arange(size[1]) * s[1]  # (W_in,)
+    landed = torch.stack(torch.meshgrid(iy, ix, indexing="ij"), dim=-1)  # (H_in, W_in, 2)
+    return TransposedGeometry(
+        input_size=size, kernel_size=k, stride=s, padding=p, output_padding=op, dilation=d,
+        inserted_size=inserted, pad_before=before, pad_after=after,
+        padded_size=(inserted[0] + before[0] + after[0], inserted[1] + before[1] + after[1]),
+        output_size=out, input_positions=landed,
+        positions=_tap_grid(out, k, (1, 1), (-before[0], -before[1]), d, torch.float32, None),
+    )
+
+
+def zero_insert(x: Tensor, stride: int | Pair) -> Tensor:
+    """Put ``s - 1`` zeros between neighbouring pixels of the last two dimensions.
+
+    Args:
+        x: ``(..., H, W)`` tensor.
+        stride: ``s`` or ``(s_h, s_w)``.
+
+    Returns:
+        ``(..., (H-1)s_h + 1, (W-1)s_w + 1)`` tensor with ``x`` at multiples of the stride.
+
+    Example:
+        >>> zero_insert(torch.tensor([[1, 2], [3, 4]]), 2).tolist()
+        [[1, 0, 2], [0, 0, 0], [3, 0, 4]]
+    """
+    x = check_tensor("x", x)
+    if x.ndim < 2:
+        raise ValueError(f"x must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
+    sh, sw = check_pair("stride", stride, minimum=1)
+    h, w = x.shape[-2:]
+    out = x.new_zeros((*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1))  # (..., H', W')
+    out[..., ::sh, ::sw] = x
+    return out
+
+
+def conv_transpose2d_as_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
+                             padding: int | Pair = 0, output_padding: int | Pair = 0,
+                             dilation: int | Pair = 1) -> Tensor:
+    """``F.conv_transpose2d`` (groups=1) computed the long way: zero-insert, pad, direct convolution.
+
+    Args:
+        x: ``(B, C_in, H, W)`` input.
+        weight: ``(C_in, C_out, kh, kw)``, the layout of ``nn.ConvTranspose2d.weight``.
+        bias: optional ``(C_out,)``.
+        stride, padding, output_padding, dilation: as for ``nn.ConvTranspose2d``.
+
+    Returns:
+        ``(B, C_out, H_out, W_out)``, equal to ``F.conv_transpose2d`` up to rounding.
+
+    Example:
+        >>> x, w = torch.randn(1, 2, 3, 4), torch.randn(2, 5, 3, 2)
+        >>> y = conv_transpose2d_as_conv(x, w, stride=2, padding=1)
+        >>> torch.allclose(y, F.conv_transpose2d(x, w, stride=2, padding=1), atol=1e-5)
+        True
+    """
+    x = check_tensor("x", x, ndim=4)
+    weight = check_tensor("weight", weight, ndim=4)
+    if weight.shape[0] != x.shape[1]:
+        raise ValueError(f"weight must have shape (C_in={x.shape[1]}, C_out, kh, kw), got {tuple(weight.shape)}")
+    geo = transposed_geometry(tuple(x.shape[-2:]), tuple(weight.shape[-2:]), stride, padding, output_padding,
+                              dilation)
+    z = zero_insert(x, geo.stride)  # (B, C_in, H', W')
+    (bh, bw), (ah, aw) = geo.pad_before, geo.pad_after
+    z = F.pad(z, (bw, aw, bh, ah))  # negative amounts crop
+    flipped = weight.flip(-2, -1).transpose(0, 1)  # (C_out, C_in, kh, kw)
+    return F.conv2d(z, flipped, bias, stride=1, dilation=geo.dilation)

@@ -1,0 +1,324 @@
+"""Views for convolution arithmetic: the (padded, maybe zero-inserted) input grid with the taps of one
+output unit, and the output grid with that unit highlighted.
+
+Drawn for blitting: :func:`setup_grid_axes` fixes the axes to the unit square (no ticks, no
+autoscaling) once; a grid of any size is then placed inside it with a shared :class:`GridLayout`,
+so a move only changes artists (an image of cell kinds, line collections, rectangles, text)
+and never the axes. Every artist the views create is returned, so a painter can animate them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.colors import to_rgba
+from matplotlib.patches import Rectangle
+from matplotlib.text import Text
+
+from explainer.conv import ConvArithmetic
+from explainer.theme import Theme, get_theme
+
+__all__ = [
+    "PADDING",
+    "PIXEL",
+    "INSERTED",
+    "CROPPED",
+    "GridLayout",
+    "grid_layout",
+    "setup_grid_axes",
+    "input_extent",
+    "cell_kinds",
+    "cell_colors",
+    "InputGridView",
+    "OutputGridView",
+    "draw_input_grid",
+    "draw_output_grid",
+]
+
+# Kinds of input-grid cells (values of cell_kinds).
+PADDING, PIXEL, INSERTED, CROPPED = 0, 1, 2, 3
+
+
+def _mix(color: str, weight: float, other: str = "white") -> tuple[float, float, float, float]:
+    a, b = np.array(to_rgba(color)), np.array(to_rgba(other))
+    return tuple(weight * a + (1 - weight) * b)
+
+
+def cell_colors(theme: Theme | None = None) -> dict[int, tuple[float, float, float, float]]:
+    """RGBA colour of each cell kind (also used by the explorer's legend)."""
+    theme = theme or get_theme()
+    return {PADDING: _mix(theme.grid_color, 0.25), PIXEL: _mix(theme.accent2, 0.45), INSERTED: to_rgba("white"),
+            CROPPED: _mix(theme.grid_color, 0.7)}
+
+
+@dataclass(frozen=True)
+class GridLayout:
+    """Where grids sit inside axes whose data limits are the unit square (y pointing down).
+
+    Attributes:
+        cell: side of one cell in data units, shared by the input and output panels so that
+            their sizes compare.
+    """
+
+    cell: float
+
+    def origin(self, rows: int, cols: int) -> tuple[float, float]:
+        """Top-left corner ``(x, y)`` of a centred ``rows x cols`` grid."""
+        return (1 - cols * self.cell) / 2, (1 - rows * self.cell) / 2
+
+
+def input_extent(result: ConvArithmetic) -> tuple[tuple[int, int], tuple[int, int]]:
+    """Half-open row and column ranges ``((y0, y1), (x0, x1))`` of the drawn input grid, in tap coordinates.
+
+    Direct: the padded input ``[-p, n+p)``. Transposed: the zero-inserted grid together with its
+    implicit padding (or the cropped border when the padding is negative).
+    """
+    if result.geometry is None:
+        return tuple((-p, n + p) for n, p in zip(result.input_size, result.padding))  # type: ignore[return-value]
+    g = result.geometry
+    return tuple((min(0, -b), max(m, m + a)) for m, b, a in zip(g.inserted_size, g.pad_before, g.pad_after))  # type: ignore[return-value]
+
+
+def cell_kinds(result: ConvArithmetic) -> np.ndarray:
+    """``(rows, cols)`` int array of the input grid's cell kinds (PADDING, PIXEL, INSERTED, CROPPED)."""
+    (y0, y1), (x0, x1) = input_extent(result)
+    y = np.arange(y0, y1)[:, None]  # (rows, 1)
+    x = np.arange(x0, x1)[None, :]  # (1, cols)
+    if result.geometry is None:
+        (n_h, n_w) = result.input_size
+        inside = (y >= 0) & (y < n_h) & (x >= 0) & (x < n_w)
+        return np.where(inside, PIXEL, PADDING)
+    g = result.geometry
+    (m_h, m_w), (s_h, s_w) = g.inserted_size, g.stride
+    inside = (y >= 0) & (y < m_h) & (x >= 0) & (x < m_w)
+    kinds = np.where(inside, np.where((y % s_h == 0) & (x % s_w == 0), PIXEL, INSERTED), PADDING)
+    kept = (y >= -g.pad_before[0]) & (y < m_h + g.pad_after[0]) & (x >= -g.pad_before[1]) & (x < m_w + g.pad_after[1])
+    return np.where(kept, kinds, CROPPED)
+
+
+def grid_layout(result: ConvArithmetic, margin: float = 0.04, max_cells: int = 6) -> GridLayout:
+    """One cell size that fits both the input grid and the output grid (never larger than 1/max_cells)."""
+    (y0, y1), (x0, x1) = input_extent(result)
+    longest = max(y1 - y0, x1 - x0, *result.output_size, max_cells)
+    return GridLayout(cell=(1 - 2 * margin) / longest)
+
+
+def setup_grid_axes(ax: Axes) -> None:
+    """Fix ``ax`` to the unit square with y pointing down, no ticks, no frame, no autoscaling."""
+    ax.set_xlim(0, 1)
+    ax.set_ylim(1, 0)
+    ax.set_aspect("equal")
+    ax.set_autoscale_on(False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+
+
+def _grid_segments(x0: float, y0: float, rows: int, cols: int, cell: float) -> np.ndarray:
+    """``(rows+cols+2, 2, 2)`` line segments of a grid's cell borders."""
+    ys = y0 + cell * np.arange(rows + 1)
+    xs = x0 + cell * np.arange(cols + 1)
+    horizontal = np.stack([np.stack([np.full_like(ys, xs[0]), ys], -1), np.stack([np.full_like(ys, xs[-1]), ys], -1)], 1)
+    vertical = np.stack([np.stack([xs, np.full_like(xs, ys[0])], -1), np.stack([xs, np.full_like(xs, ys[-1])], -1)], 1)
+    return np.concatenate([horizontal, vertical])
+
+
+def _grid_lines(ax: Axes, theme: Theme) -> LineCollection:
+    lines = LineCollection([], colors=theme.grid_color, linewidths=0.6, zorder=2)
+    ax.add_collection(lines, autolim=False)
+    return lines
+
+
+@dataclass
+class InputGridView:
+    """Artists of the input panel; :meth:`update` moves them to a new result and output unit.
+
+    Cells are drawn as a few rectangles (padding background, the input or zero-inserted grid,
+    the real pixels of a zero-inserted grid, cropped bands) rather than an image: at teaching
+    sizes that is several times cheaper to blit.
+    """
+
+    ax: Axes
+    theme: Theme
+    background: Rectangle
+    inner: Rectangle
+    pixels: PolyCollection
+    cropped: PolyCollection
+    lines: LineCollection
+    border: Rectangle
+    padded: Rectangle
+    footprint: Rectangle
+    taps: PolyCollection
+    title: Text
+    layout: GridLayout = field(default=GridLayout(1 / 6))
+
+    @property
+    def artists(self) -> list:
+        """The artists :meth:`update` changes on every move (the title changes only with the geometry)."""
+        return [self.background, self.inner, self.pixels, self.cropped, self.lines, self.border, self.padded,
+                self.footprint, self.taps]
+
+    def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
+        """Show ``result``'s input grid and the taps of output unit ``unit = (row, col)``.
+
+        Returns:
+            True when the title text changed (static text: a painter must redraw its background).
+        """
+        self.layout = layout or grid_layout(result)
+        cell = self.layout.cell
+        (gy0, gy1), (gx0, gx1) = input_extent(result)
+        left, top = self.layout.origin(gy1 - gy0, gx1 - gx0)
+
+        def box(y0: float, x0: float, rows: float, cols: float) -> np.ndarray:
+            """Corners of the cells [y0, y0+rows) x [x0, x0+cols) in data coordinates, (4, 2)."""
+            x, y = left + (x0 - gx0) * cell, top + (y0 - gy0) * cell
+            return np.array([[x, y], [x + cols * cell, y], [x + cols * cell, y + rows * cell], [x, y + rows * cell]])
+
+        self.background.set_bounds(left, top, (gx1 - gx0) * cell, (gy1 - gy0) * cell)
+        self.lines.set_segments(_grid_segments(left, top, gy1 - gy0, gx1 - gx0, cell))
+        geo = result.geometry
+        real = geo.inserted_size if geo else result.input_size
+        self.inner.set_bounds(*box(0, 0, *real)[0], real[1] * cell, real[0] * cell)
+        self.border.set_bounds(*box(0, 0, *real)[0], real[1] * cell, real[0] * cell)
+        colors = cell_colors(self.theme)
+        self.inner.set_facecolor(colors[INSERTED] if geo else colors[PIXEL])
+        if geo is None:
+            self.pixels.set_verts([])
+            self.cropped.set_verts([])
+            self.padded.set_bounds(left, top, (gx1 - gx0) * cell, (gy1 - gy0) * cell)
+        else:
+            landed = geo.input_positions.reshape(-1, 2).tolist()  # (H_in*W_in, 2)
+            self.pixels.set_verts([box(y, x, 1, 1) for y, x in landed])
+            (b_h, b_w), (a_h, a_w) = geo.pad_before, geo.pad_after
+            (m_h, m_w), (p_h, p_w) = geo.inserted_size, geo.padded_size
+            self.padded.set_bounds(*box(-b_h, -b_w, 1, 1)[0], p_w * cell, p_h * cell)
+            bands = [box(gy0, gx0, -b_h - gy0, gx1 - gx0), box(m_h + a_h, gx0, gy1 - m_h - a_h, gx1 - gx0),
+                     box(gy0, gx0, gy1 - gy0, -b_w - gx0), box(gy0, m_w + a_w, gy1 - gy0, gx1 - m_w - a_w)]
+            self.cropped.set_verts([b for b in bands if np.ptp(b[:, 0]) > 0 and np.ptp(b[:, 1]) > 0])
+        self._update_taps(result, unit, box, cell)
+        caption = _grid_caption(result)
+        changed = caption != self.title.get_text()
+        self.title.set_text(caption)
+        return changed
+
+    def _update_taps(self, result: ConvArithmetic, unit: tuple[int, int], box, cell: float) -> None:
+        taps = result.positions[unit[0], unit[1]].tolist()  # (K, 2) tap coordinates (y, x)
+        inset = np.array([[1, 1], [-1, 1], [-1, -1], [1, -1]]) * 0.18 * cell
+        self.taps.set_verts([box(y, x, 1, 1) + inset for y, x in taps])
+        if result.geometry is None:
+            (n_h, n_w) = result.input_size
+            reads = [0 <= y < n_h and 0 <= x < n_w for y, x in taps]
+        else:
+            reads = result.geometry.reads_input()[unit[0], unit[1]].tolist()
+        accent = to_rgba(self.theme.accent)
+        self.taps.set_facecolor([accent if r else (1, 1, 1, 0) for r in reads])
+        cell_points = cell * self.ax.bbox.width * 72 / self.ax.figure.dpi
+        self.taps.set_linewidth(max(0.8, min(1.8, 0.15 * cell_points)))  # thinner outlines on tiny cells
+        (y0, x0), (y1, x1) = min(taps), max(taps)  # row-major order: first and last tap span the footprint
+        corner = box(y0, x0, 1, 1)[0]
+        self.footprint.set_bounds(corner[0], corner[1], (x1 - x0 + 1) * cell, (y1 - y0 + 1) * cell)
+
+
+def _grid_caption(result: ConvArithmetic) -> str:
+    # Sizes live in the explorer's info panel: a caption that changed with the settings would force a
+    # background redraw (text is the costliest thing to paint), so this one never changes.
+    return "padded input (transposed: zero-inserted)"
+
+
+@dataclass
+class OutputGridView:
+    """Artists of the output panel; :meth:`update` moves them, :meth:`cell_at` maps a point to a unit."""
+
+    ax: Axes
+    theme: Theme
+    background: Rectangle
+    lines: LineCollection
+    selected: Rectangle
+    title: Text
+    layout: GridLayout = field(default=GridLayout(1 / 6))
+    shape: tuple[int, int] = (1, 1)
+
+    @property
+    def artists(self) -> list:
+        """The artists :meth:`update` changes on every move (the title changes only with the size)."""
+        return [self.background, self.lines, self.selected]
+
+    def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
+        """Show ``result``'s output grid with ``unit = (row, col)`` highlighted.
+
+        Returns:
+            True when the title text changed (static text: a painter must redraw its background).
+        """
+        self.layout = layout or grid_layout(result)
+        self.shape = rows, cols = result.output_size
+        cell = self.layout.cell
+        left, top = self.layout.origin(rows, cols)
+        self.background.set_bounds(left, top, cols * cell, rows * cell)
+        self.lines.set_segments(_grid_segments(left, top, rows, cols, cell))
+        self.selected.set_bounds(left + unit[1] * cell, top + unit[0] * cell, cell, cell)
+        caption = "output"
+        changed = caption != self.title.get_text()
+        self.title.set_text(caption)
+        return changed
+
+    def cell_at(self, x: float, y: float) -> tuple[int, int] | None:
+        """The output unit ``(row, col)`` under data point ``(x, y)``, or None outside the grid."""
+        rows, cols = self.shape
+        left, top = self.layout.origin(rows, cols)
+        row, col = int(np.floor((y - top) / self.layout.cell)), int(np.floor((x - left) / self.layout.cell))
+        return (row, col) if 0 <= row < rows and 0 <= col < cols else None
+
+
+def _title(ax: Axes, theme: Theme) -> Text:
+    return ax.text(0.5, 1.0, "", ha="center", va="bottom", fontsize=theme.font_size, transform=ax.transAxes,
+                   clip_on=False)
+
+
+def draw_input_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (0, 0),
+                    layout: GridLayout | None = None, theme: Theme | None = None) -> InputGridView:
+    """Draw the input grid (padding grey, zero-inserted cells white) with the taps of output unit ``unit``.
+
+    Filled squares are taps that read a real input pixel, hollow ones read a zero (padding or
+    an inserted zero); the dashed box is the dilated kernel's footprint, the thick box the input
+    itself and the thin dashed box the padded grid the kernel slides over.
+    """
+    theme = theme or get_theme()
+    setup_grid_axes(ax)
+    colors = cell_colors(theme)
+    view = InputGridView(
+        ax=ax, theme=theme,
+        background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PADDING], ec="none", zorder=1)),
+        inner=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PIXEL], ec="none", zorder=1.1)),
+        pixels=ax.add_collection(PolyCollection([], facecolors=[colors[PIXEL]], edgecolors="none", zorder=1.2),
+                                 autolim=False),
+        cropped=ax.add_collection(PolyCollection([], facecolors=[colors[CROPPED]], edgecolors="none", zorder=1.3),
+                                  autolim=False),
+        lines=_grid_lines(ax, theme),
+        border=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0, ec="#333333", zorder=3)),
+        padded=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.0, ls="--", ec="#555555", zorder=3)),
+        footprint=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0, ls="--", ec=theme.accent, zorder=4)),
+        taps=ax.add_collection(PolyCollection([], edgecolors=theme.accent, linewidths=1.8, zorder=5), autolim=False),
+        title=_title(ax, theme),
+    )
+    view.update(result, unit, layout)
+    return view
+
+
+def draw_output_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (0, 0),
+                     layout: GridLayout | None = None, theme: Theme | None = None) -> OutputGridView:
+    """Draw the output grid with output unit ``unit = (row, col)`` filled in the accent colour."""
+    theme = theme or get_theme()
+    setup_grid_axes(ax)
+    view = OutputGridView(
+        ax=ax, theme=theme,
+        background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent3, 0.35), ec="none", zorder=1)),
+        lines=_grid_lines(ax, theme),
+        selected=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent, 0.8), ec=theme.accent, lw=2, zorder=3)),
+        title=_title(ax, theme),
+    )
+    view.update(result, unit, layout)
+    return view

@@ -1,0 +1,279 @@
+"""Oracle tests for explainer.conv: every number against what PyTorch's own layers do."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from torch import nn
+from torch.utils.flop_counter import FlopCounterMode
+
+from explainer.conv import (
+    ERFNET_BLOCKS,
+    conv_arithmetic,
+    conv_flops,
+    conv_output_size,
+    conv_params,
+    conv_transpose_flops,
+    effective_kernel_size,
+    erfnet_block,
+    erfnet_block_params,
+    layer_costs,
+    transposed_output_size,
+)
+
+
+def torch_conv_size(n, k, s, p, d):
+    """Output length from a real forward pass, or None where PyTorch refuses."""
+    try:
+        return F.conv2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1), padding=(p, 0),
+                        dilation=(d, 1)).shape[2]
+    except RuntimeError:
+        return None
+
+
+def torch_transposed_size(n, k, s, p, op, d):
+    try:
+        return F.conv_transpose2d(torch.zeros(1, 1, n, 1), torch.zeros(1, 1, k, 1), stride=(s, 1), padding=(p, 0),
+                                  output_padding=(op, 0), dilation=(d, 1)).shape[2]
+    except RuntimeError:
+        return None
+
+
+def ours_or_none(fn, *args):
+    try:
+        return fn(*args)
+    except ValueError:
+        return None
+
+
+def macs_from_flop_counter(module, x):
+    """torch's own FLOP counter counts 2 FLOPs per multiply-add (bias excluded)."""
+    with FlopCounterMode(display=False) as counter:
+        module(x)
+    return counter.get_total_flops() // 2
+
+
+# --------------------------------------------------------------------------- output sizes
+def test_conv_output_size_matches_pytorch_over_a_grid():
+    checked = 0
+    for n, k, s, p, d in itertools.product(range(1, 10), range(1, 5), range(1, 4), range(0, 3), range(1, 4)):
+        expected = torch_conv_size(n, k, s, p, d)
+        assert ours_or_none(conv_output_size, n, k, s, p, d) == expected, (n, k, s, p, d)
+        checked += expected is not None
+    assert checked > 500  # most of the grid is valid; both sides agree on the invalid rest
+
+
+def test_transposed_output_size_matches_pytorch_over_a_grid():
+    checked = 0
+    for n, k, s, p, op, d in itertools.product(range(1, 7), range(1, 5), range(1, 4), range(0, 4), range(0, 3),
+                                               range(1, 3)):
+        expected = torch_transposed_size(n, k, s, p, op, d)
+        assert ours_or_none(transposed_output_size, n, k, s, p, op, d) == expected, (n, k, s, p, op, d)
+        checked += expected is not None
+    assert checked > 400
+
+
+def test_rectangular_sizes_match_nn_modules():
+    x = torch.zeros(1, 2, 11, 6)
+    conv = nn.Conv2d(2, 3, (3, 2), stride=(2, 1), padding=(1, 0), dilation=(1, 3))
+    h, w = conv(x).shape[-2:]
+    assert (h, w) == (conv_output_size(11, 3, 2, 1, 1), conv_output_size(6, 2, 1, 0, 3))
+    up = nn.ConvTranspose2d(2, 3, (4, 1), stride=(3, 2), padding=(1, 0), output_padding=(2, 1), dilation=(1, 2))
+    h, w = up(x).shape[-2:]
+    assert (h, w) == (transposed_output_size(11, 4, 3, 1, 2, 1), transposed_output_size(6, 1, 2, 0, 1, 2))
+
+
+@pytest.mark.parametrize("k,d", [(1, 1), (1, 4), (3, 1), (3, 2), (5, 3), (2, 4)])
+def test_effective_kernel_size_is_the_smallest_input_pytorch_accepts(k, d):
+    span = effective_kernel_size(k, d)
+    assert span == k + (k - 1) * (d - 1)
+    assert torch_conv_size(span, k, 1, 0, d) == 1
+    assert span == 1 or torch_conv_size(span - 1, k, 1, 0, d) is None
+
+
+# --------------------------------------------------------------------------- parameters and multiply-adds
+@pytest.mark.parametrize("cin,cout,k,groups,bias", [
+    (3, 8, 3, 1, True), (4, 6, (1, 5), 2, True), (12, 12, 3, 12, False), (6, 9, (2, 3), 3, False), (1, 1, 1, 1, True),
+])
+def test_conv_params_match_modules(cin, cout, k, groups, bias):
+    for module in (nn.Conv2d(cin, cout, k, groups=groups, bias=bias),
+                   nn.ConvTranspose2d(cin, cout, k, groups=groups, bias=bias)):
+        assert conv_params(cin, cout, k, groups, bias) == sum(p.numel() for p in module.parameters())
+
+
+@pytest.mark.parametrize("cin,cout,k,groups,stride,padding,size", [
+    (3, 8, 3, 1, 1, 1, (9, 7)), (4, 6, (1, 5), 2, (2, 1), (0, 2), (8, 11)), (6, 6, 3, 6, 2, 0, (13, 5)),
+])
+def test_conv_flops_match_torch_flop_counter(cin, cout, k, groups, stride, padding, size):
+    conv = nn.Conv2d(cin, cout, k, stride=stride, padding=padding, groups=groups)
+    x = torch.zeros(1, cin, *size)
+    out = tuple(conv(x).shape[-2:])
+    assert conv_flops(cin, cout, k, out, groups) == macs_from_flop_counter(conv, x)
+
+
+@pytest.mark.parametrize("cin,cout,k,groups,stride,size", [
+    (8, 4, 3, 1, 2, (5, 4)), (6, 9, (2, 3), 3, (1, 2), (3, 7)), (4, 4, 1, 4, 3, (2, 2)),
+])
+def test_conv_transpose_flops_match_torch_flop_counter(cin, cout, k, groups, stride, size):
+    up = nn.ConvTranspose2d(cin, cout, k, stride=stride, groups=groups)
+    x = torch.zeros(1, cin, *size)
+    assert conv_transpose_flops(cin, cout, k, size, groups) == macs_from_flop_counter(up, x)
+
+
+def test_grouped_convolution_divides_parameters_by_groups():
+    dense = conv_params(32, 64, 3, bias=False)
+    for g in (1, 2, 4, 8, 16, 32):
+        assert conv_params(32, 64, 3, groups=g, bias=False) * g == dense
+
+
+# --------------------------------------------------------------------------- ERFNet blocks
+def notes_formula(kind, w):
+    """The closed forms written in our (Chinese) notes, file 003, section 卷积核参数计算."""
+    return {"non_bottleneck": 18 * w**2 + 2 * w,
+            "bottleneck": (17 * w**2) // 16 + (3 * w) // 2,
+            "non_bottleneck_1d": 12 * w**2 + 4 * w}[kind]
+
+
+@pytest.mark.parametrize("kind", ERFNET_BLOCKS)
+@pytest.mark.parametrize("batch_norm", [False, True])
+def test_erfnet_block_params_match_real_modules(kind, batch_norm):
+    for width in range(4, 132, 4):
+        module = erfnet_block(kind, width, batch_norm=batch_norm)
+        assert erfnet_block_params(kind, width, batch_norm) == sum(p.numel() for p in module.parameters())
+        if not batch_norm and (kind != "bottleneck" or width % 16 == 0):
+            assert erfnet_block_params(kind, width) == notes_formula(kind, width)
+
+
+@pytest.mark.parametrize("width", [1, 3, 5, 7, 30])
+def test_erfnet_factorised_blocks_accept_any_width(width):
+    for kind in ("non_bottleneck", "non_bottleneck_1d"):
+        module = erfnet_block(kind, width)
+        assert erfnet_block_params(kind, width) == sum(p.numel() for p in module.parameters())
+
+
+def test_bottleneck_in_terms_of_quarter_width():
+    for w0 in range(1, 20):
+        assert erfnet_block_params("bottleneck", 4 * w0) == 17 * w0**2 + 6 * w0
+
+
+def test_erfnet_blocks_keep_shape_and_reference_bn_layout():
+    x = torch.randn(2, 16, 9, 7, dtype=torch.float64)
+    for kind in ERFNET_BLOCKS:
+        block = erfnet_block(kind, 16, batch_norm=True).double().eval()
+        assert block(x).shape == x.shape
+    bns = [m for m in erfnet_block("non_bottleneck_1d", 8, batch_norm=True).modules() if isinstance(m, nn.BatchNorm2d)]
+    assert len(bns) == 2  # after the 2nd and the 4th convolution, as in the ERFNet code
+    dilated = erfnet_block("non_bottleneck_1d", 8, dilation=4)
+    assert dilated(torch.randn(1, 8, 10, 10)).shape == (1, 8, 10, 10)
+    assert erfnet_block_params("non_bottleneck_1d", 8) == sum(p.numel() for p in dilated.parameters())
+
+
+def test_erfnet_factorisation_saves_a_third_of_the_weights():
+    # 12w^2 + 4w versus 18w^2 + 2w: the 1D factorisation keeps 2/3 of the weights asymptotically.
+    w = 1024
+    ratio = erfnet_block_params("non_bottleneck_1d", w) / erfnet_block_params("non_bottleneck", w)
+    assert abs(ratio - 2 / 3) < 1e-3
+
+
+# --------------------------------------------------------------------------- per-layer costs
+def test_layer_costs_against_hand_formulas_and_the_flop_counter():
+    model = nn.Sequential(
+        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+        nn.Conv2d(8, 8, (1, 3), padding=(0, 1), groups=4, bias=False),
+        nn.ConvTranspose2d(8, 4, 2, stride=2),
+        nn.Flatten(), nn.Linear(4 * 10 * 12, 5),
+    )
+    costs = layer_costs(model, (2, 3, 10, 12))
+    assert [c.name for c in costs] == ["0", "3", "4", "6"]
+    assert [c.kind for c in costs] == ["Conv2d", "Conv2d", "ConvTranspose2d", "Linear"]
+    assert [c.output_shape for c in costs] == [(2, 8, 5, 6), (2, 8, 5, 6), (2, 4, 10, 12), (2, 5)]
+    assert costs[0].multiply_adds == 2 * 5 * 6 * 8 * 3 * 3 * 3
+    assert costs[1].multiply_adds == 2 * 5 * 6 * 8 * 2 * 1 * 3
+    assert costs[2].multiply_adds == 2 * 5 * 6 * 8 * 4 * 2 * 2
+    assert costs[3].multiply_adds == 2 * 480 * 5
+    assert [c.params for c in costs] == [8 * 27 + 8, 8 * 2 * 3, 8 * 4 * 4 + 4, 480 * 5 + 5]
+    assert sum(c.multiply_adds for c in costs) == macs_from_flop_counter(model, torch.zeros(2, 3, 10, 12))
+
+
+def test_layer_costs_leave_the_model_untouched():
+    model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5))
+    model.train()
+    model[2].eval()
+    before = model[1].running_mean.clone()
+    layer_costs(model, (1, 2, 6, 6))
+    assert model.training and model[1].training and not model[2].training
+    assert torch.equal(model[1].running_mean, before)
+    assert not model[0]._forward_hooks
+
+
+def test_layer_costs_follow_model_dtype_and_reject_bad_input():
+    model = nn.Conv2d(1, 1, 3).double()
+    assert layer_costs(model, (1, 1, 5, 5))[0].output_shape == (1, 1, 3, 3)
+    with pytest.raises(TypeError, match="model"):
+        layer_costs("resnet", (1, 3, 8, 8))
+    with pytest.raises(ValueError, match="input_shape"):
+        layer_costs(model, (1, 1, 0, 5))
+
+
+# --------------------------------------------------------------------------- the explorer's bundle
+@settings(max_examples=40, deadline=None)
+@given(n=st.tuples(st.integers(1, 9), st.integers(1, 9)), k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       s=st.tuples(st.integers(1, 3), st.integers(1, 3)), p=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       d=st.tuples(st.integers(1, 3), st.integers(1, 3)), op=st.tuples(st.integers(0, 2), st.integers(0, 2)),
+       g=st.sampled_from([1, 2, 4]), transposed=st.booleans())
+def test_conv_arithmetic_matches_real_layers(n, k, s, p, d, op, g, transposed):
+    cin, cout = 4, 8
+    if transposed:
+        op = tuple(min(op[i], max(s[i], d[i]) - 1) for i in range(2))
+        layer = nn.ConvTranspose2d(cin, cout, k, s, p, output_padding=op, groups=g, dilation=d)
+    else:
+        op = (0, 0)
+        layer = nn.Conv2d(cin, cout, k, s, p, dilation=d, groups=g)
+    x = torch.zeros(1, cin, *n)
+    try:
+        expected = tuple(layer(x).shape[-2:])
+    except RuntimeError:
+        expected = (0, 0)
+    if min(expected) < 1:  # PyTorch raises, or (grouped transposed path) returns an empty tensor; we refuse both
+        with pytest.raises(ValueError):
+            conv_arithmetic(n, k, s, p, d, transposed, op, cin, cout, g)
+        return
+    a = conv_arithmetic(n, k, s, p, d, transposed, op, cin, cout, g)
+    assert a.output_size == expected
+    assert a.params == sum(q.numel() for q in layer.parameters())
+    assert a.multiply_adds == macs_from_flop_counter(layer, x)
+    assert a.positions.shape == (*expected, k[0] * k[1], 2)
+    assert a.padded_size[0] - a.effective_kernel[0] + 1 >= a.output_size[0]
+    assert (a.geometry is not None) == transposed
+
+
+# --------------------------------------------------------------------------- bad input
+@pytest.mark.parametrize("call,exc,words", [
+    (lambda: conv_output_size(5, 0), ValueError, ["kernel_size", ">= 1", "0"]),
+    (lambda: conv_output_size(5, 3, stride=0), ValueError, ["stride", "0"]),
+    (lambda: conv_output_size(5, 3, dilation=0), ValueError, ["dilation", "0"]),
+    (lambda: conv_output_size(5, 3, padding=-1), ValueError, ["padding", ">= 0", "-1"]),
+    (lambda: conv_output_size(3, 3, dilation=2), ValueError, ["kernel_size=3", "dilation=2", "empty", "3 + 2*0"]),
+    (lambda: conv_output_size(5.0, 3), TypeError, ["size", "5.0"]),
+    (lambda: transposed_output_size(3, 3, stride=2, output_padding=2), ValueError, ["output_padding", "2"]),
+    (lambda: transposed_output_size(1, 1, padding=1), ValueError, ["padding=1", "-1"]),
+    (lambda: conv_params(6, 4, 3, groups=4), ValueError, ["in_channels", "groups=4", "6"]),
+    (lambda: conv_params(8, 6, 3, groups=4), ValueError, ["out_channels", "groups=4", "6"]),
+    (lambda: conv_params(8, 8, (3, 3, 3)), TypeError, ["kernel_size", "(3, 3, 3)"]),
+    (lambda: conv_flops(4, 4, 3, output_size=0), ValueError, ["output_size", "0"]),
+    (lambda: erfnet_block_params("bottleneck", 6), ValueError, ["width", "divisible by 4", "6"]),
+    (lambda: erfnet_block("resnet", 8), ValueError, ["kind", "'resnet'"]),
+    (lambda: conv_arithmetic(5, 3, output_padding=1), ValueError, ["output_padding", "transposed"]),
+    (lambda: conv_arithmetic((5, 2), (1, 3)), ValueError, ["width", "kernel_size=3", "empty"]),
+    (lambda: conv_arithmetic(5, 3, transposed=1), TypeError, ["transposed", "bool"]),
+])
+def test_bad_input_is_named(call, exc, words):
+    with pytest.raises(exc) as info:
+        call()
+    for word in words:
+        assert word in str(info.value), (word, str(info.value))

@@ -1,0 +1,161 @@
+"""Oracle tests for explainer.sampling: tap positions against F.conv2d, zero insertion against F.conv_transpose2d."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from explainer.sampling import (
+    conv_transpose2d_as_conv,
+    sampling_positions,
+    transposed_geometry,
+    zero_insert,
+)
+
+
+def gather_conv(x, weight, positions):
+    """Slow reference: read x at every tap position (zero outside), multiply by the taps, sum.
+
+    x (C_in, H, W), weight (C_out, C_in, kh, kw), positions (H_out, W_out, kh*kw, 2) -> (C_out, H_out, W_out).
+    """
+    c_in, h, w = x.shape
+    pos = positions.long()
+    y, xx = pos[..., 0], pos[..., 1]  # (H_out, W_out, K)
+    inside = (y >= 0) & (y < h) & (xx >= 0) & (xx < w)
+    values = x[:, y.clamp(0, h - 1), xx.clamp(0, w - 1)] * inside  # (C_in, H_out, W_out, K)
+    taps = weight.flatten(-2)  # (C_out, C_in, K)
+    return torch.einsum("ihwk,oik->ohw", values, taps)
+
+
+def assert_gather_equals_conv(n, k, s, p, d, generator):
+    x = torch.randn(3, *n, dtype=torch.float64, generator=generator)
+    weight = torch.randn(2, 3, *k, dtype=torch.float64, generator=generator)
+    positions = sampling_positions(n, k, s, p, d, dtype=torch.float64)
+    expected = F.conv2d(x[None], weight, stride=s, padding=p, dilation=d)[0]
+    assert positions.shape == (*expected.shape[-2:], k[0] * k[1], 2)
+    torch.testing.assert_close(gather_conv(x, weight, positions), expected)
+
+
+@pytest.mark.parametrize("n,k,s,p,d", [
+    ((7, 5), (3, 2), (2, 1), (1, 0), (1, 2)),
+    ((9, 6), (2, 3), (3, 2), (0, 2), (2, 1)),
+    ((5, 11), (1, 4), (1, 3), (2, 1), (3, 1)),
+    ((4, 4), (4, 4), (1, 1), (0, 0), (1, 1)),
+    ((1, 1), (3, 3), (2, 2), (1, 1), (1, 1)),
+])
+def test_sampling_positions_reproduce_conv2d(n, k, s, p, d):
+    assert_gather_equals_conv(n, k, s, p, d, torch.Generator().manual_seed(0))
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.tuples(st.integers(1, 10), st.integers(1, 10)), k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       s=st.tuples(st.integers(1, 3), st.integers(1, 3)), p=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       d=st.tuples(st.integers(1, 3), st.integers(1, 3)), seed=st.integers(0, 2**16))
+def test_sampling_positions_reproduce_conv2d_for_random_settings(n, k, s, p, d, seed):
+    fits = all(d[i] * (k[i] - 1) + 1 <= n[i] + 2 * p[i] for i in range(2))
+    if not fits:
+        with pytest.raises(ValueError, match="empty"):
+            sampling_positions(n, k, s, p, d)
+        return
+    assert_gather_equals_conv(n, k, s, p, d, torch.Generator().manual_seed(seed))
+
+
+def test_sampling_positions_formula_and_options():
+    pos = sampling_positions((6, 8), (2, 3), stride=(2, 3), padding=(1, 2), dilation=(2, 1))
+    assert pos.dtype == torch.float32
+    oy, ox, ky, kx = 2, 1, 1, 2
+    assert pos[oy, ox, ky * 3 + kx].tolist() == [2 * oy - 1 + 2 * ky, 3 * ox - 2 + 1 * kx]
+    assert sampling_positions(5, 3, dtype=torch.float64).dtype == torch.float64
+    with pytest.raises(TypeError, match="dtype"):
+        sampling_positions(5, 3, dtype=torch.int64)
+    with pytest.raises(TypeError):
+        sampling_positions(5, 3, 1, 0, 1, torch.float64)  # options are keyword-only (room for offset=)
+
+
+# --------------------------------------------------------------------------- transposed convolution
+@pytest.mark.parametrize("n,k,s,p,op,d", [
+    ((3, 4), (3, 2), (2, 1), (1, 0), (1, 0), (1, 1)),
+    ((2, 5), (2, 3), (3, 2), (0, 2), (2, 1), (1, 2)),
+    ((4, 3), (3, 3), (1, 2), (3, 1), (0, 1), (2, 1)),  # padding > d(k-1) - ...: crop
+    ((5, 2), (1, 4), (2, 3), (0, 3), (1, 2), (1, 1)),
+])
+def test_zero_insertion_reproduces_conv_transpose2d(n, k, s, p, op, d):
+    gen = torch.Generator().manual_seed(1)
+    x = torch.randn(2, 3, *n, dtype=torch.float64, generator=gen)
+    weight = torch.randn(3, 4, *k, dtype=torch.float64, generator=gen)  # (C_in, C_out, kh, kw)
+    bias = torch.randn(4, dtype=torch.float64, generator=gen)
+    expected = F.conv_transpose2d(x, weight, bias, stride=s, padding=p, output_padding=op, dilation=d)
+    torch.testing.assert_close(conv_transpose2d_as_conv(x, weight, bias, s, p, op, d), expected)
+
+
+@settings(max_examples=50, deadline=None)
+@given(n=st.tuples(st.integers(1, 6), st.integers(1, 6)), k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
+       s=st.tuples(st.integers(1, 3), st.integers(1, 3)), p=st.tuples(st.integers(0, 3), st.integers(0, 3)),
+       op=st.tuples(st.integers(0, 2), st.integers(0, 2)), d=st.tuples(st.integers(1, 3), st.integers(1, 3)),
+       seed=st.integers(0, 2**16))
+def test_geometry_taps_reproduce_conv_transpose2d(n, k, s, p, op, d, seed):
+    gen = torch.Generator().manual_seed(seed)
+    x = torch.randn(1, 2, *n, dtype=torch.float64, generator=gen)
+    weight = torch.randn(2, 3, *k, dtype=torch.float64, generator=gen)
+    try:
+        expected = F.conv_transpose2d(x, weight, stride=s, padding=p, output_padding=op, dilation=d)[0]
+    except RuntimeError:
+        with pytest.raises(ValueError):
+            transposed_geometry(n, k, s, p, op, d)
+        return
+    geo = transposed_geometry(n, k, s, p, op, d)
+    assert geo.output_size == tuple(expected.shape[-2:])
+    # Rebuild the zero-inserted grid by hand from where the geometry says the pixels land.
+    grid = torch.zeros(2, *geo.inserted_size, dtype=torch.float64)
+    iy, ix = geo.input_positions[..., 0], geo.input_positions[..., 1]  # (H_in, W_in)
+    grid[:, iy, ix] = x[0]
+    flipped = weight.flip(-2, -1).transpose(0, 1)  # (C_out, C_in, kh, kw)
+    torch.testing.assert_close(gather_conv(grid, flipped, geo.positions), expected)
+    torch.testing.assert_close(conv_transpose2d_as_conv(x, weight, None, s, p, op, d)[0], expected)
+
+
+def test_reads_input_marks_exactly_the_pixels_each_output_depends_on():
+    n, k, s, p, op, d = (3, 4), (3, 2), (2, 3), (1, 0), (1, 2), (1, 2)
+    geo = transposed_geometry(n, k, s, p, op, d)
+    weight = torch.randn(1, 1, *k, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    x = torch.zeros(1, 1, *n, dtype=torch.float64, requires_grad=True)
+    y = F.conv_transpose2d(x, weight, stride=s, padding=p, output_padding=op, dilation=d)[0, 0]
+    real = geo.reads_input()  # (H_out, W_out, K)
+    for oy in range(y.shape[0]):
+        for ox in range(y.shape[1]):
+            (grad,) = torch.autograd.grad(y[oy, ox], x, retain_graph=True)
+            measured = {tuple(ij) for ij in (grad[0, 0] != 0).nonzero().tolist()}
+            taps = geo.positions[oy, ox][real[oy, ox]].long()  # (K_real, 2)
+            claimed = {(yy // s[0], xx // s[1]) for yy, xx in taps.tolist()}
+            assert claimed == measured, (oy, ox)
+
+
+def test_zero_insert_against_a_loop():
+    x = torch.arange(1, 13, dtype=torch.float64).reshape(1, 3, 4)
+    z = zero_insert(x, (2, 3))
+    assert z.shape == (1, 5, 10)
+    for i in range(z.shape[1]):
+        for j in range(z.shape[2]):
+            expected = x[0, i // 2, j // 3] if i % 2 == 0 and j % 3 == 0 else 0.0
+            assert z[0, i, j] == expected
+    assert torch.equal(zero_insert(x, 1), x)
+    with pytest.raises(ValueError, match="stride"):
+        zero_insert(x, 0)
+    with pytest.raises(ValueError, match="at least 2"):
+        zero_insert(torch.ones(3), 2)
+
+
+def test_transposed_geometry_numbers_and_errors():
+    geo = transposed_geometry(4, 3, stride=2, padding=2, output_padding=1, dilation=1)
+    assert geo.inserted_size == (7, 7)
+    assert geo.pad_before == (0, 0) and geo.pad_after == (1, 1)
+    assert geo.output_size == (6, 6) == (geo.padded_size[0] - 2, geo.padded_size[1] - 2)  # 3*2 - 4 + 2 + 1 + 1
+    cropped = transposed_geometry(6, 3, stride=1, padding=3)  # 5 - 6 + 2 + 1
+    assert cropped.pad_before == (-1, -1) and cropped.output_size == (2, 2)
+    with pytest.raises(ValueError, match="output_padding"):
+        transposed_geometry(4, 3, stride=2, output_padding=2)
+    with pytest.raises(ValueError, match="weight"):
+        conv_transpose2d_as_conv(torch.ones(1, 2, 3, 3), torch.ones(3, 1, 2, 2))
