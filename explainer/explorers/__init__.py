@@ -9,12 +9,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["conv_arithmetic_explorer", "receptive_field_explorer"]
-
 _FACTORIES = {
     "conv_arithmetic_explorer": "explainer.explorers.convolution",
     "receptive_field_explorer": "explainer.explorers.receptive_field",
+    "reference_networks_explorer": "explainer.explorers.receptive_field",
+    "stacked_convs_explorer": "explainer.explorers.receptive_field",
 }
+
+__all__ = list(_FACTORIES)
 
 
 def __getattr__(name: str) -> Any:

@@ -1,0 +1,366 @@
+"""Explorer 2: receptive fields of a stack you build, of three classic networks, and VGG's 3x3 trick.
+
+* :func:`receptive_field_explorer`: depth, kernel, stride, dilation, pooling and weights of a plain
+  conv stack; click the photo to pick an output unit and see its analytic box, the pixels autograd
+  says can reach it, and its effective field (Luo et al. 2016) over a real photo, with the growth
+  of the field layer by layer.
+* :func:`reference_networks_explorer`: per-layer field growth of AlexNet, VGG-16 and ResNet-50
+  (stride on the 3x3 or on the 1x1) against the published final values.
+* :func:`stacked_convs_explorer`: n stacked k x k convolutions against the one big kernel with the
+  same field (Simonyan & Zisserman 2015, https://arxiv.org/abs/1409.1556).
+"""
+
+from __future__ import annotations
+
+import html
+from collections import OrderedDict
+from collections.abc import Hashable, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import torch
+from torch import nn
+
+from explainer._validate import check_choice, check_int
+from explainer.explorers._kit import Explorer, dropdown, int_slider, selection_slider, toggle_buttons
+from explainer.receptive_field import (
+    PUBLISHED_FIELDS,
+    LayerRF,
+    UnitField,
+    conv_stack,
+    field_at,
+    receptive_field,
+    reference_network,
+    stack_output_sizes,
+    unit_field,
+    vgg_comparison,
+)
+from explainer.render import Painter, new_figure
+from explainer.theme import Theme, get_theme
+from explainer.views.receptive_field import (
+    WINDOW_KINDS,
+    draw_growth,
+    draw_published,
+    draw_stack_comparison,
+    draw_unit_field,
+    format_layer_table,
+    update_growth,
+    update_stack_comparison,
+    update_unit_field,
+)
+
+__all__ = [
+    "RANGES",
+    "POOLS",
+    "WEIGHTS",
+    "REFERENCE_CHOICES",
+    "ReceptiveFieldExplorer",
+    "ReferenceNetworksExplorer",
+    "StackedConvsExplorer",
+    "receptive_field_explorer",
+    "reference_networks_explorer",
+    "stacked_convs_explorer",
+]
+
+RANGES: dict[str, tuple[int, int]] = {"depth": (1, 8), "kernel_size": (1, 7), "stride": (1, 3), "dilation": (1, 4)}
+POOLS = (("none", 0), ("after every conv", 1), ("every 2 convs", 2), ("every 3 convs", 3))
+WEIGHTS = ("random + ReLU", "uniform, linear")
+
+
+@contextmanager
+def _one_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread for the duration (restored afterwards).
+
+    The per-move tensors are tiny (a 64x64 picture, 4 channels): a second thread only adds
+    synchronisation, and on a busy 2-core machine its spin-waits cost 100+ ms per move.
+    """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
+
+
+class _LRU(OrderedDict):
+    """A tiny least-recently-used cache (per explorer, so nothing global)."""
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def get_or(self, key: Hashable, make: Any) -> Any:
+        if key in self:
+            self.move_to_end(key)
+            return self[key]
+        value = self[key] = make()
+        if len(self) > self.size:
+            self.popitem(last=False)
+        return value
+
+
+class ReceptiveFieldExplorer(Explorer):
+    """A conv stack's field over a photo: analytic box, gradient-measured pixels, effective field.
+
+    ``result`` is the current :class:`~explainer.receptive_field.UnitField`; ``model`` the current
+    stack; ``focus`` the input pixel (y, x) whose nearest output unit is shown (a click moves it).
+    """
+
+    def __init__(self, *, input_size: int = 64, image: str = "photo", depth: int = 3, kernel_size: int = 3,
+                 stride: int = 1, dilation: int = 1, pool_every: int = 0, weights: str = WEIGHTS[0],
+                 channels: int = 4, n_samples: int = 8, seed: int = 0, theme: Theme | None = None) -> None:
+        from explainer.data import sample_image, synthetic_image
+
+        theme = theme or get_theme()
+        self.input_size = check_int("input_size", input_size, minimum=8, maximum=256)
+        check_choice("image", image, ("photo", "synthetic"))
+        self.picture = sample_image(self.input_size) if image == "photo" else synthetic_image(self.input_size, seed)
+        self.channels, self.n_samples = check_int("channels", channels, minimum=1), check_int("n_samples", n_samples, minimum=1)
+        self.seed = check_int("seed", seed)
+        self.focus = ((self.input_size - 1) / 2, (self.input_size - 1) / 2)
+        self.model: nn.Module | None = None
+        self._models, self._fields = _LRU(32), _LRU(128)
+        controls = {
+            "depth": int_slider("depth", depth, *RANGES["depth"], tooltip="number of convolutions", theme=theme),
+            "kernel_size": int_slider("kernel k", kernel_size, *RANGES["kernel_size"], step=2, theme=theme),
+            "stride": int_slider("stride s", stride, *RANGES["stride"], tooltip="of every conv", theme=theme),
+            "dilation": int_slider("dilation d", dilation, *RANGES["dilation"], theme=theme),
+            "pool_every": dropdown("2x2 max pool", POOLS, pool_every, theme=theme),
+            "weights": toggle_buttons("weights", WEIGHTS, weights, theme=theme),
+        }
+        values = {name: control.value for name, control in controls.items()}
+        fig = new_figure(6.9, 2.45)  # PNG encoding dominates a move: keep the canvas small
+        self.ax_mask = fig.add_axes((0.005, 0.03, 0.3, 0.85))
+        self.ax_erf = fig.add_axes((0.315, 0.03, 0.3, 0.85))
+        self.ax_growth = fig.add_axes((0.715, 0.2, 0.27, 0.7))
+        self.ax_mask.set_title("box + pixels that reach it", fontsize=theme.font_size)
+        self.ax_erf.set_title("effective field |dy/dx|", fontsize=theme.font_size)
+        first = self._compute(values)
+        self.field_artists = draw_unit_field(self.ax_mask, self.ax_erf, self.picture, first)
+        self.growth = draw_growth(self.ax_growth, first.layers, input_size=self.input_size, x_max=RANGES["depth"][1], y_max=2048)
+        self.ax_growth.legend(loc="upper left", fontsize=theme.font_size - 1, frameon=False)
+        self.ax_growth.set_xlabel("convs (pools at +0.5)", fontsize=theme.font_size)
+        painter = Painter(fig)
+        painter.animate(self.field_artists.animated, self.growth.animated)
+        super().__init__(controls, painter, title="Receptive field of a conv stack", theme=theme)
+        self.enable_clicks()
+
+    # ----------------------------------------------------------------- explorer hooks
+    def limits(self, values: dict[str, Any]) -> dict[str, tuple[int, int, str | None]]:
+        sizes = stack_output_sizes(self.input_size, RANGES["depth"][1], values["kernel_size"], values["stride"],
+                                   values["dilation"], pool_every=values["pool_every"])
+        deepest = max([d for d, n in enumerate(sizes, 1) if n >= 1] or [1])
+        reason = None
+        if deepest < RANGES["depth"][1]:
+            reason = (f"at most {deepest}: one more 2x2 pool would shrink the {self.input_size}x{self.input_size} "
+                      "input below a 1x1 output")
+        return {"depth": (RANGES["depth"][0], deepest, reason)}
+
+    def render(self, values: dict[str, Any]) -> None:
+        field = self._compute(values)
+        update_unit_field(self.field_artists, field)
+        update_growth(self.growth, field.layers)
+        self.result = field
+        self.info.value = self._info(values, field)
+
+    def on_click(self, px: float, py: float) -> None:
+        for ax in (self.ax_mask, self.ax_erf):
+            point = self.painter.pixel_to_data(ax, px, py)
+            if point is not None:
+                x, y = point
+                self.focus = (min(max(y, 0.0), self.input_size - 1.0), min(max(x, 0.0), self.input_size - 1.0))
+                return
+
+    # ----------------------------------------------------------------- public
+    def focus_on(self, y: float, x: float) -> None:
+        """Show the output unit whose field is centred nearest to input pixel (y, x) (like a click there)."""
+        self.focus = (float(y), float(x))
+        self.update()
+
+    # ----------------------------------------------------------------- internals
+    def _stack(self, values: dict[str, Any]) -> tuple[tuple, nn.Module]:
+        key = tuple(values[name] for name in ("depth", "kernel_size", "stride", "dilation", "pool_every", "weights"))
+        uniform = values["weights"] == WEIGHTS[1]
+        model = self._models.get_or(key, lambda: conv_stack(
+            values["depth"], values["kernel_size"], values["stride"], values["dilation"],
+            pool_every=values["pool_every"], channels=self.channels, in_channels=self.picture.shape[0],
+            activation="none" if uniform else "relu", init="uniform" if uniform else "kaiming", seed=self.seed))
+        return key, model
+
+    def _compute(self, values: dict[str, Any]) -> UnitField:
+        with _one_thread():
+            key, self.model = self._stack(values)
+            layers = receptive_field(self.model, self.input_size)
+            position = layers[-1].unit_at(self.focus)
+            return self._fields.get_or((key, position), lambda: unit_field(
+                self.model, self.input_size, position, seed=self.seed, n_samples=self.n_samples))
+
+    def _info(self, values: dict[str, Any], field: UnitField) -> str:
+        windows = [layer for layer in field.layers if layer.kind in WINDOW_KINDS]
+        terms, previous_jump = [], 1
+        for layer in windows:
+            k, d = (values["kernel_size"], values["dilation"]) if layer.kind == "Conv2d" else (2, 1)
+            terms.append(f"{k - 1}&middot;{d}&middot;{previous_jump}")
+            previous_jump = layer.jump[0]
+        last = field.layers[-1]
+        strides = "&middot;".join(str(values["stride"]) if w.kind == "Conv2d" else "2" for w in windows)
+        clipped_area = 0 if field.clipped is None else (
+            (field.clipped[2] - field.clipped[0] + 1) * (field.clipped[3] - field.clipped[1] + 1))
+        measured = int(field.mask.sum())
+        holes = "" if measured == clipped_area else (
+            f" &mdash; <b>{clipped_area - measured} pixels of the box cannot reach the unit</b> "
+            "(holes from dilation or stride &gt; field, or an intermediate border)")
+        s = field.summary
+        core = "" if s.pixels == 0 else (
+            f"ERF: std {s.std[0]:.1f} x {s.std[1]:.1f} px; 95% of |dy/dx| lies in {s.core} px "
+            f"= {100 * s.core / max(clipped_area, 1):.0f}% of the box inside the image")
+        return (
+            f"<b>r</b> = 1 + &Sigma; (k<sub>l</sub>&minus;1)&middot;d<sub>l</sub>&middot;j<sub>l&minus;1</sub> = 1 + "
+            f"{' + '.join(terms)} = <b>{last.size[0]}</b>; &nbsp; <b>j</b> = {strides} = <b>{last.jump[0]}</b>; "
+            f"&nbsp; start = {last.start[0]:g}<br>"
+            f"output {last.output_size[0]}x{last.output_size[1]}; unit {field.position} sees box "
+            f"y {field.box[0]}..{field.box[2]}, x {field.box[1]}..{field.box[3]} ({last.size[0]}x{last.size[1]}); "
+            f"measured: {measured} of {clipped_area} box pixels inside the image{holes}<br>{core}"
+            f"<details><summary>per-layer table</summary><pre>{html.escape(format_layer_table(field.layers))}</pre>"
+            "</details>"
+        )
+
+
+def receptive_field_explorer(**options: Any) -> ReceptiveFieldExplorer:
+    """Build (and return, not display) the receptive-field explorer.
+
+    Keyword options: ``input_size`` (64), ``image`` ("photo" or "synthetic"), initial ``depth`` (3),
+    ``kernel_size`` (3), ``stride`` (1), ``dilation`` (1), ``pool_every`` (0), ``weights``,
+    ``channels`` (4), ``n_samples`` (8), ``seed`` (0), ``theme``.
+
+    Example:
+        >>> ex = receptive_field_explorer(depth=2)
+        >>> ex.result.layers[-1].size
+        (5, 5)
+    """
+    return ReceptiveFieldExplorer(**options)
+
+
+# --------------------------------------------------------------------------- reference networks
+REFERENCE_CHOICES: tuple[tuple[str, tuple[str, str | None]], ...] = (
+    ("AlexNet", ("alexnet", None)),
+    ("VGG-16", ("vgg16", None)),
+    ("ResNet-50, stride on 3x3 (torchvision)", ("resnet50", "3x3")),
+    ("ResNet-50, stride on 1x1 (v1)", ("resnet50", "1x1")),
+)
+
+
+def _growth_x(layers: list[LayerRF], name: str) -> float:
+    record = field_at(layers, name)
+    convs = 0
+    for layer in layers:
+        convs += layer.kind == "Conv2d"
+        if layer is record:
+            return float(convs) + (0.0 if layer.kind == "Conv2d" else 0.5)
+    return float(convs)
+
+
+class ReferenceNetworksExplorer(Explorer):
+    """Field growth through AlexNet, VGG-16 and ResNet-50, with the published values marked.
+
+    ``result`` is the selected network's list of :class:`~explainer.receptive_field.LayerRF`;
+    ``published`` the matching :data:`~explainer.receptive_field.PUBLISHED_FIELDS` with the
+    computed size for each (``[(PublishedField, LayerRF), ...]``).
+    """
+
+    def __init__(self, *, network: str = REFERENCE_CHOICES[0][0], input_size: int = 224,
+                 theme: Theme | None = None) -> None:
+        theme = theme or get_theme()
+        self.input_size = check_int("input_size", input_size, minimum=32)
+        self.networks = {label: receptive_field(reference_network(name, stride_on=so, device="meta"), self.input_size)
+                         for label, (name, so) in REFERENCE_CHOICES}
+        self.published: list = []
+        controls = {"network": dropdown("network", [label for label, _ in REFERENCE_CHOICES], network, theme=theme)}
+        fig = new_figure(7.2, 3.6)
+        self.ax = fig.add_axes((0.09, 0.14, 0.88, 0.78))
+        for layers in self.networks.values():  # every network in grey, drawn once (static)
+            draw_growth(self.ax, layers, color=theme.grid_color, show_jump=False, log=False, y_max=520,
+                        x_max=56).label.set_visible(False)
+        self.ax.set_xlabel("convolutions so far (pools at +0.5)", fontsize=theme.font_size)
+        self.growth = draw_growth(self.ax, self.networks[network], log=False, y_max=520, x_max=56)
+        self.growth.label.set_visible(False)  # the published values are labelled instead
+        self.stars = [draw_published(self.ax, 0, 1, "") for _ in range(2)]
+        painter = Painter(fig)
+        painter.animate(self.growth.animated, *self.stars)
+        super().__init__(controls, painter, title="Receptive fields of classic networks", theme=theme)
+
+    def render(self, values: dict[str, Any]) -> None:
+        label = values["network"]
+        name, stride_on = dict(REFERENCE_CHOICES)[label]
+        layers = self.networks[label]
+        update_growth(self.growth, layers)
+        self.published = [(p, field_at(layers, p.layer)) for p in PUBLISHED_FIELDS
+                          if p.network == name and p.stride_on == stride_on]
+        for index, ((star, text), item) in enumerate(zip(self.stars, self.published + [None] * 2)):
+            star.set_visible(item is not None)
+            text.set_visible(item is not None)
+            if item is not None:  # labels stacked upwards so that neighbouring stars stay readable
+                x, size = _growth_x(layers, item[0].layer), item[0].size
+                star.set_data([x], [size])
+                left = x < 28
+                text.set_horizontalalignment("left" if left else "right")
+                text.set_position((x + 1.5 if left else x - 1, size + 28 * index))
+                text.set_text(f"published {item[0].label}: {size}, computed {item[1].size[0]}")
+        self.result = layers
+        rows = "".join(
+            f"<tr><td>{html.escape(p.label)}</td><td><code>{html.escape(rf.name)}</code></td>"
+            f"<td>{p.size}</td><td><b>{rf.size[0]}</b></td><td>{rf.jump[0]}</td><td>{html.escape(p.source)}</td></tr>"
+            for p, rf in self.published)
+        convs = sum(layer.kind == "Conv2d" for layer in layers)
+        self.info.value = (
+            f"{html.escape(label)}: {convs} convolutions; final field <b>{layers[-1].size[0]}</b> px, jump "
+            f"{layers[-1].jump[0]} on a {self.input_size}px input (output {layers[-1].output_size[0]}x"
+            f"{layers[-1].output_size[1]})<table><tr><th>layer</th><th>module</th><th>published</th>"
+            f"<th>computed</th><th>jump</th><th>source</th></tr>{rows}</table>")
+
+
+def reference_networks_explorer(**options: Any) -> ReferenceNetworksExplorer:
+    """Build (and return) the reference-network explorer; options: ``network`` (a dropdown label),
+    ``input_size`` (224), ``theme``."""
+    return ReferenceNetworksExplorer(**options)
+
+
+# --------------------------------------------------------------------------- VGG's stacked 3x3
+class StackedConvsExplorer(Explorer):
+    """n stacked k x k convs against one (n(k-1)+1)^2 kernel: same field, fewer weights.
+
+    ``result`` is the current :class:`~explainer.receptive_field.StackVsSingle`.
+    """
+
+    def __init__(self, *, depth: int = 3, kernel_size: int = 3, channels: int = 64, theme: Theme | None = None) -> None:
+        theme = theme or get_theme()
+        controls = {
+            "depth": int_slider("stacked convs n", depth, 1, 5, theme=theme),
+            "kernel_size": toggle_buttons("kernel k", [3, 5], kernel_size, theme=theme),
+            "channels": selection_slider("channels C", [16, 32, 64, 128, 256, 512], channels, theme=theme),
+        }
+        fig = new_figure(7.2, 3.2)
+        ax_diagram = fig.add_axes((0.03, 0.08, 0.45, 0.8))
+        ax_bars = fig.add_axes((0.62, 0.12, 0.35, 0.8))
+        self.bars = draw_stack_comparison(ax_bars, vgg_comparison(channels, depth, kernel_size),
+                                          ax_diagram=ax_diagram, relative=True, max_cols=23)
+        painter = Painter(fig)
+        painter.animate(self.bars.animated)
+        super().__init__(controls, painter, title="Stacked small kernels vs one big kernel", theme=theme)
+
+    def render(self, values: dict[str, Any]) -> None:
+        comparison = vgg_comparison(values["channels"], values["depth"], values["kernel_size"])
+        update_stack_comparison(self.bars, comparison)
+        self.result = comparison
+        n, k, big = comparison.depth, comparison.kernel_size, comparison.single_kernel_size
+        self.info.value = (
+            f"field: {n} &times; {k}x{k} &rarr; 1 + {n}&middot;({k}&minus;1) = <b>{comparison.stack_field}</b> "
+            f"= one {big}x{big} (field {comparison.single_field}).<br>weights: {n}&middot;{k}&sup2;&middot;C&sup2; = "
+            f"<b>{comparison.stack_weights:,}</b> vs {big}&sup2;&middot;C&sup2; = <b>{comparison.single_weights:,}</b> "
+            f"({100 * comparison.stack_weights / comparison.single_weights:.0f}%) with C = {comparison.channels}; "
+            f"and {n} nonlinearities instead of 1.")
+
+
+def stacked_convs_explorer(**options: Any) -> StackedConvsExplorer:
+    """Build (and return) the "three 3x3 = one 7x7" explorer; options: ``depth``, ``kernel_size``, ``channels``."""
+    return StackedConvsExplorer(**options)
