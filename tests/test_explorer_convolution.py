@@ -167,8 +167,11 @@ def test_clicking_an_output_unit_selects_it(ex):
     x, y = left + 3.5 * view.layout.cell, top + 1.5 * view.layout.cell
     ex.click(*ex.painter.data_to_pixel(view.ax, x, y))
     assert (ex.values["row"], ex.values["col"]) == (1, 3)
-    ex.click(2, 2)  # the top-left corner of the PNG: no unit there
+    ex.click(2, 2)  # the top-left corner of the PNG, over the input panel: no change
     assert (ex.values["row"], ex.values["col"]) == (1, 3) and ex.last_error is None
+    right, bottom = ex.painter.data_to_pixel(view.ax, 0.99, 0.99)  # beside the grid: the nearest unit
+    ex.click(right - 1, bottom - 1)
+    assert (ex.values["row"], ex.values["col"]) == (3, 3) and ex.last_error is None
 
 
 @pytest.mark.parametrize("kwargs,words", [

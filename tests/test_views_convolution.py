@@ -139,6 +139,9 @@ def test_output_cell_at_round_trips_every_unit():
             assert out.cell_at(left + (c + 0.5) * cell, top + (r + 0.5) * cell) == (r, c)
     assert out.cell_at(left - cell / 2, top) is None
     assert out.cell_at(0.99, 0.99) is None
+    assert out.nearest_cell(0.99, 0.99) == (result.output_size[0] - 1, result.output_size[1] - 1)
+    assert out.nearest_cell(0.0, 0.0) == (0, 0)
+    assert out.nearest_cell(left + 1.5 * cell, top - cell) == (0, 1)
 
 
 def test_update_reports_title_changes_and_keeps_axes_fixed():
@@ -161,3 +164,25 @@ def test_shared_layout_keeps_cells_the_same_size_in_both_panels():
     (y0, y1), _ = input_extent(result)
     assert layout.cell * (y1 - y0) <= 1
     assert to_rgba(cell_colors()[INSERTED]) == to_rgba("white")
+
+
+@pytest.mark.parametrize("cin,cout,groups", [(4, 8, 1), (12, 16, 4), (8, 8, 8), (9, 3, 3)])
+def test_channel_groups_draw_one_band_per_group_over_its_channels(cin, cout, groups):
+    from explainer.render import new_figure
+    from explainer.views.convolution import GROUP_COLORS, draw_channel_groups
+
+    result = conv_arithmetic(5, 3, in_channels=cin, out_channels=cout, groups=groups)
+    ax = new_figure(4, 1).add_subplot()
+    view = draw_channel_groups(ax, result)
+    boxes = view.channels.get_paths()
+    assert len(boxes) == cin + cout and len(view.links.get_paths()) == groups
+    colors = view.channels.get_facecolor()
+    inputs = [tuple(c) for c in colors[:cin]]
+    filters = [tuple(c) for c in colors[cin:]]
+    # channel c of C belongs to group c // (C / g): inputs and filters of a group share its colour
+    for j in range(groups):
+        group_in = {inputs[c] for c in range(cin) if c * groups // cin == j}
+        group_out = {filters[c] for c in range(cout) if c * groups // cout == j}
+        assert len(group_in) == 1 and group_in == group_out
+    assert view.artists == [view.links, view.channels]
+    assert len({tuple(c) for c in colors}) == min(groups, len(GROUP_COLORS))

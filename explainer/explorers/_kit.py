@@ -234,6 +234,7 @@ class Explorer(widgets.VBox):
     def _set_limit(control: widgets.ValueWidget, limit: Limit) -> None:
         if len(limit) == 2:
             options = list(limit[0])
+            control.disabled = len(options) < 2
             if list(control.options) != options:
                 value = control.value if control.value in options else _nearest(options, control.value)
                 control.options = options
@@ -242,6 +243,7 @@ class Explorer(widgets.VBox):
         low, high = limit[0], limit[1]
         if high < low:
             raise ValueError(f"{control.description}: empty range [{low}, {high}]")
+        control.disabled = high == low  # nothing to choose: grey it out (the reason says why)
         # Widen first so that min <= max holds at every step (ipywidgets refuses otherwise).
         if low > control.max:
             control.max, control.min = high, low

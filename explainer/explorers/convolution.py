@@ -23,6 +23,7 @@ from explainer.views.convolution import (
     PADDING,
     PIXEL,
     cell_colors,
+    draw_channel_groups,
     draw_input_grid,
     draw_output_grid,
     grid_layout,
@@ -83,15 +84,19 @@ class ConvArithmeticExplorer(Explorer):
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         self.theme = theme
         first = _compute(values)
-        fig = new_figure(8.0, 4.2)
-        ax_in = fig.add_axes((0.01, 0.01, 0.48, 0.9))
-        ax_out = fig.add_axes((0.51, 0.01, 0.48, 0.9))
+        fig = new_figure(8.0, 4.6)
+        ax_in = fig.add_axes((0.01, 0.13, 0.48, 0.8))
+        ax_out = fig.add_axes((0.51, 0.13, 0.48, 0.8))
+        ax_groups = fig.add_axes((0.2, 0.01, 0.6, 0.08))
+        for y, label in ((0.072, "input channels"), (0.022, "filters, by group")):
+            fig.text(0.19, y, label, ha="right", va="center", fontsize=theme.font_size - 1, color="#555")
         unit = (values["row"], values["col"])
         layout = grid_layout(first)
         self.input_view = draw_input_grid(ax_in, first, unit, layout, theme)
         self.output_view = draw_output_grid(ax_out, first, unit, layout, theme)
         painter = Painter(fig)
-        painter.animate(self.input_view.artists, self.output_view.artists)
+        self.groups_view = draw_channel_groups(ax_groups, first, theme)
+        painter.animate(self.input_view.artists, self.output_view.artists, self.groups_view.artists)
         self._legend = _legend_html(theme)
         super().__init__(_controls(values, theme), painter, title="Convolution arithmetic", theme=theme)
         self.enable_clicks()
@@ -129,12 +134,13 @@ class ConvArithmeticExplorer(Explorer):
             self.painter.invalidate()
         self.controls["output_padding"].disabled = not values["transposed"]
         self.result = result
+        self.groups_view.update(result)
         self.info.value = _info_html(result, unit) + self._legend
 
     def on_click(self, px: float, py: float) -> None:
         point = self.painter.pixel_to_data(self.output_view.ax, px, py)
-        unit = self.output_view.cell_at(*point) if point else None
-        if unit is not None:
+        if point is not None:  # anywhere over the output panel: the nearest unit
+            unit = self.output_view.nearest_cell(*point)
             self.set(row=unit[0], col=unit[1])
 
 

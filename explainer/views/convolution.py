@@ -36,6 +36,9 @@ __all__ = [
     "OutputGridView",
     "draw_input_grid",
     "draw_output_grid",
+    "GROUP_COLORS",
+    "ChannelGroupsView",
+    "draw_channel_groups",
 ]
 
 # Kinds of input-grid cells (values of cell_kinds).
@@ -272,6 +275,14 @@ class OutputGridView:
         row, col = int(np.floor((y - top) / self.layout.cell)), int(np.floor((x - left) / self.layout.cell))
         return (row, col) if 0 <= row < rows and 0 <= col < cols else None
 
+    def nearest_cell(self, x: float, y: float) -> tuple[int, int]:
+        """The output unit closest to data point ``(x, y)``: a click beside a small grid still selects."""
+        rows, cols = self.shape
+        left, top = self.layout.origin(rows, cols)
+        row = int(np.clip(np.floor((y - top) / self.layout.cell), 0, rows - 1))
+        col = int(np.clip(np.floor((x - left) / self.layout.cell), 0, cols - 1))
+        return row, col
+
 
 def _title(ax: Axes, theme: Theme) -> Text:
     return ax.text(0.5, 1.0, "", ha="center", va="bottom", fontsize=theme.font_size, transform=ax.transAxes,
@@ -321,4 +332,63 @@ def draw_output_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (
         title=_title(ax, theme),
     )
     view.update(result, unit, layout)
+    return view
+
+
+# Okabe-Ito, colour-blind safe; groups beyond eight reuse the cycle (neighbours still differ).
+GROUP_COLORS = ("#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7", "#999999")
+
+
+@dataclass
+class ChannelGroupsView:
+    """Input channels (top row) and filters (bottom row) coloured by group, each group's filters
+    joined to the only input channels they read."""
+
+    ax: Axes
+    channels: PolyCollection
+    links: PolyCollection
+
+    @property
+    def artists(self) -> list:
+        return [self.links, self.channels]
+
+    def update(self, result: ConvArithmetic) -> None:
+        cin, cout, g = result.in_channels, result.out_channels, result.groups
+        widest = max(cin, cout)
+        boxes, colors, links = [], [], []
+        for count, y0 in ((cin, 0.05), (cout, 0.7)):
+            width = 0.98 / widest
+            left = 0.5 - count * width / 2
+            for c in range(count):
+                x = left + c * width
+                boxes.append([(x, y0), (x + width * 0.85, y0), (x + width * 0.85, y0 + 0.25), (x, y0 + 0.25)])
+                colors.append(GROUP_COLORS[(c * g // count) % len(GROUP_COLORS)])
+        w_in, w_out = 0.98 / widest, 0.98 / widest
+        in_left, out_left = 0.5 - cin * w_in / 2, 0.5 - cout * w_out / 2
+        for j in range(g):
+            a0, a1 = in_left + j * cin / g * w_in, in_left + (j + 1) * cin / g * w_in
+            b0, b1 = out_left + j * cout / g * w_out, out_left + (j + 1) * cout / g * w_out
+            links.append([(a0, 0.3), (a1, 0.3), (b1, 0.7), (b0, 0.7)])
+        self.channels.set_verts(boxes)
+        self.channels.set_facecolor(colors)
+        self.links.set_verts(links)
+        self.links.set_facecolor([to_rgba(GROUP_COLORS[j % len(GROUP_COLORS)], 0.3) for j in range(g)])
+
+
+def draw_channel_groups(ax: Axes, result: ConvArithmetic, theme: Theme | None = None) -> ChannelGroupsView:
+    """Draw how ``groups`` splits the channels: C_in boxes above, C_out filters below, one band per group.
+
+    With ``groups=1`` every filter reads every input channel (one band); with ``groups=C_in`` each
+    filter reads one channel (depthwise).
+    """
+    ax.set_xlim(0, 1)
+    ax.set_ylim(1, 0)
+    ax.set_axis_off()
+    ax.set_autoscale_on(False)
+    links = PolyCollection([], edgecolors="none")
+    channels = PolyCollection([], edgecolors="none")
+    ax.add_collection(links)
+    ax.add_collection(channels)
+    view = ChannelGroupsView(ax, channels, links)
+    view.update(result)
     return view
