@@ -67,6 +67,13 @@ def test_readme_lab_command_binds_to_localhost():
     assert "--ip=127.0.0.1" in lab and "notebooks" in lab
 
 
+def test_readme_demo_command_serves_voila_on_localhost():
+    _readme_command("demo")
+    makefile = (ROOT / "Makefile").read_text()
+    demo = makefile.split("\ndemo:")[1].split("\n\n")[0]
+    assert "voila notebooks" in demo and "--Voila.ip=127.0.0.1" in demo and "--token" in demo
+
+
 def test_import_explainer_is_cheap():
     code = (
         "import sys, explainer, explainer.explorers, explainer.views;"
