@@ -18,21 +18,24 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from PIL import Image
 
-from explainer.theme import get_theme
+from explainer.theme import Theme, get_theme
 
 __all__ = ["new_figure", "Painter"]
 
 
-def new_figure(width: float, height: float, dpi: int | None = None) -> Figure:
+def new_figure(width: float, height: float, dpi: int | None = None, theme: Theme | None = None) -> Figure:
     """Return a pyplot-free figure with an Agg canvas.
 
     Args:
         width: width in inches.
         height: height in inches.
-        dpi: dots per inch; the current theme's when None.
+        dpi: dots per inch; ``theme.dpi`` when None.
+        theme: background, dpi and ``figure_scale`` (which multiplies width and height); the global
+            theme (:func:`~explainer.theme.get_theme`) when None.
     """
-    theme = get_theme()
-    fig = Figure(figsize=(width, height), dpi=dpi or theme.dpi, facecolor=theme.background)
+    theme = theme or get_theme()
+    size = (width * theme.figure_scale, height * theme.figure_scale)
+    fig = Figure(figsize=size, dpi=dpi or theme.dpi, facecolor=theme.background)
     FigureCanvasAgg(fig)
     return fig
 

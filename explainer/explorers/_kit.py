@@ -9,16 +9,24 @@ matplotlib artists, paints them with a :class:`~explainer.render.Painter` and sh
 * controls cannot reach invalid states: ``limits`` narrows slider ranges before rendering and
   the reason is shown under the controls;
 * one move costs one render: ``set`` changes several controls with a single update.
+
+It also carries the lecture-hall features every explorer shares: a theme (``presentation=``
+on every factory, or :func:`explainer.set_presentation`) whose larger fonts and controls are
+applied by a scoped stylesheet, and export of the current picture (:meth:`Explorer.save_png`)
+and of a slider sweep (:meth:`Explorer.save_gif`).
 """
 
 from __future__ import annotations
 
 import html
+import io
 import logging
+import os
 import time
 import traceback
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
@@ -30,6 +38,7 @@ __all__ = [
     "Explorer",
     "Theme",
     "get_theme",
+    "presentation_css",
     "int_slider",
     "float_slider",
     "selection_slider",
@@ -56,6 +65,7 @@ class Explorer(widgets.VBox):
         info: HTML panel for formulas with current numbers.
         hints: HTML line explaining why a control is limited.
         errors: HTML error area, shown only while the last update failed.
+        theme: the :class:`~explainer.theme.Theme` the explorer was drawn with.
         result: the last compute result (set by ``render``).
         last_error: ``"Type: message"`` of the last failure, or None after a good update.
         frames: number of frames painted so far.
@@ -89,12 +99,20 @@ class Explorer(widgets.VBox):
         self.hints = widgets.HTML(layout=widgets.Layout(margin="0 0 0 6px"))
         self.errors = widgets.HTML(layout=widgets.Layout(display="none", border="2px solid #d62728", padding="4px"))
         box = widgets.Box(list(self.controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
-        heading = [widgets.HTML(f"<b style='font-size:{self.theme.font_size + 3}px'>{html.escape(title)}</b>")]
+        heading = [widgets.HTML(f"<b style='font-size:{self.theme.control_font_px + 3}px'>{html.escape(title)}</b>")]
         children = heading * bool(title) + [box, self.hints, self.errors, self.image, self.info, *extra]
+        if self.theme.presentation:  # ipywidgets styles have no font sizes: a stylesheet scoped by class
+            style = widgets.HTML(presentation_css(self.theme), layout=widgets.Layout(display="none"))
+            style.add_class("explainer-style")
+            children.insert(0, style)
         super().__init__(children=children)
         # Stable hooks for the browser tests and for CSS (presentation mode).
         self.add_class("explainer-explorer")
+        if self.theme.presentation:
+            self.add_class("explainer-presentation")
         self.image.add_class("explainer-picture")
+        self.info.add_class("explainer-info")
+        self.hints.add_class("explainer-hints")
         self.errors.add_class("explainer-error")
         for control in self.controls.values():
             control.observe(self._on_control, names="value")
@@ -189,7 +207,82 @@ class Explorer(widgets.VBox):
         """The PNG bytes currently shown."""
         return bytes(self.image.value)
 
+    def save_png(self, path: str | os.PathLike) -> Path:
+        """Write the picture currently shown to ``path`` as PNG (same pixels as :meth:`png`).
+
+        The bytes are re-encoded at full compression: the live widget favours encoding speed,
+        a file for slides or a README favours size.
+
+        Example:
+            >>> ex.save_png("stride2.png")  # doctest: +SKIP
+        """
+        from PIL import Image
+
+        path = Path(path)
+        Image.open(io.BytesIO(self.png())).save(path, format="png", optimize=True)
+        return path
+
+    def save_gif(self, path: str | os.PathLike, control: str, values: Iterable[Any], fps: float = 4) -> Path:
+        """Sweep ``control`` over ``values`` and write the pictures to ``path`` as a looping GIF.
+
+        Each value is applied as :meth:`set` would (other controls follow the limits), and every
+        frame is a full draw through matplotlib's ``PillowWriter`` (animated artists included).
+        All control values are restored afterwards, also after a failure. Nothing is written
+        unless every value gave a picture. Pillow merges consecutive identical frames.
+
+        Args:
+            path: the GIF file to write (its folder must exist).
+            control: the name of one of :attr:`controls`.
+            values: the control values, one frame each, in order.
+            fps: frames per second.
+
+        Raises:
+            ValueError: an unknown control, no values, ``fps`` not positive, or a value the
+                control does not allow here or whose update fails (nothing is written then).
+
+        Example:
+            >>> ex.save_gif("stride.gif", "stride", [1, 2, 3])  # doctest: +SKIP
+        """
+        from matplotlib import rc_context
+        from matplotlib.animation import PillowWriter
+
+        values = self._check_sweep(control, values, fps)
+        writer = PillowWriter(fps=fps)
+        # setup / grab_frame / finish by hand rather than ``writer.saving``: saving() calls finish()
+        # even on an error, which would write a partial GIF. Like saving(), keep a user's
+        # savefig.bbox = "tight" from changing the frame size.
+        writer.setup(self.painter.fig, Path(path), dpi=self.painter.fig.dpi)
+        original = self.values
+        try:
+            with rc_context({"savefig.bbox": None}):
+                for value in values:
+                    self._sweep_to(control, value, values)
+                    # savefig draws the axes' animated artists too (canvas.is_saving()): a full frame.
+                    writer.grab_frame()
+        finally:
+            self.set(**original)
+        writer.finish()
+        return Path(path)
+
     # ----------------------------------------------------------------- internals
+    def _check_sweep(self, control: str, values: Iterable[Any], fps: float) -> list[Any]:
+        if control not in self.controls:
+            raise ValueError(f"save_gif: unknown control {control!r}; this explorer has {sorted(self.controls)}")
+        sweep = [] if isinstance(values, (str, bytes)) or not isinstance(values, Iterable) else list(values)
+        if not sweep:
+            raise ValueError(f"save_gif: values for {control!r} must be a non-empty sequence, got {values!r}")
+        if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not fps > 0:
+            raise ValueError(f"save_gif: fps must be a positive number, got {fps!r}")
+        return sweep
+
+    def _sweep_to(self, control: str, value: Any, values: Sequence[Any]) -> None:
+        try:
+            self.set(**{control: value})
+        except ValueError as exc:
+            raise ValueError(f"save_gif: cannot sweep {control!r} over {list(values)!r}: {exc}") from None
+        if self.last_error:
+            raise ValueError(f"save_gif: {control}={value!r} (of {list(values)!r}) failed: {self.last_error}")
+
     @contextmanager
     def _hold(self) -> Iterator[None]:
         self._hold_depth += 1
@@ -273,6 +366,49 @@ def _nearest(options: list[Any], value: Any) -> Any:
         return min(options, key=lambda option: abs(option - value))
     except TypeError:
         return options[0]
+
+
+def presentation_css(theme: Theme) -> str:
+    """A ``<style>`` block enlarging controls and text inside ``.explainer-presentation`` only.
+
+    ipywidgets (JupyterLab and Voila alike) size labels, readouts, buttons, drop-downs and slider
+    handles from ``--jp-widgets-*`` CSS variables; custom properties inherit, so redefining them
+    on the explorer's box rescales its controls and nothing else on the page. Explicit rules
+    follow for the parts that do not read those variables (check boxes, info text, tables).
+    """
+    f, h = theme.control_font_px, theme.control_height_px
+    handle, track = round(0.6 * h), max(4, round(0.16 * h))
+    grow = f / 13  # JupyterLab's widget sizes are laid out for 13px text
+    scope = ".explainer-presentation"
+    labels = ", ".join(f"{scope} {c}" for c in (
+        ".widget-label", ".jupyter-widget-label", ".widget-readout", ".jupyter-widget-readout",
+        ".widget-dropdown > select", ".jupyter-widget-dropdown > select", ".jupyter-button",
+        ".widget-toggle-button", ".jupyter-widget-toggle-button"))
+    panels = ("explainer-info", "explainer-hints", "explainer-error")
+    text = ", ".join(f"{scope} .{panel} .{content}" for panel in panels
+                     for content in ("widget-html-content", "jupyter-widget-html-content"))
+    return f"""<style>
+{scope} {{
+  --jp-widgets-font-size: {f}px;
+  --jp-widgets-inline-height: {h}px;
+  --jp-widgets-slider-handle-size: {handle}px;
+  --jp-widgets-slider-track-thickness: {track}px;
+  --jp-widgets-inline-margin: 6px;
+  --jp-widgets-inline-width: {round(300 * grow)}px;
+  --jp-widgets-inline-width-short: {round(148 * grow)}px;
+  font-size: {f}px;
+}}
+{labels} {{ font-size: {f}px; }}
+{scope} .widget-hslider, {scope} .jupyter-widget-hslider {{ height: {h}px; line-height: {h}px; margin-right: 14px; }}
+{scope} .widget-dropdown, {scope} .jupyter-widget-dropdown {{ height: {h}px; }}
+{scope} .noUi-horizontal {{ height: {track}px; }}
+{scope} .noUi-horizontal .noUi-handle {{ width: {handle}px; height: {handle}px; top: {(track - handle) // 2}px;
+  right: -{handle // 2}px; }}
+{scope} input[type='checkbox'] {{ transform: scale({f / 13:.2f}); margin-right: 10px; }}
+{scope} .jupyter-button {{ height: {h}px; padding: 0 {f // 2}px; }}
+{text} {{ font-size: {f}px; line-height: 1.45; }}
+{scope} .explainer-info pre, {scope} .explainer-info table {{ font-size: {f - 2}px; }}
+</style>"""
 
 
 def _style(theme: Theme | None) -> tuple[dict, widgets.Layout]:

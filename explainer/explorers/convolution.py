@@ -84,7 +84,7 @@ class ConvArithmeticExplorer(Explorer):
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         self.theme = theme
         first = _compute(values)
-        fig = new_figure(8.0, 4.6)
+        fig = new_figure(8.0, 4.6, theme=theme)
         ax_in = fig.add_axes((0.01, 0.13, 0.48, 0.8))
         ax_out = fig.add_axes((0.51, 0.13, 0.48, 0.8))
         ax_groups = fig.add_axes((0.2, 0.01, 0.6, 0.08))
@@ -211,12 +211,13 @@ def _info_html(a: ConvArithmetic, unit: tuple[int, int]) -> str:
 def _legend_html(theme: Theme) -> str:
     colors = cell_colors(theme)
     names = {PIXEL: "input pixel", PADDING: "padding (zero)", INSERTED: "inserted zero", CROPPED: "cropped"}
-    swatch = ("<span style='display:inline-block;width:11px;height:11px;border:1px solid #888;"
+    # Sizes in em: the swatches grow with the text in presentation mode (0.85em = 11px at 13px).
+    swatch = ("<span style='display:inline-block;width:0.85em;height:0.85em;border:1px solid #888;"
               "background:rgba({},{},{},{});margin:0 3px 0 10px'></span>{}")
     items = [swatch.format(*(int(255 * c) for c in colors[kind][:3]), colors[kind][3], names[kind]) for kind in names]
-    tap = (f"<span style='display:inline-block;width:9px;height:9px;border:2px solid {theme.accent};"
+    tap = (f"<span style='display:inline-block;width:0.7em;height:0.7em;border:2px solid {theme.accent};"
            f"background:{theme.accent};margin:0 3px 0 10px'></span>tap on a pixel"
-           f"<span style='display:inline-block;width:9px;height:9px;border:2px solid {theme.accent};"
+           f"<span style='display:inline-block;width:0.7em;height:0.7em;border:2px solid {theme.accent};"
            f"margin:0 3px 0 10px'></span>tap on a zero")
     return "<div style='margin-top:4px'>" + "".join(items) + tap + "</div>"
 

@@ -129,15 +129,16 @@ class ReceptiveFieldExplorer(Explorer):
             "weights": toggle_buttons("weights", WEIGHTS, weights, theme=theme),
         }
         values = {name: control.value for name, control in controls.items()}
-        fig = new_figure(6.9, 2.45)  # PNG encoding dominates a move: keep the canvas small
+        fig = new_figure(6.9, 2.45, theme=theme)  # PNG encoding dominates a move: keep the canvas small
         self.ax_mask = fig.add_axes((0.005, 0.03, 0.3, 0.85))
         self.ax_erf = fig.add_axes((0.315, 0.03, 0.3, 0.85))
         self.ax_growth = fig.add_axes((0.715, 0.2, 0.27, 0.7))
         self.ax_mask.set_title("box + pixels that reach it", fontsize=theme.font_size)
         self.ax_erf.set_title("effective field |dy/dx|", fontsize=theme.font_size)
         first = self._compute(values)
-        self.field_artists = draw_unit_field(self.ax_mask, self.ax_erf, self.picture, first)
-        self.growth = draw_growth(self.ax_growth, first.layers, input_size=self.input_size, x_max=RANGES["depth"][1], y_max=2048)
+        self.field_artists = draw_unit_field(self.ax_mask, self.ax_erf, self.picture, first, theme=theme)
+        self.growth = draw_growth(self.ax_growth, first.layers, input_size=self.input_size, x_max=RANGES["depth"][1],
+                                  y_max=2048, theme=theme)
         self.ax_growth.legend(loc="upper left", fontsize=theme.font_size - 1, frameon=False)
         self.ax_growth.set_xlabel("convs (pools at +0.5)", fontsize=theme.font_size)
         painter = Painter(fig)
@@ -226,19 +227,20 @@ class ReceptiveFieldExplorer(Explorer):
         )
 
 
-def receptive_field_explorer(**options: Any) -> ReceptiveFieldExplorer:
+def receptive_field_explorer(*, presentation: bool | None = None, **options: Any) -> ReceptiveFieldExplorer:
     """Build (and return, not display) the receptive-field explorer.
 
     Keyword options: ``input_size`` (64), ``image`` ("photo" or "synthetic"), initial ``depth`` (3),
     ``kernel_size`` (3), ``stride`` (1), ``dilation`` (1), ``pool_every`` (0), ``weights``,
-    ``channels`` (4), ``n_samples`` (8), ``seed`` (0), ``theme``.
+    ``channels`` (4), ``n_samples`` (8), ``seed`` (0); ``presentation``: True for the lecture-hall
+    theme, None for the global setting (:func:`explainer.set_presentation`).
 
     Example:
         >>> ex = receptive_field_explorer(depth=2)
         >>> ex.result.layers[-1].size
         (5, 5)
     """
-    return ReceptiveFieldExplorer(**options)
+    return ReceptiveFieldExplorer(**_themed(options, presentation))
 
 
 # --------------------------------------------------------------------------- reference networks
@@ -276,15 +278,15 @@ class ReferenceNetworksExplorer(Explorer):
                          for label, (name, so) in REFERENCE_CHOICES}
         self.published: list = []
         controls = {"network": dropdown("network", [label for label, _ in REFERENCE_CHOICES], network, theme=theme)}
-        fig = new_figure(7.2, 3.6)
+        fig = new_figure(7.2, 3.6, theme=theme)
         self.ax = fig.add_axes((0.09, 0.14, 0.88, 0.78))
         for layers in self.networks.values():  # every network in grey, drawn once (static)
             draw_growth(self.ax, layers, color=theme.grid_color, show_jump=False, log=False, y_max=520,
-                        x_max=56).label.set_visible(False)
+                        x_max=56, theme=theme).label.set_visible(False)
         self.ax.set_xlabel("convolutions so far (pools at +0.5)", fontsize=theme.font_size)
-        self.growth = draw_growth(self.ax, self.networks[network], log=False, y_max=520, x_max=56)
+        self.growth = draw_growth(self.ax, self.networks[network], log=False, y_max=520, x_max=56, theme=theme)
         self.growth.label.set_visible(False)  # the published values are labelled instead
-        self.stars = [draw_published(self.ax, 0, 1, "") for _ in range(2)]
+        self.stars = [draw_published(self.ax, 0, 1, "", theme=theme) for _ in range(2)]
         painter = Painter(fig)
         painter.animate(self.growth.animated, *self.stars)
         super().__init__(controls, painter, title="Receptive fields of classic networks", theme=theme)
@@ -319,10 +321,10 @@ class ReferenceNetworksExplorer(Explorer):
             f"<th>computed</th><th>jump</th><th>source</th></tr>{rows}</table>")
 
 
-def reference_networks_explorer(**options: Any) -> ReferenceNetworksExplorer:
+def reference_networks_explorer(*, presentation: bool | None = None, **options: Any) -> ReferenceNetworksExplorer:
     """Build (and return) the reference-network explorer; options: ``network`` (a dropdown label),
-    ``input_size`` (224), ``theme``."""
-    return ReferenceNetworksExplorer(**options)
+    ``input_size`` (224), ``presentation`` (True, False, or None for the global setting)."""
+    return ReferenceNetworksExplorer(**_themed(options, presentation))
 
 
 # --------------------------------------------------------------------------- VGG's stacked 3x3
@@ -339,11 +341,11 @@ class StackedConvsExplorer(Explorer):
             "kernel_size": toggle_buttons("kernel k", [3, 5], kernel_size, theme=theme),
             "channels": selection_slider("channels C", [16, 32, 64, 128, 256, 512], channels, theme=theme),
         }
-        fig = new_figure(7.2, 3.2)
+        fig = new_figure(7.2, 3.2, theme=theme)
         ax_diagram = fig.add_axes((0.03, 0.08, 0.45, 0.8))
         ax_bars = fig.add_axes((0.62, 0.12, 0.35, 0.8))
         self.bars = draw_stack_comparison(ax_bars, vgg_comparison(channels, depth, kernel_size),
-                                          ax_diagram=ax_diagram, relative=True, max_cols=23)
+                                          ax_diagram=ax_diagram, relative=True, max_cols=23, theme=theme)
         painter = Painter(fig)
         painter.animate(self.bars.animated)
         super().__init__(controls, painter, title="Stacked small kernels vs one big kernel", theme=theme)
@@ -361,6 +363,14 @@ class StackedConvsExplorer(Explorer):
             f"and {n} nonlinearities instead of 1.")
 
 
-def stacked_convs_explorer(**options: Any) -> StackedConvsExplorer:
-    """Build (and return) the "three 3x3 = one 7x7" explorer; options: ``depth``, ``kernel_size``, ``channels``."""
-    return StackedConvsExplorer(**options)
+def stacked_convs_explorer(*, presentation: bool | None = None, **options: Any) -> StackedConvsExplorer:
+    """Build (and return) the "three 3x3 = one 7x7" explorer; options: ``depth``, ``kernel_size``, ``channels``,
+    ``presentation`` (True, False, or None for the global setting)."""
+    return StackedConvsExplorer(**_themed(options, presentation))
+
+
+def _themed(options: dict[str, Any], presentation: bool | None) -> dict[str, Any]:
+    """``options`` with ``theme`` set: the one given, else the one ``presentation`` selects."""
+    if presentation is not None and options.get("theme") is not None:
+        raise ValueError("give either presentation= or theme=, not both")
+    return {**options, "theme": options.get("theme") or get_theme(presentation)}

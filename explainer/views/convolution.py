@@ -131,7 +131,7 @@ def _grid_segments(x0: float, y0: float, rows: int, cols: int, cell: float) -> n
 
 
 def _grid_lines(ax: Axes, theme: Theme) -> LineCollection:
-    lines = LineCollection([], colors=theme.grid_color, linewidths=0.6, zorder=2)
+    lines = LineCollection([], colors=theme.grid_color, linewidths=0.6 * theme.line_scale, zorder=2)
     ax.add_collection(lines, autolim=False)
     return lines
 
@@ -220,7 +220,8 @@ class InputGridView:
         accent = to_rgba(self.theme.accent)
         self.taps.set_facecolor([accent if r else (1, 1, 1, 0) for r in reads])
         cell_points = cell * self.ax.bbox.width * 72 / self.ax.figure.dpi
-        self.taps.set_linewidth(max(0.8, min(1.8, 0.15 * cell_points)))  # thinner outlines on tiny cells
+        width = max(0.8, min(1.8, 0.15 * cell_points))  # thinner outlines on tiny cells
+        self.taps.set_linewidth(width * self.theme.line_scale)
         (y0, x0), (y1, x1) = min(taps), max(taps)  # row-major order: first and last tap span the footprint
         corner = box(y0, x0, 1, 1)[0]
         self.footprint.set_bounds(corner[0], corner[1], (x1 - x0 + 1) * cell, (y1 - y0 + 1) * cell)
@@ -300,6 +301,7 @@ def draw_input_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (0
     theme = theme or get_theme()
     setup_grid_axes(ax)
     colors = cell_colors(theme)
+    lw = theme.line_scale
     view = InputGridView(
         ax=ax, theme=theme,
         background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PADDING], ec="none", zorder=1)),
@@ -309,10 +311,12 @@ def draw_input_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (0
         cropped=ax.add_collection(PolyCollection([], facecolors=[colors[CROPPED]], edgecolors="none", zorder=1.3),
                                   autolim=False),
         lines=_grid_lines(ax, theme),
-        border=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0, ec="#333333", zorder=3)),
-        padded=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.0, ls="--", ec="#555555", zorder=3)),
-        footprint=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0, ls="--", ec=theme.accent, zorder=4)),
-        taps=ax.add_collection(PolyCollection([], edgecolors=theme.accent, linewidths=1.8, zorder=5), autolim=False),
+        border=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ec="#333333", zorder=3)),
+        padded=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.0 * lw, ls="--", ec="#555555", zorder=3)),
+        footprint=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ls="--", ec=theme.accent,
+                                         zorder=4)),
+        taps=ax.add_collection(PolyCollection([], edgecolors=theme.accent, linewidths=1.8 * lw, zorder=5),
+                               autolim=False),
         title=_title(ax, theme),
     )
     view.update(result, unit, layout)
@@ -328,7 +332,8 @@ def draw_output_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (
         ax=ax, theme=theme,
         background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent3, 0.35), ec="none", zorder=1)),
         lines=_grid_lines(ax, theme),
-        selected=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent, 0.8), ec=theme.accent, lw=2, zorder=3)),
+        selected=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent, 0.8), ec=theme.accent,
+                                        lw=2 * theme.line_scale, zorder=3)),
         title=_title(ax, theme),
     )
     view.update(result, unit, layout)

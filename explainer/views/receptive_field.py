@@ -3,7 +3,10 @@
 Every ``draw_*`` function takes a matplotlib ``Axes`` (and a compute result) and returns the artists it
 created; the matching ``update_*`` function changes those artists in place (``set_data``,
 ``set_bounds``, ``set_text``), so an explorer can mark them animated and blit them on every move.
-Axes limits are fixed when drawn, so updates never need a background redraw.
+Axes limits are fixed when drawn, so updates never need a background redraw. Colours, font sizes,
+line widths and the colormap come from the ``theme`` argument (the global theme when None), and
+the artists remember what their updates need (the heatmap's colormap), so a presentation-mode
+explorer keeps its look whatever the global setting.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from explainer.receptive_field import LayerRF, StackVsSingle, UnitField
-from explainer.theme import get_theme
+from explainer.theme import Theme, get_theme
 
 __all__ = [
     "FieldArtists",
@@ -50,6 +53,9 @@ __all__ = [
 ]
 
 WINDOW_KINDS = ("Conv2d", "MaxPool2d", "AvgPool2d")
+# Animated artists are blitted above everything static; drawing them above the spines (zorder 2.5)
+# in a full draw too keeps exported frames (savefig) identical to the live picture.
+_ABOVE_SPINES = 2.6
 
 
 @dataclass
@@ -63,6 +69,7 @@ class FieldArtists:
     erf_photo: AxesImage
     erf: AxesImage
     erf_box: Rectangle
+    cmap: str | None = None  # the heatmap's colormap (None: the global theme's at each update)
 
     @property
     def animated(self) -> list:
@@ -91,6 +98,7 @@ class BarArtists:
     texts: list[Text]
     pyramid: AxesImage | None
     relative: bool = False
+    theme: Theme | None = None
 
     @property
     def animated(self) -> list:
@@ -194,9 +202,14 @@ def draw_photo(ax: Axes, image: torch.Tensor, *, dim: float = 0.0) -> AxesImage:
     return artist
 
 
-def draw_box(ax: Axes, box: Sequence[int], *, color: str | None = None, linewidth: float = 2.0) -> Rectangle:
-    """An inclusive ``(y0, x0, y1, x1)`` pixel box as an outline (clipped by the axes if it leaves them)."""
-    rect = Rectangle((0, 0), 1, 1, fill=False, edgecolor=color or get_theme().accent, linewidth=linewidth)
+def draw_box(ax: Axes, box: Sequence[int], *, color: str | None = None, linewidth: float = 2.0,
+             theme: Theme | None = None) -> Rectangle:
+    """An inclusive ``(y0, x0, y1, x1)`` pixel box as an outline (clipped by the axes if it leaves them).
+
+    ``linewidth`` is scaled by ``theme.line_scale``; ``color`` defaults to ``theme.accent``.
+    """
+    theme = theme or get_theme()
+    rect = Rectangle((0, 0), 1, 1, fill=False, edgecolor=color or theme.accent, linewidth=linewidth * theme.line_scale)
     ax.add_patch(rect)
     update_box(rect, box)
     return rect
@@ -236,11 +249,14 @@ def _erf_rgba(erf: torch.Tensor, cmap: str) -> np.ndarray:
     return rgba
 
 
-def draw_erf(ax: Axes, erf: torch.Tensor, *, cmap: str | None = None) -> AxesImage:
-    """A (H, W) effective field as a heatmap; zero pixels are transparent (square-root colour scale)."""
+def draw_erf(ax: Axes, erf: torch.Tensor, *, cmap: str | None = None, theme: Theme | None = None) -> AxesImage:
+    """A (H, W) effective field as a heatmap; zero pixels are transparent (square-root colour scale).
+
+    ``cmap`` defaults to ``theme.cmap``.
+    """
     height, width = erf.shape
-    return ax.imshow(_erf_rgba(erf, cmap or get_theme().cmap), extent=(-0.5, width - 0.5, height - 0.5, -0.5),
-                     interpolation="nearest")
+    return ax.imshow(_erf_rgba(erf, cmap or (theme or get_theme()).cmap),
+                     extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
 
 
 def update_erf(artist: AxesImage, erf: torch.Tensor, *, cmap: str | None = None) -> None:
@@ -248,19 +264,21 @@ def update_erf(artist: AxesImage, erf: torch.Tensor, *, cmap: str | None = None)
     artist.set_data(_erf_rgba(erf, cmap or get_theme().cmap))
 
 
-def draw_unit_field(ax_mask: Axes, ax_erf: Axes, image: torch.Tensor, field: UnitField) -> FieldArtists:
+def draw_unit_field(ax_mask: Axes, ax_erf: Axes, image: torch.Tensor, field: UnitField,
+                    theme: Theme | None = None) -> FieldArtists:
     """Left: the photo, darkened outside the measured field, with the analytic box and the unit's centre.
     Right: the effective field over a faded photo, with the same box."""
-    theme = get_theme()
+    theme = theme or get_theme()
     photo = draw_photo(ax_mask, image)
     mask = draw_mask(ax_mask, field.mask)
-    box = draw_box(ax_mask, field.box)
+    box = draw_box(ax_mask, field.box, theme=theme)
     cy, cx = field.layers[-1].centre(field.position)
-    (unit,) = ax_mask.plot([cx], [cy], marker="+", markersize=12, markeredgewidth=2, color=theme.accent)
+    (unit,) = ax_mask.plot([cx], [cy], marker="+", markersize=12 * theme.line_scale,
+                           markeredgewidth=2 * theme.line_scale, color=theme.accent)
     erf_photo = draw_photo(ax_erf, image, dim=0.6)
-    erf = draw_erf(ax_erf, field.erf)
-    erf_box = draw_box(ax_erf, field.box, color=theme.accent2)
-    return FieldArtists(photo, mask, box, unit, erf_photo, erf, erf_box)
+    erf = draw_erf(ax_erf, field.erf, theme=theme)
+    erf_box = draw_box(ax_erf, field.box, color=theme.accent2, theme=theme)
+    return FieldArtists(photo, mask, box, unit, erf_photo, erf, erf_box, cmap=theme.cmap)
 
 
 def update_unit_field(artists: FieldArtists, field: UnitField) -> None:
@@ -270,13 +288,13 @@ def update_unit_field(artists: FieldArtists, field: UnitField) -> None:
     update_box(artists.erf_box, field.box)
     cy, cx = field.layers[-1].centre(field.position)
     artists.unit.set_data([cx], [cy])
-    update_erf(artists.erf, field.erf)
+    update_erf(artists.erf, field.erf, cmap=artists.cmap)
 
 
 # --------------------------------------------------------------------------- growth, table, references
 def draw_growth(ax: Axes, layers: Sequence[LayerRF], *, input_size: int | None = None,
                 x_max: float | None = None, y_max: float = 4096.0, color: str | None = None,
-                show_jump: bool = True, log: bool = True) -> GrowthArtists:
+                show_jump: bool = True, log: bool = True, theme: Theme | None = None) -> GrowthArtists:
     """Field size r (and jump j) after each convolution/pool, on fixed axes.
 
     Args:
@@ -285,15 +303,17 @@ def draw_growth(ax: Axes, layers: Sequence[LayerRF], *, input_size: int | None =
         x_max, y_max: fixed axis limits (x defaults to the number of convolutions).
         log: base-2 log y axis (stride makes growth exponential, i.e. a straight line there).
     """
-    theme = get_theme()
+    theme = theme or get_theme()
     xs, sizes, jumps = growth_points(layers)
     color = color or theme.accent
-    (size_line,) = ax.plot(xs, sizes, marker="o", markersize=4, color=color, label="field r")
-    (jump_line,) = ax.plot(xs, jumps, marker="s", markersize=3, linestyle="--", color=theme.accent2,
-                           label="jump j", visible=show_jump)
+    lw = theme.line_scale
+    (size_line,) = ax.plot(xs, sizes, marker="o", markersize=4 * lw, linewidth=1.5 * lw, color=color,
+                           label="field r", zorder=_ABOVE_SPINES)
+    (jump_line,) = ax.plot(xs, jumps, marker="s", markersize=3 * lw, linewidth=1.5 * lw, linestyle="--",
+                           color=theme.accent2, label="jump j", visible=show_jump, zorder=_ABOVE_SPINES)
     label = ax.text(xs[-1], sizes[-1], f" r={sizes[-1]}", color=color, va="bottom", fontsize=theme.font_size)
     if input_size is not None:
-        ax.axhline(input_size, color=theme.grid_color, linestyle=":", linewidth=1)
+        ax.axhline(input_size, color=theme.grid_color, linestyle=":", linewidth=lw)
         ax.text(0.1, input_size, f"image {input_size}", color=theme.grid_color, va="bottom",
                 fontsize=theme.font_size - 1)
     if log:
@@ -302,7 +322,7 @@ def draw_growth(ax: Axes, layers: Sequence[LayerRF], *, input_size: int | None =
     ax.set_xlim(-0.3, (x_max if x_max is not None else max(xs)) + 0.8)
     ax.set_xlabel("convolutions so far (pools at +0.5)", fontsize=theme.font_size)
     ax.set_ylabel("input pixels", fontsize=theme.font_size)
-    ax.grid(True, color=theme.grid_color, alpha=0.3, linewidth=0.5)
+    ax.grid(True, color=theme.grid_color, alpha=0.3, linewidth=0.5 * lw)
     ax.tick_params(labelsize=theme.font_size - 1)
     return GrowthArtists(size_line, jump_line, label)
 
@@ -317,11 +337,11 @@ def update_growth(artists: GrowthArtists, layers: Sequence[LayerRF]) -> None:
 
 
 def draw_layer_table(ax: Axes, layers: Sequence[LayerRF], *, windows_only: bool = True,
-                     max_rows: int = 40) -> Text:
+                     max_rows: int = 40, theme: Theme | None = None) -> Text:
     """The per-layer table of :func:`format_layer_table` as a monospace text block (axes hidden)."""
     ax.set_axis_off()
     return ax.text(0.0, 1.0, format_layer_table(layers, windows_only=windows_only, max_rows=max_rows),
-                   family="monospace", va="top", ha="left", fontsize=get_theme().font_size - 1,
+                   family="monospace", va="top", ha="left", fontsize=(theme or get_theme()).font_size - 1,
                    transform=ax.transAxes)
 
 
@@ -331,18 +351,21 @@ def update_layer_table(text: Text, layers: Sequence[LayerRF], *, windows_only: b
     text.set_text(format_layer_table(layers, windows_only=windows_only, max_rows=max_rows))
 
 
-def draw_published(ax: Axes, x: float, size: int, label: str, *, color: str | None = None) -> tuple[Line2D, Text]:
+def draw_published(ax: Axes, x: float, size: int, label: str, *, color: str | None = None,
+                   theme: Theme | None = None) -> tuple[Line2D, Text]:
     """A star at (x, size) with a caption, marking a published receptive-field value."""
-    color = color or get_theme().accent3
-    (star,) = ax.plot([x], [size], marker="*", markersize=14, color=color, linestyle="none")
-    text = ax.text(x, size, f"{label}  ", color=color, ha="right", va="bottom", fontsize=get_theme().font_size)
+    theme = theme or get_theme()
+    color = color or theme.accent3
+    (star,) = ax.plot([x], [size], marker="*", markersize=14 * theme.line_scale, color=color, linestyle="none",
+                      zorder=_ABOVE_SPINES)
+    text = ax.text(x, size, f"{label}  ", color=color, ha="right", va="bottom", fontsize=theme.font_size)
     return star, text
 
 
 # --------------------------------------------------------------------------- VGG comparison
-def _pyramid(comparison: StackVsSingle, rows: int, cols: int) -> np.ndarray:
+def _pyramid(comparison: StackVsSingle, rows: int, cols: int, theme: Theme | None = None) -> np.ndarray:
     """Rows of a 1-D field diagram: one unit on top, the pixels it depends on below, per layer."""
-    theme = get_theme()
+    theme = theme or get_theme()
     rgba = np.ones((rows, cols, 4), dtype=np.float32)
     rgba[..., :3] = 0.95
     centre = cols // 2
@@ -358,7 +381,7 @@ def _pyramid(comparison: StackVsSingle, rows: int, cols: int) -> np.ndarray:
 
 def draw_stack_comparison(ax_bars: Axes, comparison: StackVsSingle, *, ax_diagram: Axes | None = None,
                           relative: bool = False, y_max: float | None = None, max_rows: int = 9,
-                          max_cols: int = 31) -> BarArtists:
+                          max_cols: int = 31, theme: Theme | None = None) -> BarArtists:
     """Bars of weights for the stack and the single kernel with the same field.
 
     Args:
@@ -368,8 +391,8 @@ def draw_stack_comparison(ax_bars: Axes, comparison: StackVsSingle, *, ax_diagra
             (top rows) and the single kernel reaching the same width in one step (bottom two rows).
         y_max: fixed upper y limit (1.45 when relative, else 1.3 x the larger bar).
     """
-    theme = get_theme()
-    bars = list(ax_bars.bar([0, 1], [1.0, 1.0], color=[theme.accent, theme.accent2], width=0.6))
+    theme = theme or get_theme()
+    bars = list(ax_bars.bar([0, 1], [1.0, 1.0], color=[theme.accent, theme.accent2], width=0.6, zorder=_ABOVE_SPINES))
     texts = [ax_bars.text(i, 0, "", ha="center", va="bottom", fontsize=theme.font_size) for i in range(2)]
     ax_bars.set_xticks([0, 1], ["stack", "single"])
     ax_bars.set_xlim(-0.6, 1.6)
@@ -379,12 +402,16 @@ def draw_stack_comparison(ax_bars: Axes, comparison: StackVsSingle, *, ax_diagra
     ax_bars.tick_params(labelsize=theme.font_size - 1)
     pyramid = None
     if ax_diagram is not None:
-        pyramid = ax_diagram.imshow(_pyramid(comparison, max_rows, max_cols), interpolation="nearest",
+        pyramid = ax_diagram.imshow(_pyramid(comparison, max_rows, max_cols, theme), interpolation="nearest",
                                     aspect="auto", extent=(-0.5, max_cols - 0.5, max_rows - 0.5, -0.5))
         ax_diagram.set_xticks([])
         ax_diagram.set_yticks([])
-        ax_diagram.set_title("what one unit sees: stack (top), one kernel (bottom)", fontsize=theme.font_size)
-    artists = BarArtists(bars, texts, pyramid, relative)
+        # The diagram is animated: a frame under it would show in a full draw (export) but not in a blit.
+        ax_diagram.spines[:].set_visible(False)
+        # Left-aligned: the caption is wider than a half-width diagram and may run on to the right.
+        ax_diagram.set_title("what one unit sees: stack (top), one kernel (bottom)", fontsize=theme.font_size - 1,
+                             loc="left")
+    artists = BarArtists(bars, texts, pyramid, relative, theme)
     update_stack_comparison(artists, comparison)
     return artists
 
@@ -403,4 +430,4 @@ def update_stack_comparison(artists: BarArtists, comparison: StackVsSingle) -> N
         text.set_text(f"{name}\n{value // c2} C$^2$ = {value:,}\nfield {field}")
     if artists.pyramid is not None:
         rows, cols = artists.pyramid.get_array().shape[:2]
-        artists.pyramid.set_data(_pyramid(comparison, rows, cols))
+        artists.pyramid.set_data(_pyramid(comparison, rows, cols, artists.theme))

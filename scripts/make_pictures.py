@@ -1,0 +1,111 @@
+"""Generate the README pictures: per explorer, a PNG and a GIF sweep (docs/images by default).
+
+Each explorer gets one PNG of an instructive state and one GIF sweeping its most telling control.
+
+    .venv/bin/python scripts/make_pictures.py [--out docs/images] [--presentation] [--only NAME ...]
+
+Deterministic: the explorers take their randomness from ``seed=`` (fixed here), torch runs on one
+thread, and PNG / GIF encoding carries no timestamps, so running it twice gives identical files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import torch  # noqa: E402
+
+import explainer.explorers as explorers  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+MAX_GIF_BYTES = 1_500_000  # README-sized
+
+
+@dataclass(frozen=True)
+class Picture:
+    """What to draw for one explorer.
+
+    Attributes:
+        name: file stem: ``<name>.png`` and ``<name>.gif``.
+        factory: an explorer factory in :mod:`explainer.explorers`.
+        options: factory arguments for the PNG (and the starting point of the sweep).
+        sweep: ``(control, values)`` for the GIF, from ``options`` with ``sweep_from`` applied.
+        sweep_from: other controls set before the sweep (the GIF's own instructive state).
+        fps: GIF frames per second.
+    """
+
+    name: str
+    factory: str
+    options: dict[str, Any]
+    sweep: tuple[str, list[Any]]
+    sweep_from: dict[str, Any] = field(default_factory=dict)
+    fps: float = 3
+
+
+PICTURES = (
+    # A transposed convolution: the zero-inserted input, the implicit padding, the taps that read zeros.
+    # The sweep is the classic sliding-window animation (Dumoulin & Visin): a stride-2 conv with padding 1.
+    Picture("conv_arithmetic", "conv_arithmetic_explorer",
+            dict(input_size=4, kernel_size=3, stride=2, padding=1, transposed=True, output_padding=1, row=2, col=3,
+                 in_channels=4, out_channels=8, groups=2),
+            sweep=("col", [0, 1, 2, 3, 4, 3, 2, 1]),
+            sweep_from=dict(transposed=False, output_padding=0, input_size=9, row=1, col=0)),
+    # Dilation 2: the box grows by 4 per layer, and the measured field shows the holes dilation leaves.
+    Picture("receptive_field", "receptive_field_explorer",
+            dict(depth=2, kernel_size=3, dilation=2, seed=0),
+            sweep=("depth", [1, 2, 3, 4, 5, 6, 7, 8]), sweep_from=dict(dilation=1, pool_every=2)),
+    Picture("reference_networks", "reference_networks_explorer",
+            dict(network="ResNet-50, stride on 1x1 (v1)"),
+            sweep=("network", ["AlexNet", "VGG-16", "ResNet-50, stride on 3x3 (torchvision)",
+                               "ResNet-50, stride on 1x1 (v1)"]), fps=1),
+    Picture("stacked_convs", "stacked_convs_explorer",
+            dict(depth=3, kernel_size=3, channels=64),
+            sweep=("depth", [1, 2, 3, 4, 5, 4, 3, 2]), fps=2),
+)
+
+
+def make(picture: Picture, out: Path, presentation: bool) -> list[Path]:
+    """Write ``<out>/<name>.png`` and ``<out>/<name>.gif``; return their paths."""
+    ex = getattr(explorers, picture.factory)(presentation=presentation, **picture.options)
+    if ex.last_error:
+        raise RuntimeError(f"{picture.factory}: {ex.last_error}")
+    png = ex.save_png(out / f"{picture.name}.png")
+    if picture.sweep_from:
+        ex.set(**picture.sweep_from)
+    control, values = picture.sweep
+    gif = ex.save_gif(out / f"{picture.name}.gif", control, values, fps=picture.fps)
+    size = gif.stat().st_size
+    if size > MAX_GIF_BYTES:
+        raise RuntimeError(f"{gif} is {size:,} bytes, over the README budget of {MAX_GIF_BYTES:,}")
+    return [png, gif]
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "images", help="folder for the pictures")
+    parser.add_argument("--presentation", action="store_true", help="draw with the lecture-hall theme")
+    parser.add_argument("--only", nargs="+", metavar="NAME", choices=[p.name for p in PICTURES],
+                        help="only these pictures")
+    args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # float reductions in a fixed order: the same bytes on every run
+    args.out.mkdir(parents=True, exist_ok=True)
+    for picture in PICTURES:
+        if args.only and picture.name not in args.only:
+            continue
+        start = time.perf_counter()
+        for path in make(picture, args.out, args.presentation):
+            print(f"{path}  {path.stat().st_size / 1024:7.1f} KiB")
+        print(f"  ({time.perf_counter() - start:.1f} s)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
