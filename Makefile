@@ -8,7 +8,7 @@ DEMO_PORT ?= 8866
 # Jupyter refuses to start as root unless told; containers and CI machines often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 
-.PHONY: lab demo test setup browser clean
+.PHONY: lab demo test setup browser pictures clean
 
 # Re-runs only when the dependency files change, so a second `make` is instant.
 $(STAMP): pyproject.toml constraints.txt
@@ -38,6 +38,10 @@ demo: $(STAMP)
 
 test: $(STAMP) browser
 	$(BIN)/python -m pytest --nbval-lax
+
+# The README's pictures, exported from the explorers themselves (PNG + animated GIF sweeps).
+pictures: $(STAMP)
+	$(BIN)/python scripts/make_pictures.py --out docs/images
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis
