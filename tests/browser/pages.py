@@ -76,7 +76,11 @@ def wait_for_new_picture(explorer, before: str, what: str, timeout: float = 15) 
         if picture_src(explorer) not in ("", before):
             return
         time.sleep(0.05)
-    raise PageProblem(f"{what}: the picture did not change within {timeout:.0f} s")
+    shown = explorer.locator(".explainer-error").evaluate_all(
+        "els => els.filter(e => e.offsetParent !== null).map(e => e.innerText.split('\\n')[0])"
+    )
+    detail = f"; the explorer shows: {shown}" if shown else ""
+    raise PageProblem(f"{what}: the picture did not change within {timeout:.0f} s{detail}")
 
 
 def move_every_slider(page, explorer, label: str) -> int:
