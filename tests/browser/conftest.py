@@ -7,6 +7,7 @@ Outside CI a machine without Chromium or playwright skips these tests, with the 
 from __future__ import annotations
 
 import os
+import shutil
 import sys
 from pathlib import Path
 
@@ -14,7 +15,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from harness import chromium_problem, launch_chromium  # noqa: E402
+from harness import chromium_problem, launch_chromium, start_lab, start_voila  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -53,3 +54,25 @@ def pytest_runtest_makereport(item, call):
     if report.when == "call":
         item.rep_call = report
     return report
+
+
+def _serve(tmp_path_factory, start):
+    """A server of one kind over a copy of the notebooks (the committed ones stay stripped)."""
+    root = tmp_path_factory.mktemp("notebooks")
+    for path in NOTEBOOKS:
+        shutil.copy(path, root / path.name)
+    server = start(root, tmp_path_factory.mktemp("server"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """One JupyterLab per test module, on 127.0.0.1 with a random token."""
+    yield from _serve(tmp_path_factory, start_lab)
+
+
+@pytest.fixture(scope="module")
+def voila(tmp_path_factory):
+    """One Voila per test module, on 127.0.0.1 with a random token."""
+    yield from _serve(tmp_path_factory, start_voila)

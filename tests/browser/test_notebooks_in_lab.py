@@ -3,11 +3,8 @@ clickable picture repaints, and nothing on the page shows an error."""
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from conftest import NOTEBOOKS, ROOT
-from harness import start_lab
 from pages import (
     EXPLORER,
     change_every_choice,
@@ -18,17 +15,6 @@ from pages import (
     run_all_cells,
     wait_for_pictures,
 )
-
-
-@pytest.fixture(scope="module")
-def lab(tmp_path_factory):
-    """One JupyterLab for the module, serving a copy of the notebooks (the originals stay clean)."""
-    root = tmp_path_factory.mktemp("notebooks")
-    for path in NOTEBOOKS:
-        shutil.copy(path, root / path.name)
-    server = start_lab(root, tmp_path_factory.mktemp("jupyter"))
-    yield server
-    server.stop()
 
 
 def _shutdown_kernels(page, lab) -> None:

@@ -3,22 +3,9 @@ its explorers repaint under the keyboard and the mouse exactly as in JupyterLab.
 
 from __future__ import annotations
 
-import shutil
-
 import pytest
 from conftest import NOTEBOOKS
-from harness import start_voila
 from pages import EXPLORER, change_every_choice, click_every_picture, move_every_slider, page_problems, wait_for_pictures
-
-
-@pytest.fixture(scope="module")
-def voila(tmp_path_factory):
-    root = tmp_path_factory.mktemp("notebooks")
-    for path in NOTEBOOKS:
-        shutil.copy(path, root / path.name)
-    server = start_voila(root, tmp_path_factory.mktemp("voila"))
-    yield server
-    server.stop()
 
 
 def test_landing_page_lists_every_lesson(page, voila):
