@@ -7,6 +7,8 @@ PORT   ?= 8888
 DEMO_PORT ?= 8866
 # Jupyter refuses to start as root unless told; containers and CI machines often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
+# Server settings of this project (TCP_NODELAY websockets: see explainer/_websocket.py).
+export JUPYTER_CONFIG_PATH := $(CURDIR)/jupyter_config
 
 .PHONY: lab demo test setup browser pictures clean
 

@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
     "--disable-quic",
 ]
 BIN = Path(sys.executable).parent
+PROJECT_CONFIG = Path(__file__).resolve().parents[2] / "jupyter_config"
 
 __all__ = ["Server", "start_lab", "start_voila", "launch_chromium", "CHROMIUM", "chromium_problem"]
 
@@ -89,7 +90,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _private_env(base: Path) -> dict[str, str]:
+def _private_env(base: Path, project_config: bool) -> dict[str, str]:
     settings = base / "lab-settings"
     notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True, exist_ok=True)
@@ -106,14 +107,17 @@ def _private_env(base: Path) -> dict[str, str]:
         MPLBACKEND="Agg",
         PYTHONUNBUFFERED="1",
     )
+    env.pop("JUPYTER_CONFIG_PATH", None)
+    if project_config:  # what make lab / make demo load: TCP_NODELAY websockets
+        env["JUPYTER_CONFIG_PATH"] = str(PROJECT_CONFIG)
     return env
 
 
-def _start(argv: list[str], base: Path, port: int, token: str, timeout: float) -> Server:
+def _start(argv: list[str], base: Path, port: int, token: str, timeout: float, project_config: bool) -> Server:
     base.mkdir(parents=True, exist_ok=True)
     log = base / "server.log"
     process = subprocess.Popen(
-        argv, env=_private_env(base), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        argv, env=_private_env(base, project_config), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
     )
     server = Server(process, port, token, base, log)
     deadline = time.monotonic() + timeout
@@ -133,20 +137,20 @@ def _root_flag() -> list[str]:
     return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
 
 
-def start_lab(root: Path, base: Path, timeout: float = 90) -> Server:
+def start_lab(root: Path, base: Path, timeout: float = 90, project_config: bool = True) -> Server:
     """JupyterLab serving ``root`` on a free 127.0.0.1 port with a random token."""
     port, token = _free_port(), secrets.token_hex(24)
     argv = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *_root_flag()]
-    return _start(argv, base, port, token, timeout)
+    return _start(argv, base, port, token, timeout, project_config)
 
 
-def start_voila(root: Path, base: Path, timeout: float = 90) -> Server:
+def start_voila(root: Path, base: Path, timeout: float = 90, project_config: bool = True) -> Server:
     """Voila serving the notebooks in ``root`` (tree page + one app per notebook)."""
     port, token = _free_port(), secrets.token_hex(24)
     argv = [str(BIN / "voila"), str(root), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
             f"--token={token}"]
-    return _start(argv, base, port, token, timeout)
+    return _start(argv, base, port, token, timeout, project_config)
 
 
 def launch_chromium(playwright, **kwargs):
