@@ -1,0 +1,495 @@
+"""Key press to painted pixels, per explorer and per slider, in JupyterLab and in Voila.
+
+A temporary notebook builds every explorer factory of ``explainer.explorers`` (default arguments)
+plus the "floor" explorer of ``benchmarks/floor.py`` (a slider swapping PNGs encoded up front, so
+a move costs transport + decode + paint and no Python work). The notebook is served by
+JupyterLab and by Voila on 127.0.0.1 with a token and driven by Debian's Chromium.
+
+Latency is measured in the page: a capturing ``keydown`` listener on ``document`` stamps
+``performance.now()``; a MutationObserver on the watched ``img.explainer-picture`` sees the new
+``src``, waits for ``img.decode()`` and one ``requestAnimationFrame`` callback, and stamps the
+paint there. Each move waits for its frame before the next key, so moves are independent; keys
+walk each slider back and forth inside its range. A 20-press drag per explorer (keys sent
+without waiting) reports the time from the last key to the final picture and how many pictures
+were drawn on the way.
+
+    .venv/bin/python benchmarks/browser_latency.py [--moves 30] [--only lab|voila] [--out PATH] [--stock-sockets]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from importlib.metadata import version
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from harness import Server, chromium_problem, launch_chromium, start_lab, start_voila  # noqa: E402
+from pages import (  # noqa: E402
+    EXPLORER, PICTURE, PageProblem, open_lab_notebook, page_problems, wait_for_pictures,
+)
+
+NOTEBOOK = "latency.ipynb"
+FLOOR = "floor"
+DRAG_PRESSES = 20
+MOVE_TIMEOUT_MS = 5000
+FLOOR_MOVES_FACTOR = 2  # the floor is every ratio's denominator: give it a steadier p50
+MAX_MISSES = 3  # consecutive moves without a new picture before a slider is given up
+TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
+
+# Installed once per page. Keys and paints are performance.now() stamps on the page's own clock.
+PROBE_JS = """
+() => {
+  const b = window.__bench = {keys: [], paints: [], mutated: 0, observer: null, onpaint: null};
+  // Capturing: runs before the slider's own keydown handler sees the key.
+  document.addEventListener('keydown', () => b.keys.push(performance.now()), true);
+  b.watch = (img) => {
+    if (b.observer) b.observer.disconnect();
+    b.paints = [];
+    b.observer = new MutationObserver(() => {
+      const src = img.src, arrived = b.mutated = performance.now();
+      // New pixels reach the screen in the first frame after the new image has decoded; a src
+      // replaced before it decoded is never shown (decode() rejects) and is not counted.
+      img.decode().then(() => requestAnimationFrame(() => {
+        b.paints.push({t: performance.now(), src, arrived});
+        if (b.onpaint) b.onpaint();
+      }), () => {});
+    });
+    b.observer.observe(img, {attributes: true, attributeFilter: ['src']});
+  };
+  // The first paint later than `after` (ms), or null after `timeout` ms.
+  b.paintAfter = (after, timeout) => new Promise(resolve => {
+    const timer = setTimeout(() => { b.onpaint = null; resolve(null); }, timeout);
+    b.onpaint = () => {
+      const p = b.paints.find(p => p.t > after);
+      if (p) { clearTimeout(timer); b.onpaint = null; resolve({key: after, paint: p.t, arrived: p.arrived}); }
+    };
+    b.onpaint();
+  });
+  // After a drag: wait until a picture came after the last key and src stayed put for `quiet` ms.
+  b.settle = (presses, quiet, timeout) => new Promise(resolve => {
+    const start = performance.now(), keys = b.keys.slice(-presses), last = keys[keys.length - 1];
+    const check = () => {
+      const now = performance.now(), paints = b.paints.filter(p => p.t >= keys[0]);
+      const done = paints.length && paints[paints.length - 1].t > last && now - b.mutated >= quiet;
+      if (done || now - start > timeout) resolve({keys, paints});
+      else setTimeout(check, 20);
+    };
+    check();
+  });
+}
+"""
+
+# Where a noUiSlider handle stands: value, range and step as the slider itself holds them.
+SLIDER_STATE_JS = """
+h => {
+  const target = h.closest('.noUi-target');
+  return {
+    disabled: target.hasAttribute('disabled'),
+    now: parseFloat(h.getAttribute('aria-valuenow')),
+    low: parseFloat(h.getAttribute('aria-valuemin')),
+    high: parseFloat(h.getAttribute('aria-valuemax')),
+    step: target.noUiSlider.options.step || 1,
+  };
+}
+"""
+
+
+@dataclass
+class SliderResult:
+    """Latencies (ms) of one slider's moves, and how many moves painted nothing new."""
+
+    explorer: str
+    slider: str
+    times: list[float] = field(default_factory=list)
+    arrivals: list[float] = field(default_factory=list)  # key press -> new src set (transport + kernel)
+    missed: int = 0
+    note: str = ""
+
+
+@dataclass
+class DragResult:
+    """One fast drag (keys sent without waiting): last key to final picture (ms), pictures drawn."""
+
+    explorer: str
+    slider: str
+    presses: int
+    keys_span_ms: float
+    final_ms: float | None
+    pictures: int
+
+
+# ----------------------------------------------------------------------------- pure helpers
+def summarize(times: list[float]) -> tuple[float, float, float]:
+    """(p50, p95, max) of ``times``, NaN when empty."""
+    if not times:
+        return float("nan"), float("nan"), float("nan")
+    p50, p95 = np.percentile(times, [50, 95])
+    return float(p50), float(p95), float(max(times))
+
+
+def next_key(now: float, low: float, high: float, direction: int) -> tuple[str | None, int]:
+    """The arrow key that keeps a back-and-forth walk inside [low, high], and the new direction.
+
+    Returns ``(None, direction)`` when the slider cannot move at all.
+
+    >>> next_key(5, 0, 5, +1)
+    ('ArrowLeft', -1)
+    """
+    if high <= low:
+        return None, direction
+    if direction > 0 and now >= high:
+        direction = -1
+    elif direction < 0 and now <= low:
+        direction = +1
+    return ("ArrowRight" if direction > 0 else "ArrowLeft"), direction
+
+
+def drag_keys(position: int, count: int, presses: int) -> list[str]:
+    """``presses`` keys bouncing between 0 and ``count - 1`` from ``position``, every key a move.
+
+    Starts towards the farther end, so short ranges bounce as late as possible.
+
+    >>> drag_keys(1, 3, 4)
+    ['ArrowRight', 'ArrowLeft', 'ArrowLeft', 'ArrowRight']
+    """
+    if count < 2:
+        return []
+    direction = +1 if count - 1 - position >= position else -1
+    keys = []
+    for _ in range(presses):
+        key, direction = next_key(position, 0, count - 1, direction)
+        keys.append(key)
+        position += direction
+    return keys
+
+
+def drag_summary(keys: list[float], paints: list[dict]) -> tuple[float, float | None, int]:
+    """(keys span, last key -> final paint or None, distinct pictures) from page stamps in ms."""
+    span = keys[-1] - keys[0] if keys else 0.0
+    final = paints[-1]["t"] - keys[-1] if paints and paints[-1]["t"] > keys[-1] else None
+    return span, final, len({p["src"] for p in paints})
+
+
+# ----------------------------------------------------------------------------- notebook + servers
+def write_notebook(root: Path, factories: list[str]) -> Path:
+    """A notebook with one ``ex = factory(); ex`` cell per explorer, the floor last."""
+    import nbformat.v4 as nbf
+
+    shutil.copy(HERE / "floor.py", root / "floor.py")  # the kernel runs next to the notebook
+    cells = [nbf.new_code_cell(f"from explainer.explorers import {', '.join(factories)}\n"
+                               "from floor import floor_explorer")]
+    cells += [nbf.new_code_cell(f"ex = {name}(); ex") for name in [*factories, "floor_explorer"]]
+    notebook = nbf.new_notebook(cells=cells, metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}})
+    path = root / NOTEBOOK
+    path.write_text(json.dumps(notebook, indent=1))
+    return path
+
+
+def open_explorers(front_end: str, page, server: Server, expected: int) -> None:
+    """Load the notebook in ``front_end`` until every explorer shows its picture."""
+    if front_end == "lab":
+        open_lab_notebook(page, server, NOTEBOOK)
+        run_all(page)
+    else:  # Voila runs the cells itself
+        page.goto(server.url(f"voila/render/{NOTEBOOK}"), timeout=180_000)
+    wait_for_pictures(page, expected=expected, timeout=180)
+    page.evaluate(PROBE_JS)
+
+
+def run_all(page, attempts: int = 3, start_within: float = 20, timeout: float = 180) -> None:
+    """Run All in JupyterLab, clicking again when no cell starts; wait until every cell ran.
+
+    On a busy machine a Run All sent just after the kernel turned idle was seen to run nothing
+    (every prompt still ``[ ]:`` minutes later); a second Run All then works.
+    """
+    for attempt in range(1, attempts + 1):
+        page.get_by_role("menuitem", name="Run", exact=True).click()
+        page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+        if _wait_prompts(page, lambda prompts: any(p != "[ ]:" for p in prompts), start_within):
+            break
+        print(f"  lab: Run All started no cell, trying again ({attempt}/{attempts})", file=sys.stderr)
+    else:
+        raise PageProblem(f"Run All started no cell in {attempts} attempts")
+    if not _wait_prompts(page, lambda prompts: all(p[1:-2].isdigit() for p in prompts), timeout):
+        raise PageProblem(f"cells still running after {timeout:.0f} s")
+
+
+def _wait_prompts(page, done, timeout: float) -> bool:
+    """Poll the code cells' prompts (``[ ]:``, ``[*]:``, ``[3]:``) until ``done(prompts)``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        prompts = page.eval_on_selector_all(".jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent)")
+        if prompts and done([p.strip() for p in prompts]):
+            return True
+        time.sleep(0.25)
+    return False
+
+
+# ----------------------------------------------------------------------------- measurements
+def slider_state(handle) -> dict:
+    return handle.evaluate(SLIDER_STATE_JS)
+
+
+def slider_names(explorer) -> list[str]:
+    return explorer.locator(".widget-slider").evaluate_all(
+        "els => els.map(e => (e.querySelector('.widget-label') || {}).textContent || '?')")
+
+
+def watch(explorer) -> None:
+    """Scroll ``explorer``'s picture into view and watch it for new paints."""
+    picture = explorer.locator(PICTURE)
+    explorer.scroll_into_view_if_needed()
+    picture.scroll_into_view_if_needed()
+    picture.evaluate("img => __bench.watch(img)")
+
+
+def press_and_wait(page, handle, key: str) -> tuple[float, float] | None:
+    """Press ``key`` on ``handle``; (key -> paint, key -> new src) in ms, None if no picture came."""
+    handle.focus()
+    page.keyboard.press(key)
+    hit = page.evaluate("t => __bench.paintAfter(__bench.keys[__bench.keys.length - 1], t)", MOVE_TIMEOUT_MS)
+    return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"])
+
+
+def measure_slider(page, handle, result: SliderResult, moves: int) -> SliderResult:
+    """Walk one slider back and forth for ``moves`` independent moves, then put it back."""
+    start = slider_state(handle)["now"]
+    direction, misses = +1, 0
+    while len(result.times) + result.missed < moves and misses < MAX_MISSES:
+        state = slider_state(handle)
+        key, direction = next_key(state["now"], state["low"], state["high"], direction)
+        if key is None or state["disabled"]:
+            break
+        hit = press_and_wait(page, handle, key)
+        if hit is None:
+            result.missed, misses = result.missed + 1, misses + 1
+            time.sleep(0.5)  # let a late picture land before the next move
+        else:
+            result.times.append(hit[0])
+            result.arrivals.append(hit[1])
+            misses = 0
+    restore(page, handle, start)
+    return result
+
+
+def restore(page, handle, value: float) -> None:
+    """Step a slider back to ``value`` (unmeasured), so the next slider starts from the defaults.
+
+    Other sliders' ranges depend on this one (a larger kernel needs a larger input, ...), so a
+    walk left anywhere could disable controls that are enabled in the explorer as built.
+    """
+    for _ in range(200):
+        now = slider_state(handle)["now"]
+        if now == value:
+            return
+        if press_and_wait(page, handle, "ArrowRight" if now < value else "ArrowLeft") is None:
+            return  # the slider no longer reaches ``value``: leave it where it is
+
+
+def measure_drag(page, handle, explorer: str, slider: str) -> DragResult | None:
+    """Send ``DRAG_PRESSES`` keys without waiting, then time the final picture."""
+    state = slider_state(handle)
+    count = int(round((state["high"] - state["low"]) / state["step"])) + 1
+    position = int(round((state["now"] - state["low"]) / state["step"]))
+    keys = drag_keys(position, count, DRAG_PRESSES)
+    if state["disabled"] or not keys:
+        return None
+    time.sleep(0.3)  # nothing from earlier moves still in flight
+    handle.focus()
+    for key in keys:
+        page.keyboard.press(key)
+    stamps = page.evaluate("n => __bench.settle(n, 300, 15000)", len(keys))
+    span, final, pictures = drag_summary(stamps["keys"], stamps["paints"])
+    return DragResult(explorer, slider, len(keys), span, final, pictures)
+
+
+def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[SliderResult], DragResult | None]:
+    """Every enabled slider of one explorer, then a drag on its slider with the most positions."""
+    watch(explorer)
+    handles = explorer.locator(".widget-slider .noUi-handle")
+    names = slider_names(explorer)
+    results, widest = [], None
+    for index in range(handles.count()):
+        handle = handles.nth(index)
+        state = slider_state(handle)
+        if state["disabled"] or state["high"] <= state["low"]:
+            results.append(SliderResult(name, names[index], note="disabled, skipped"))
+            continue
+        count = moves * FLOOR_MOVES_FACTOR if name == FLOOR else moves
+        results.append(measure_slider(page, handle, SliderResult(name, names[index]), count))
+        positions = (state["high"] - state["low"]) / state["step"]
+        if widest is None or positions > widest[0]:
+            widest = (positions, index)
+    drag = None if widest is None else measure_drag(page, handles.nth(widest[1]), name, names[widest[1]])
+    return results, drag
+
+
+def measure_front_end(front_end: str, browser, root: Path, names: list[str], moves: int, stock: bool):
+    """Serve the notebook, measure every explorer; returns (slider results, drags, problems)."""
+    base = Path(tempfile.mkdtemp(prefix=f"latency-{front_end}-"))
+    try:
+        # The project's jupyter_config/ (TCP_NODELAY on the websockets, as make lab / make demo use it)
+        # unless --stock-sockets asks for the servers' own settings, for comparison.
+        server = (start_lab if front_end == "lab" else start_voila)(root, base, project_config=not stock)
+        try:
+            return measure_page(front_end, browser, server, names, moves)
+        finally:
+            server.stop()
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def measure_page(front_end: str, browser, server: Server, names: list[str], moves: int):
+    """Open the served notebook in a fresh browser context and measure each explorer in turn."""
+    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    page = context.new_page()
+    try:
+        open_explorers(front_end, page, server, expected=len(names))
+        sliders, drags = [], []
+        for index, name in enumerate(names):
+            results, drag = measure_explorer(page, page.locator(EXPLORER).nth(index), name, moves)
+            sliders += results
+            drags += [drag] if drag else []
+            print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves)", file=sys.stderr)
+        return sliders, drags, page_problems(page)
+    except Exception:
+        shot = Path(tempfile.gettempdir()) / f"latency-{front_end}-failure.png"
+        page.screenshot(path=str(shot), full_page=True)
+        print(f"{front_end} failed; screenshot {shot}; server log:\n{server.log_tail()}", file=sys.stderr)
+        raise
+    finally:
+        context.close()
+
+
+# ----------------------------------------------------------------------------- report
+def _ms(value: float | None) -> str:
+    return "-" if value is None or value != value else f"{value:.1f}"
+
+
+def latency_table(front_end: str, results: list[SliderResult], names: list[str]) -> str:
+    """Markdown: one row per slider, one bold row per explorer with its p50 ratio to the floor."""
+    floor_p50 = summarize([t for r in results if r.explorer == FLOOR for t in r.times])[0]
+    lines = [f"### {front_end}: key press -> first painted frame with new pixels (ms)", "",
+             "| explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+    for name in names:
+        rows = [r for r in results if r.explorer == name]
+        lines += [_slider_row(r, floor_p50) for r in rows]
+        lines.append(_explorer_row(name, rows, floor_p50))
+    return "\n".join(lines)
+
+
+def _slider_row(r: SliderResult, floor_p50: float) -> str:
+    if r.note:
+        return f"| {r.explorer} | {r.slider} | 0 ({r.note}) | - | - | - | - | - | |"
+    missed = f" ({r.missed} without a new picture)" if r.missed else ""
+    p50, p95, top = summarize(r.times)
+    return (f"| {r.explorer} | {r.slider} | {len(r.times)}{missed} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | "
+            f"{p50 / floor_p50:.2f} | {_ms(summarize(r.arrivals)[0])} | |")
+
+
+def _explorer_row(name: str, rows: list[SliderResult], floor_p50: float) -> str:
+    times = [t for r in rows for t in r.times]
+    if not times:
+        return f"| **{name}** | (no enabled slider) | 0 | - | - | - | - | - | - |"
+    p50, p95, top = summarize(times)
+    ratio = p50 / floor_p50
+    met = ratio <= TARGET_RATIO and p95 < TARGET_P95_MS
+    arrival = summarize([a for r in rows for a in r.arrivals])[0]
+    return (f"| **{name}** | **all sliders** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
+            f"**{ratio:.2f}** | {_ms(arrival)} | {'met' if met else 'MISSED'} |")
+
+
+def drag_table(drags: list[tuple[str, DragResult]]) -> str:
+    """Markdown: one row per front-end and explorer drag."""
+    lines = [f"### {DRAG_PRESSES}-press drag (keys sent without waiting)", "",
+             "| front-end | explorer | slider | presses | keys span ms | last key -> final picture ms "
+             "| pictures drawn | target |",
+             "|---|---|---|---:|---:|---:|---:|---|"]
+    for front_end, d in drags:
+        met = d.final_ms is not None and d.final_ms <= TARGET_DRAG_MS
+        lines.append(f"| {front_end} | {d.explorer} | {d.slider} | {d.presses} | {d.keys_span_ms:.1f} | "
+                     f"{_ms(d.final_ms)} | {d.pictures} | {'met' if met else 'MISSED'} |")
+    return "\n".join(lines)
+
+
+def machine_line(browser, stock: bool) -> str:
+    load = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    sockets = "stock server sockets (--stock-sockets)" if stock else "the project's jupyter_config (TCP_NODELAY websockets)"
+    return (f"machine: {os.cpu_count()} cores ({platform.machine()}, load {load}), Chromium {browser.version}, "
+            f"Python {platform.python_version()}, torch {version('torch')}, ipywidgets {version('ipywidgets')}, "
+            f"jupyterlab {version('jupyterlab')}, voila {version('voila')}; {sockets}")
+
+
+def targets_line() -> str:
+    return (f"targets (JupyterLab): every explorer's p50 <= {TARGET_RATIO}x the floor's and p95 < "
+            f"{TARGET_P95_MS:.0f} ms; after a drag the final picture <= {TARGET_DRAG_MS:.0f} ms after the last key "
+            "(the 'target' column applies the same bars to Voila, for comparison).")
+
+
+# ----------------------------------------------------------------------------- main
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--moves", type=int, default=30, help="moves per slider (default 30)")
+    parser.add_argument("--only", choices=["lab", "voila"], help="measure one front-end only")
+    parser.add_argument("--out", type=Path, help="also write the tables to this file")
+    parser.add_argument("--stock-sockets", action="store_true",
+                        help="without the project's jupyter_config (Nagle's algorithm left on), for comparison")
+    args = parser.parse_args()
+    problem = chromium_problem()
+    if problem:
+        sys.exit(f"cannot run the browser benchmark: {problem}")
+    from playwright.sync_api import sync_playwright
+
+    import explainer.explorers as explorers
+
+    factories = list(explorers.__all__)
+    names = [f.removesuffix("_explorer") for f in factories] + [FLOOR]
+    front_ends = [args.only] if args.only else ["lab", "voila"]
+    root = Path(tempfile.mkdtemp(prefix="latency-notebook-"))
+    start = time.monotonic()
+    try:
+        write_notebook(root, factories)
+        with sync_playwright() as playwright:
+            browser = launch_chromium(playwright)
+            try:
+                report = report_all(browser, root, names, front_ends, args.moves, args.stock_sockets)
+            finally:
+                browser.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    report += f"\n\ntotal run time {time.monotonic() - start:.0f} s\n"
+    print(report)
+    if args.out:
+        args.out.write_text(report)
+
+
+def report_all(browser, root: Path, names: list[str], front_ends: list[str], moves: int, stock: bool) -> str:
+    """Measure each front-end and format the tables."""
+    parts, drags = [machine_line(browser, stock), targets_line()], []
+    for front_end in front_ends:
+        results, front_drags, problems = measure_front_end(front_end, browser, root, names, moves, stock)
+        parts.append(latency_table(front_end, results, names))
+        drags += [(front_end, d) for d in front_drags]
+        if problems:
+            parts.append(f"{front_end}: the page showed problems: {problems}")
+    parts.append(drag_table(drags))
+    return "\n\n".join(parts)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,89 @@
+"""The latency benchmark's pieces that need no browser: the floor explorer and the pure helpers."""
+
+from __future__ import annotations
+
+import io
+import math
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from PIL import Image
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+
+import browser_latency as bench  # noqa: E402
+from floor import FloorExplorer, PrerenderedPainter  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def floor():
+    return FloorExplorer(pictures=4)
+
+
+def test_floor_pictures_are_distinct_pngs_of_a_typical_explorer_size(floor):
+    pngs = floor.painter.pngs
+    assert len(set(pngs)) == 4
+    assert {Image.open(io.BytesIO(png)).size for png in pngs} == {(800, 450)}
+
+
+def test_floor_slider_swaps_pre_encoded_pngs_without_encoding(floor, monkeypatch):
+    def no_drawing(*_):
+        raise AssertionError("the floor must not draw or encode on a move")
+
+    monkeypatch.setattr(PrerenderedPainter, "render", no_drawing)
+    monkeypatch.setattr(PrerenderedPainter, "encode", no_drawing)
+    for value in (1, 3, 2, 0):
+        floor.controls["picture"].value = value
+        assert floor.last_error is None
+        assert floor.png() == floor.painter.pngs[value]
+
+
+def test_floor_needs_two_pictures():
+    with pytest.raises(ValueError, match="pictures must be >= 2, got 1"):
+        FloorExplorer(pictures=1)
+
+
+def test_summarize_gives_p50_p95_max():
+    times = [float(t) for t in range(1, 101)]
+    p50, p95, top = bench.summarize(times)
+    assert p50 == pytest.approx(50.5)
+    assert p95 == pytest.approx(95.05)
+    assert top == 100.0
+    assert all(math.isnan(x) for x in bench.summarize([]))
+
+
+@pytest.mark.parametrize(
+    ("now", "direction", "expected"),
+    [(0, +1, ("ArrowRight", +1)), (5, +1, ("ArrowLeft", -1)), (0, -1, ("ArrowRight", +1)), (3, -1, ("ArrowLeft", -1))],
+)
+def test_next_key_bounces_at_the_ends(now, direction, expected):
+    assert bench.next_key(now, 0, 5, direction) == expected
+
+
+def test_next_key_skips_a_slider_that_cannot_move():
+    assert bench.next_key(2, 2, 2, +1) == (None, +1)
+
+
+@given(st.integers(2, 40).flatmap(lambda n: st.tuples(st.just(n), st.integers(0, n - 1))), st.integers(0, 30))
+def test_drag_keys_move_on_every_press_and_stay_in_range(count_position, presses):
+    count, position = count_position
+    keys = bench.drag_keys(position, count, presses)
+    assert len(keys) == presses
+    for key in keys:
+        position += 1 if key == "ArrowRight" else -1
+        assert 0 <= position < count
+
+
+def test_drag_keys_on_a_slider_with_one_position_is_empty():
+    assert bench.drag_keys(0, 1, 20) == []
+
+
+def test_drag_summary_times_the_last_key_to_the_final_picture():
+    keys = [100.0, 103.0, 106.0]
+    paints = [{"t": 150.0, "src": "a"}, {"t": 190.0, "src": "b"}]
+    assert bench.drag_summary(keys, paints) == (6.0, 84.0, 2)
+    # A last picture older than the last key is not the final one: no time is claimed.
+    assert bench.drag_summary(keys, [{"t": 104.0, "src": "a"}])[1] is None
