@@ -21,7 +21,17 @@ class PageProblem(AssertionError):
 def open_lab_notebook(page, server, name: str, timeout: float = 90) -> None:
     page.goto(server.url(f"lab/tree/{name}?reset"))  # reset: no tabs restored from an earlier test
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=timeout * 1e3)
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=timeout * 1e3)
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        # On a loaded machine JupyterLab may ask which kernel to start before it has read the
+        # notebook's kernelspec: accept its proposal (the notebook's own python3 kernel).
+        dialog = page.locator(".jp-Dialog .jp-mod-accept")
+        if dialog.count():
+            dialog.first.click()
+        if page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
+            return
+        time.sleep(0.25)
+    raise PageProblem(f"{name}: the kernel did not become idle within {timeout:.0f} s")
 
 
 def _click_run_all(page) -> None:
