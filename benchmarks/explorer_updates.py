@@ -27,6 +27,9 @@ def _positions(control, moves: int) -> list:
         options = _values(control)
     elif isinstance(control.value, bool):
         options = [False, True]
+    elif hasattr(control, "base"):  # FloatLogSlider: min/max are exponents of base
+        count = int(round((control.max - control.min) / control.step)) + 1
+        options = [control.base ** (control.min + i * control.step) for i in range(count)]
     elif hasattr(control, "min"):
         step = control.step or 1
         count = int(round((control.max - control.min) / step)) + 1

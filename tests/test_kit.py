@@ -132,3 +132,18 @@ def test_click_that_sets_controls_renders_once():
     renders = ex.renders
     ex.click(1, 1)
     assert ex.renders == renders + 1 and ex.values["n"] == 5
+
+
+def test_updates_run_on_one_torch_thread_and_restore_the_setting():
+    import torch
+
+    seen = []
+    ex = Boxes()
+    ex.render = lambda values: seen.append(torch.get_num_threads())
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        ex.controls["n"].value = 4
+        assert seen == [1] and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)

@@ -22,6 +22,7 @@ import html
 import io
 import logging
 import os
+import sys
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -36,6 +37,7 @@ from explainer.theme import Theme, get_theme
 
 __all__ = [
     "Explorer",
+    "one_torch_thread",
     "Theme",
     "get_theme",
     "presentation_css",
@@ -172,8 +174,9 @@ class Explorer(widgets.VBox):
             return
         start = time.perf_counter()
         try:
-            values = self._apply_limits()
-            self.render(values)
+            with one_torch_thread():
+                values = self._apply_limits()
+                self.render(values)
             png = self.painter.frame()
         except Exception as exc:  # noqa: BLE001 - shown to the user, by design
             self._show_error(exc)
@@ -358,6 +361,26 @@ class Explorer(widgets.VBox):
         if self.errors.layout.display != "none":
             self.errors.value = ""
             self.errors.layout.display = "none"
+
+
+@contextmanager
+def one_torch_thread() -> Iterator[None]:
+    """Run torch on one intra-op thread for the duration of an update (restored afterwards).
+
+    An explorer's tensors are tiny: a second thread only adds synchronisation, and on a busy
+    2-core machine its spin-waits cost 50-500 ms per move (measured by the lessons' authors).
+    Does nothing when torch has not been imported.
+    """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(threads)
 
 
 def _nearest(options: list[Any], value: Any) -> Any:

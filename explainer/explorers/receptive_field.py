@@ -14,15 +14,13 @@ from __future__ import annotations
 
 import html
 from collections import OrderedDict
-from collections.abc import Hashable, Iterator
-from contextlib import contextmanager
+from collections.abc import Hashable
 from typing import Any
 
-import torch
 from torch import nn
 
 from explainer._validate import check_choice, check_int
-from explainer.explorers._kit import Explorer, dropdown, int_slider, selection_slider, toggle_buttons
+from explainer.explorers._kit import Explorer, dropdown, int_slider, one_torch_thread, selection_slider, toggle_buttons
 from explainer.receptive_field import (
     PUBLISHED_FIELDS,
     LayerRF,
@@ -65,21 +63,6 @@ __all__ = [
 RANGES: dict[str, tuple[int, int]] = {"depth": (1, 8), "kernel_size": (1, 7), "stride": (1, 3), "dilation": (1, 4)}
 POOLS = (("none", 0), ("after every conv", 1), ("every 2 convs", 2), ("every 3 convs", 3))
 WEIGHTS = ("random + ReLU", "uniform, linear")
-
-
-@contextmanager
-def _one_thread() -> Iterator[None]:
-    """Run torch on one intra-op thread for the duration (restored afterwards).
-
-    The per-move tensors are tiny (a 64x64 picture, 4 channels): a second thread only adds
-    synchronisation, and on a busy 2-core machine its spin-waits cost 100+ ms per move.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(threads)
 
 
 class _LRU(OrderedDict):
@@ -189,7 +172,7 @@ class ReceptiveFieldExplorer(Explorer):
         return key, model
 
     def _compute(self, values: dict[str, Any]) -> UnitField:
-        with _one_thread():
+        with one_torch_thread():  # Explorer.update does too; this covers direct calls
             key, self.model = self._stack(values)
             layers = receptive_field(self.model, self.input_size)
             position = layers[-1].unit_at(self.focus)
