@@ -1,0 +1,21 @@
+"""Attention (issue 4): scaled dot-product and multi-head attention, positional encodings, mask
+patterns and efficient variants, and convolution as a special case of attention.
+
+Submodules:
+
+* :mod:`explainer.attention.core`: ``scaled_dot_product_attention``, ``causal_mask``,
+  ``MultiHeadAttention``, head splitting, softmax entropy;
+* :mod:`explainer.attention.positional`: sinusoidal (1D/2D), learned and relative position encodings;
+* :mod:`explainer.attention.patterns`: sparse/local/strided/block/bucketed masks, costs, linear attention;
+* :mod:`explainer.attention.conv_attention`: a convolution as multi-head self-attention (Cordonnier et al.).
+
+Every public name of the four is re-exported here.
+"""
+
+from explainer.attention import conv_attention, core, patterns, positional
+from explainer.attention.conv_attention import *  # noqa: F401,F403
+from explainer.attention.core import *  # noqa: F401,F403
+from explainer.attention.patterns import *  # noqa: F401,F403
+from explainer.attention.positional import *  # noqa: F401,F403
+
+__all__ = [*core.__all__, *positional.__all__, *patterns.__all__, *conv_attention.__all__]

@@ -1,0 +1,183 @@
+"""The self-attention and positional-encoding explorers in plain pytest: every control moves the picture,
+clicks select, the results are the real computation."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import math  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from explainer.attention import (  # noqa: E402
+    causal_mask,
+    sinusoidal_positional_encoding,
+    sinusoidal_positional_encoding_2d,
+)
+from explainer.attention.core import random_self_attention  # noqa: E402
+from explainer.attention.positional import positional_similarity  # noqa: E402
+from explainer.explorers.attention import (  # noqa: E402
+    HEAD_DIMS,
+    SENTENCE,
+    positional_encoding_explorer,
+    self_attention_explorer,
+)
+
+OTHER_VALUES = {  # one other allowed value per control
+    "tokens": 11, "head_dim": 32, "num_heads": 4, "scaling": "none", "temperature": 2.0, "mask": "causal",
+    "query": 5, "seed": 3,
+}
+
+
+@pytest.fixture
+def ex():
+    explorer = self_attention_explorer()
+    yield explorer
+    assert plt.get_fignums() == []
+
+
+def test_builds_with_a_picture_and_the_real_attention(ex):
+    assert ex.png()[:4] == b"\x89PNG" and ex.frames == 1 and ex.last_error is None
+    s = ex.result
+    assert s.x.shape == (8, 16) and s.q.shape == (2, 8, 8) and s.attention.weights.shape == (2, 8, 8)
+    assert all(f">{word}</span>" in ex.info.value for word in SENTENCE[:8]) and f">{SENTENCE[8]}</span>" not in ex.info.value
+    expected = F.scaled_dot_product_attention(s.q, s.k, s.v)  # default scale 1/sqrt(d)
+    torch.testing.assert_close(s.attention.output, expected)
+    torch.testing.assert_close(s.attention.weights.sum(-1), torch.ones(2, 8))
+    assert "“sat”" in ex.info.value  # query 2
+    assert ex.image.layout.width == f"{ex.painter.size[0]}px"
+
+
+@pytest.mark.parametrize("name", list(OTHER_VALUES))
+def test_every_control_changes_the_picture(ex, name):
+    before = ex.png()
+    ex.set(**{name: OTHER_VALUES[name]})
+    assert ex.last_error is None, ex.last_error
+    assert ex.png() != before, name
+
+
+def test_scale_temperature_and_mask_reach_the_computation(ex):
+    ex.set(scaling="none", temperature=2.0, mask="causal", tokens=6, head_dim=16)
+    s = ex.result
+    assert s.scale == pytest.approx(0.5)
+    expected = F.scaled_dot_product_attention(s.q, s.k, s.v, attn_mask=causal_mask(6), scale=0.5)
+    torch.testing.assert_close(s.attention.output, expected)
+    assert (s.attention.weights.triu(1) == 0).all()
+    entropy = -(s.attention.weights * s.attention.weights.clamp_min(1e-30).log()).sum(-1)
+    torch.testing.assert_close(s.entropy, entropy)
+    # The picture's entropy curves: flat with 1/sqrt(d), collapsing without.
+    scaled, unscaled = ex.entropy.scaled.get_ydata(), ex.entropy.unscaled.get_ydata()
+    assert list(ex.entropy.scaled.get_xdata()) == list(HEAD_DIMS)
+    assert max(scaled) - min(scaled) < 0.2 and unscaled[-1] < 0.3 * unscaled[0]
+
+
+def test_the_query_is_limited_to_the_tokens(ex):
+    ex.set(query=7)
+    ex.set(tokens=4)
+    assert ex.values["query"] == 3 and ex.controls["query"].max == 3 and ex.last_error is None
+    with pytest.raises(ValueError, match="query=5 is not allowed here"):
+        ex.set(query=5)
+
+
+def test_clicking_a_row_of_a_matrix_selects_that_query_and_the_entropy_plot_picks_d(ex):
+    view = ex.mats["weights"]
+    px, py = ex.painter.data_to_pixel(view.ax, 0.5, (6 + 0.5) / 8)
+    before = ex.png()
+    ex.click(px, py)
+    assert ex.values["query"] == 6 and ex.png() != before
+    px, py = ex.painter.data_to_pixel(ex.heads[1].ax, 0.3, (1 + 0.5) / 8)
+    ex.click(px, py)
+    assert ex.values["query"] == 1
+    px, py = ex.painter.data_to_pixel(ex.entropy.ax, 32, 1.0)
+    ex.click(px, py)
+    assert ex.values["head_dim"] == 32 and ex.last_error is None
+    frames = ex.frames
+    ex.click(2, 2)  # the top-left corner: outside every panel, nothing changes but nothing fails
+    assert ex.last_error is None and ex.frames == frames + 1
+
+
+def test_the_state_is_random_self_attention_with_the_controls_settings(ex):
+    ex.set(tokens=5, head_dim=4, num_heads=4, seed=7, mask="causal", temperature=0.5)
+    expected = random_self_attention(5, 4, 4, scale=2 / math.sqrt(4), mask=causal_mask(5), seed=7)
+    torch.testing.assert_close(ex.result.attention.weights, expected.attention.weights)
+    torch.testing.assert_close(ex.result.x, expected.x)
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(tokens=1), "tokens must be an integer in [2, 16], got 1"),
+    (dict(head_dim=3), "head_dim must be one of"),
+    (dict(num_heads=3), "num_heads must be one of"),
+    (dict(mask="local"), "mask must be one of"),
+    (dict(query=8), "query must be an integer in [0, 7], got 8"),
+    (dict(temperature=0.0), "temperature must be a number in [0.25, 4]"),
+])
+def test_factory_refuses_bad_settings(kwargs, words):
+    with pytest.raises(ValueError) as info:
+        self_attention_explorer(**kwargs)
+    assert words in str(info.value)
+
+
+@pytest.mark.parametrize("name", list(OTHER_VALUES))
+def test_moves_only_blit_the_static_background_is_never_redrawn(ex, name):
+    # The 15 ms budget rests on this (timed by benchmarks/explorer_updates.py): no move redraws the axes.
+    background = ex.painter._background
+    assert background is not None
+    ex.set(**{name: OTHER_VALUES[name]})
+    assert ex.painter._background is background and ex.last_error is None
+
+
+# --------------------------------------------------------------------------- positional
+@pytest.fixture
+def pe():
+    explorer = positional_encoding_explorer()
+    yield explorer
+    assert plt.get_fignums() == []
+
+
+@pytest.mark.parametrize("name, value", [("length", 100), ("dim", 16), ("base", 100.0), ("kind", "2d"),
+                                         ("position", 20)])
+def test_every_positional_control_changes_the_picture(pe, name, value):
+    before = pe.png()
+    pe.set(**{name: value})
+    assert pe.last_error is None and pe.png() != before, name
+
+
+def test_positional_result_is_the_encoding_and_its_gram_matrix(pe):
+    s = pe.result
+    torch.testing.assert_close(s.encoding, sinusoidal_positional_encoding(64, 64))
+    torch.testing.assert_close(s.similarity, s.encoding @ s.encoding.T)
+    torch.testing.assert_close(s.similarity.diagonal(), torch.full((64,), 32.0))
+    pe.set(kind="2d", length=30, position=29)  # 6 wide: 5 rows of 6 patches
+    assert pe.result.grid == (5, 6) and pe.result.encoding.shape == (30, 64)
+    assert pe.controls["position"].max == 29
+    assert pe.row.data.shape == (5, 6) and pe.row.image.get_visible() and not pe.curve.get_visible()
+    assert pe.row.data[4, 5] == pytest.approx(32.0)  # the selected patch itself: dim / 2
+    before = pe.png()
+    pe.set(length=31)  # one more patch (a new, partial row): the picture changes in 2d too
+    assert pe.result.grid == (6, 6) and np.isnan(pe.row.data[5, 1:]).all() and pe.png() != before
+    twod = sinusoidal_positional_encoding_2d(6, 6, 64).reshape(36, 64)[:31]
+    torch.testing.assert_close(pe.result.encoding, twod)
+    assert positional_similarity(9, 8, kind="2d").grid == (3, 3)
+
+
+def test_positional_click_selects_a_position(pe):
+    px, py = pe.painter.data_to_pixel(pe.sim.ax, 0.2, (40 + 0.5) / 64)
+    pe.click(px, py)
+    assert pe.values["position"] == 40 and pe.last_error is None
+    height = pe.here.get_ydata()[0]
+    assert height == pytest.approx(0.5 - 0.45 * 32 / 32, abs=1e-5)  # self-similarity dim/2: the top of the curve
+
+
+def test_positional_factory_refuses_bad_settings():
+    with pytest.raises(ValueError, match="dim must be one of"):
+        positional_encoding_explorer(dim=12)
+    with pytest.raises(ValueError, match=r"position must be an integer in \[0, 16\], got 20"):
+        positional_encoding_explorer(length=17, kind="2d", position=20)
