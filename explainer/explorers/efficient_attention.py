@@ -1,0 +1,369 @@
+"""Explorers for efficient attention (lesson 06): sparse patterns and their reach over layers, cost
+curves, and linear attention against its quadratic form.
+
+Patterns after Child et al. 2019 (https://arxiv.org/abs/1904.10509) and Kitaev et al. 2020
+(https://arxiv.org/abs/2001.04451); linear attention after Katharopoulos et al. 2020
+(https://arxiv.org/abs/2006.16236). The computation lives in :mod:`explainer.attention.patterns`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from explainer._validate import check_choice, check_int
+from explainer.attention.core import causal_mask, scaled_dot_product_attention
+from explainer.attention.patterns import (
+    PATTERNS,
+    attention_cost,
+    kernel_attention_quadratic,
+    linear_attention,
+    pattern_mask,
+    reachability,
+)
+from explainer.explorers._kit import Explorer, checkbox, dropdown, int_slider, one_torch_thread, selection_slider
+from explainer.render import Painter, new_figure
+from explainer.theme import Theme, get_theme
+from explainer.views.efficient_attention import (
+    CURVE_PATTERNS,
+    draw_comparison,
+    draw_cost_curves,
+    draw_mask,
+    draw_weights,
+)
+
+__all__ = [
+    "AttentionPatternsExplorer",
+    "attention_patterns_explorer",
+    "AttentionCostExplorer",
+    "attention_cost_explorer",
+    "LinearAttentionExplorer",
+    "linear_attention_explorer",
+]
+
+_TITLES = {"local": "local |i−j| ≤ w", "strided": "strided (Child+ 2019)", "block": "block-diagonal",
+           "bucket": "LSH buckets (Reformer)"}
+_BUCKETS = [2, 4, 6, 8, 12, 16]
+
+
+# =========================================================================== patterns + reach
+class AttentionPatternsExplorer(Explorer):
+    """All four patterns side by side (top) and the chosen one's reach after 1 and 2 layers (bottom).
+
+    ``result`` is a dict ``{"masks": {pattern: (T, T) bool}, "reach": (T, T) bool (2 layers)}``.
+    Click a top panel to choose its pattern, a bottom panel to choose the query row.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        self.theme = theme
+        fig = new_figure(7.4, 5.2, theme=theme)
+        self.top = {}
+        masks, reach = _patterns(values)
+        for k, name in enumerate(PATTERNS):
+            ax = fig.add_axes((0.03 + 0.245 * k, 0.64, 0.2, 0.31))
+            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False)
+        row = values["row"]
+        chosen = masks[values["pattern"]]
+        ax1 = fig.add_axes((0.08, 0.04, 0.4, 0.5))
+        ax2 = fig.add_axes((0.56, 0.04, 0.4, 0.5))
+        self.one = draw_mask(ax1, chosen, row, title="what each query sees: 1 layer", theme=theme)
+        self.two = draw_mask(ax2, reach, row, base=chosen, title="after 2 layers (green: new)", theme=theme)
+        painter = Painter(fig)
+        painter.animate(*(v.artists for v in self.top.values()), self.one.artists, self.two.artists)
+        super().__init__(_pattern_controls(values, theme), painter, title="Sparse attention patterns", theme=theme)
+        self.enable_clicks()
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Any]:
+        T = values["T"]
+        return {"window": (0, T - 1, None), "stride": (1, T - 1, None), "block_size": (1, T, None),
+                "row": (0, T - 1, None)}
+
+    def render(self, values: dict[str, Any]) -> None:
+        masks, reach = _patterns(values)
+        pattern, row = values["pattern"], values["row"]
+        for name, view in self.top.items():
+            view.update(masks[name], selected=name == pattern)
+        self.one.update(masks[pattern], row)
+        self.two.update(reach, row, base=masks[pattern])
+        self.result = {"masks": masks, "reach": reach}
+        self.info.value = _patterns_html(values, masks, reach)
+
+    def on_click(self, px: float, py: float) -> None:
+        for name, view in self.top.items():
+            if self.painter.pixel_to_data(view.ax, px, py) is not None:
+                self.set(pattern=name)
+                return
+        for view in (self.one, self.two):
+            point = self.painter.pixel_to_data(view.ax, px, py)
+            if point is not None:
+                T = self.values["T"]
+                self.set(row=int(np.clip(np.floor(point[1] * T), 0, T - 1)))
+                return
+
+
+def _patterns(v: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+    sizes = dict(window=v["window"], stride=v["stride"], block_size=v["block_size"], n_buckets=v["n_buckets"],
+                 seed=v["seed"], causal=v["causal"])
+    with one_torch_thread():  # Explorer.update does too; this covers direct calls
+        masks = {name: pattern_mask(name, v["T"], **sizes) for name in PATTERNS}
+        return masks, reachability(masks[v["pattern"]], 2)
+
+
+def _pattern_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
+    return {
+        "pattern": dropdown("pattern", list(PATTERNS), v["pattern"], theme=theme),
+        "T": int_slider("tokens T", v["T"], 8, 96, tooltip="sequence length", theme=theme),
+        "window": int_slider("window w", v["window"], 0, 95, tooltip="local: |i − j| ≤ w", theme=theme),
+        "stride": int_slider("stride l", v["stride"], 1, 95, tooltip="strided: i − j < l or l | (i − j)",
+                             theme=theme),
+        "block_size": int_slider("block size", v["block_size"], 1, 96, theme=theme),
+        "n_buckets": selection_slider("buckets", _BUCKETS, v["n_buckets"], theme=theme),
+        "seed": int_slider("hash seed", v["seed"], 0, 99, tooltip="seeds the LSH rotation", theme=theme),
+        "causal": checkbox("causal (j ≤ i)", v["causal"], theme=theme),
+        "row": int_slider("query i", v["row"], 0, 95, tooltip="highlighted query row", theme=theme),
+    }
+
+
+def _patterns_html(v: dict[str, Any], masks: dict[str, torch.Tensor], reach: torch.Tensor) -> str:
+    T, pattern, row = v["T"], v["pattern"], v["row"]
+    total = T * (T + 1) // 2 if v["causal"] else T * T
+    cells = "".join(f"<td style='padding:0 10px'>{name}: <b>{int(m.sum())}</b> ({int(m.sum()) / total:.0%})</td>"
+                    for name, m in masks.items())
+    one, two = int(masks[pattern][row].sum()), int(reach[row].sum())
+    return (f"<b>allowed pairs</b> (of {total} {'causal' if v['causal'] else 'full'}): <table><tr>{cells}</tr></table>"
+            f"<b>{pattern}</b>: query {row} sees <b>{one}</b> keys in 1 layer and <b>{two}</b> after 2 layers "
+            f"(2-layer reach covers {int(reach.sum()) / total:.0%} of all pairs).")
+
+
+def attention_patterns_explorer(pattern: str = "strided", T: int = 32, window: int = 2, stride: int = 4,
+                                block_size: int = 8, n_buckets: int = 4, seed: int = 0, causal: bool = False,
+                                row: int = 20, presentation: bool | None = None) -> AttentionPatternsExplorer:
+    """Build (not display) the sparse-pattern explorer.
+
+    Args:
+        pattern: the pattern shown large, one of :data:`~explainer.attention.patterns.PATTERNS`.
+        T: sequence length (8..96).
+        window, stride, block_size: the local, strided and block sizes (within ``T``).
+        n_buckets: LSH buckets (2, 4, 6, 8, 12 or 16); seed: the hash seed (0..99).
+        causal: restrict every pattern to ``j <= i``.
+        row: the highlighted query.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> ex = attention_patterns_explorer(pattern="local", window=1)
+        >>> int(ex.result["masks"]["local"][5].sum())  # keys 4, 5, 6
+        3
+    """
+    check_choice("pattern", pattern, PATTERNS)
+    T = check_int("T", T, 8, 96)
+    values = dict(pattern=pattern, T=T, window=check_int("window", window, 0, T - 1),
+                  stride=check_int("stride", stride, 1, T - 1), block_size=check_int("block_size", block_size, 1, T),
+                  n_buckets=check_choice("n_buckets", n_buckets, _BUCKETS), seed=check_int("seed", seed, 0, 99),
+                  causal=causal, row=check_int("row", row, 0, T - 1))
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
+    return AttentionPatternsExplorer(values, get_theme(presentation))
+
+
+# =========================================================================== cost curves
+_NS = [2 ** k for k in range(6, 17)]
+_DIMS = [16, 32, 64, 128, 256]
+_SIZES = [4, 8, 16, 32, 64, 128, 256, 512]
+
+
+def _costs(n: int, v: dict[str, Any]) -> dict[str, Any]:
+    sizes = dict(window=v["window"], stride=v["stride"], block_size=v["block_size"])
+    out = {}
+    with one_torch_thread():  # Explorer.update does too; this covers direct calls
+        for name in CURVE_PATTERNS:
+            kw = {} if name in ("full", "linear") else sizes
+            out[name] = attention_cost(n, v["dim"], name, **kw)
+    return out
+
+
+class AttentionCostExplorer(Explorer):
+    """FLOPs and score-matrix memory against N for full, local, strided, block and linear attention.
+
+    ``result`` is ``{pattern: AttentionCost}`` at the current N.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        self.theme = theme
+        fig = new_figure(8.4, 3.6, theme=theme)
+        ax_f = fig.add_axes((0.08, 0.15, 0.4, 0.76))
+        ax_m = fig.add_axes((0.58, 0.15, 0.4, 0.76))
+        ns, curves, at_n = self._series(values)
+        self.view = draw_cost_curves(ax_f, ax_m, ns, curves, values["n"], at_n, (1e3, 1e13), (1e1, 1e10), theme)
+        painter = Painter(fig)
+        painter.animate(self.view.artists)
+        super().__init__(_cost_controls(values, theme), painter, title="Cost of attention as N grows", theme=theme)
+
+    @staticmethod
+    def _series(v: dict[str, Any]) -> tuple[np.ndarray, dict, dict]:
+        table = [_costs(n, v) for n in _NS]
+        curves = {name: (np.array([t[name].flops for t in table], float),
+                         np.array([t[name].memory for t in table], float)) for name in CURVE_PATTERNS}
+        now = _costs(v["n"], v)
+        return np.array(_NS, float), curves, {name: (c.flops, c.memory) for name, c in now.items()}
+
+    def render(self, values: dict[str, Any]) -> None:
+        ns, curves, at_n = self._series(values)
+        self.view.update(ns, curves, values["n"], at_n)
+        self.result = _costs(values["n"], values)
+        self.info.value = _cost_html(values, self.result)
+
+
+def _cost_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
+    return {
+        "n": selection_slider("N (marked)", _NS, v["n"], theme=theme),
+        "dim": selection_slider("head size d", _DIMS, v["dim"], theme=theme),
+        "window": selection_slider("local window w", _SIZES, v["window"], theme=theme),
+        "stride": selection_slider("stride l", _SIZES, v["stride"], theme=theme),
+        "block_size": selection_slider("block size", _SIZES, v["block_size"], theme=theme),
+    }
+
+
+def _cost_html(v: dict[str, Any], costs: dict[str, Any]) -> str:
+    n, d = v["n"], v["dim"]
+    forms = {"full": f"2N²d = 2·{n}²·{d}", "local": "2·nnz·d, nnz ≈ N(2w+1)",
+             "strided": "2·nnz·d, nnz ≈ N(l + N/(2l))",
+             "block": "2·nnz·d, nnz ≈ N·b", "linear": f"2Nd² + Nd = 2·{n}·{d}² + {n}·{d}"}
+    rows = "".join(f"<tr><td>{name}</td><td>{forms[name]}</td><td align='right'><b>{c.flops:,}</b></td>"
+                   f"<td align='right'>{c.memory:,}</td><td align='right'>{c.flops / costs['full'].flops:.2%}</td></tr>"
+                   for name, c in costs.items())
+    return ("<table><tr><th>pattern</th><th>multiply-adds</th><th></th><th>memory (elements)</th>"
+            f"<th>of full</th></tr>{rows}</table>Linear attention beats full attention once N &gt; d "
+            f"(here {d}): its cost is N·d², not N²·d.")
+
+
+def attention_cost_explorer(n: int = 4096, dim: int = 64, window: int = 64, stride: int = 64, block_size: int = 64,
+                            presentation: bool | None = None) -> AttentionCostExplorer:
+    """Build (not display) the cost-curve explorer.
+
+    Args:
+        n: the marked length, a power of two from 64 to 65536.
+        dim: head size (16..256, powers of two).
+        window, stride, block_size: pattern sizes (powers of two, 4..512).
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> ex = attention_cost_explorer(n=1024, dim=64)
+        >>> ex.result["full"].flops == 2 * 1024**2 * 64
+        True
+    """
+    values = dict(n=check_choice("n", n, _NS), dim=check_choice("dim", dim, _DIMS),
+                  window=check_choice("window", window, _SIZES), stride=check_choice("stride", stride, _SIZES),
+                  block_size=check_choice("block_size", block_size, _SIZES))
+    return AttentionCostExplorer(values, get_theme(presentation))
+
+
+# =========================================================================== linear vs quadratic
+def _linear(v: dict[str, Any]) -> dict[str, Any]:
+    g = torch.Generator().manual_seed(v["seed"])
+    n, d = v["n"], v["dim"]
+    with one_torch_thread():  # Explorer.update does too; this covers direct calls
+        q, k, val = (torch.randn(n, d, generator=g, dtype=torch.float64) for _ in range(3))  # (N, d) each
+        quadratic = kernel_attention_quadratic(q, k, val, v["causal"])
+        fast = linear_attention(q, k, val, v["causal"])
+        softmax = scaled_dot_product_attention(q, k, val, mask=causal_mask(n) if v["causal"] else None)
+        diff = float((fast.output - quadratic.output).abs().max())
+    return {"quadratic": quadratic, "linear": fast, "softmax": softmax, "max_abs_diff": diff}
+
+
+class LinearAttentionExplorer(Explorer):
+    """Kernel weights ``normalise(phi(Q)phi(K)^T)`` next to softmax weights, one query row of both, and
+    the outputs of the quadratic and the O(N) linear computation with their largest difference.
+
+    ``result`` is ``{"quadratic": KernelAttention, "linear": LinearAttention, "softmax": Attention,
+    "max_abs_diff": float}``. Click a weight matrix to choose the query row.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        self.theme = theme
+        fig = new_figure(9.0, 4.0, theme=theme)
+        r = _linear(values)
+        row = values["row"]
+        self.kernel = draw_weights(fig.add_axes((0.04, 0.1, 0.27, 0.8)), r["quadratic"].weights, row,
+                                   "elu+1 kernel weights", theme)
+        self.softmax = draw_weights(fig.add_axes((0.34, 0.1, 0.27, 0.8)), r["softmax"].weights, row,
+                                    "softmax weights", theme)
+        n = values["n"]
+        self.row_plot = draw_comparison(fig.add_axes((0.68, 0.6, 0.3, 0.32)), n * r["quadratic"].weights[row],
+                                        n * r["softmax"].weights[row], ylim=(0, 6), labels=("kernel", "softmax", ""),
+                                        title="query i: N × weight (1 = uniform)", xlabel="key j", theme=theme)
+        self.outputs = draw_comparison(fig.add_axes((0.68, 0.1, 0.3, 0.32)), r["quadratic"].output[:, 0],
+                                       r["linear"].output[:, 0], ylim=(-1.2, 1.2),
+                                       labels=("quadratic", "linear O(N)", ""), title="output, channel 0",
+                                       xlabel="query i", theme=theme)
+        painter = Painter(fig)
+        painter.animate(self.kernel.artists, self.softmax.artists, self.row_plot.artists, self.outputs.artists)
+        super().__init__(_linear_controls(values, theme), painter, title="Linear attention", theme=theme)
+        self.enable_clicks()
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Any]:
+        return {"row": (0, values["n"] - 1, None)}
+
+    def render(self, values: dict[str, Any]) -> None:
+        r = _linear(values)
+        row = values["row"]
+        self.kernel.update(r["quadratic"].weights, row)
+        self.softmax.update(r["softmax"].weights, row)
+        n = values["n"]
+        self.row_plot.update(n * r["quadratic"].weights[row], n * r["softmax"].weights[row])
+        self.outputs.update(r["quadratic"].output[:, 0], r["linear"].output[:, 0],
+                            text=f"max |Δ| = {r['max_abs_diff']:.0e}")
+        self.result = r
+        self.info.value = _linear_html(values, r)
+
+    def on_click(self, px: float, py: float) -> None:
+        for view in (self.kernel, self.softmax):
+            point = self.painter.pixel_to_data(view.ax, px, py)
+            if point is not None:
+                n = self.values["n"]
+                self.set(row=int(np.clip(np.floor(point[1] * n), 0, n - 1)))
+                return
+
+
+def _linear_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
+    return {
+        "n": int_slider("tokens N", v["n"], 4, 64, theme=theme),
+        "dim": int_slider("size d", v["dim"], 1, 16, tooltip="query/key/value size", theme=theme),
+        "seed": int_slider("seed", v["seed"], 0, 99, tooltip="seeds Q, K, V", theme=theme),
+        "causal": checkbox("causal (cumulative sums)", v["causal"], theme=theme),
+        "row": int_slider("query i", v["row"], 0, 63, theme=theme),
+    }
+
+
+def _linear_html(v: dict[str, Any], r: dict[str, Any]) -> str:
+    n, d = v["n"], v["dim"]
+    s = r["linear"].summary
+    return (f"φ(x) = elu(x) + 1; quadratic: W = normalise(φ(Q)φ(K)ᵀ) is {n}×{n}; linear: "
+            f"S = φ(K)ᵀV is {'a running ' if v['causal'] else ''}{'×'.join(map(str, s.shape[-2:]))} summary, "
+            f"out_i = φ(q_i)ᵀS / φ(q_i)ᵀz. Largest |linear − quadratic| over all outputs: "
+            f"<b>{r['max_abs_diff']:.1e}</b> (float64 rounding). Cost: quadratic 2N²d = {2 * n * n * d:,}, "
+            f"linear 2Nd² + Nd = {2 * n * d * d + n * d:,} multiply-adds.")
+
+
+def linear_attention_explorer(n: int = 16, dim: int = 4, seed: int = 0, causal: bool = False, row: int = 5,
+                              presentation: bool | None = None) -> LinearAttentionExplorer:
+    """Build (not display) the linear-vs-quadratic attention explorer (random float64 Q, K, V).
+
+    Args:
+        n: tokens (4..64); dim: size d (1..16); seed: seeds Q, K, V (0..99).
+        causal: each query sums keys ``j <= i`` only.
+        row: the highlighted query.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> ex = linear_attention_explorer()
+        >>> ex.result["max_abs_diff"] < 1e-12
+        True
+    """
+    n = check_int("n", n, 4, 64)
+    values = dict(n=n, dim=check_int("dim", dim, 1, 16), seed=check_int("seed", seed, 0, 99), causal=causal,
+                  row=check_int("row", row, 0, n - 1))
+    if not isinstance(causal, bool):
+        raise TypeError(f"causal must be True or False, got {causal!r}")
+    return LinearAttentionExplorer(values, get_theme(presentation))

@@ -1,0 +1,150 @@
+"""The efficient-attention explorers in plain pytest: every control repaints, clicks select, numbers match compute."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import explainer.explorers.efficient_attention as module  # noqa: E402
+from explainer.attention.patterns import (  # noqa: E402
+    attention_cost,
+    block_mask,
+    bucket_mask,
+    local_mask,
+    reachability,
+    strided_mask,
+)
+from explainer.explorers.efficient_attention import (  # noqa: E402
+    attention_cost_explorer,
+    attention_patterns_explorer,
+    linear_attention_explorer,
+)
+
+FACTORIES = [attention_patterns_explorer, attention_cost_explorer, linear_attention_explorer]
+
+
+@pytest.fixture(autouse=True)
+def no_open_figures():
+    yield
+    assert plt.get_fignums() == []
+
+
+def another(control):
+    """A different allowed value for a control (one step, as the browser test does)."""
+    if getattr(control, "options", None):
+        options = [o[1] if isinstance(o, tuple) else o for o in control.options]
+        i = options.index(control.value)
+        return options[i + 1] if i + 1 < len(options) else options[i - 1]
+    if isinstance(control.value, bool):
+        return not control.value
+    return control.value + 1 if control.value < control.max else control.value - 1
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_every_control_changes_the_picture(factory):
+    ex = factory()
+    assert ex.png()[:4] == b"\x89PNG" and ex.last_error is None
+    for name, control in ex.controls.items():
+        if control.disabled:
+            continue
+        before = ex.png()
+        control.value = another(control)
+        assert ex.last_error is None, (name, ex.last_error)
+        assert ex.png() != before, name
+
+
+def test_patterns_explorer_shows_the_compute_results():
+    ex = attention_patterns_explorer(T=20, window=2, stride=4, block_size=5, n_buckets=4, seed=3, causal=False,
+                                     pattern="local", row=7)
+    masks = ex.result["masks"]
+    assert torch.equal(masks["local"], local_mask(20, 2))
+    assert torch.equal(masks["strided"], strided_mask(20, 4, causal=False))
+    assert torch.equal(masks["block"], block_mask(20, 5))
+    assert torch.equal(masks["bucket"], bucket_mask(20, 4, seed=3))
+    assert torch.equal(ex.result["reach"], local_mask(20, 4))  # two local layers: window 2 + 2
+    assert "query 7 sees <b>5</b> keys in 1 layer and <b>9</b> after 2 layers" in ex.info.value
+    ex.set(pattern="strided", causal=True)
+    assert torch.equal(ex.result["reach"], torch.ones(20, 20, dtype=torch.bool).tril())  # Child et al.: 2 layers
+    assert torch.equal(ex.result["reach"], reachability(strided_mask(20, 4), 2))
+    assert ex.top["strided"].frame.get_visible() and not ex.top["local"].frame.get_visible()
+
+
+def test_patterns_explorer_limits_follow_T():
+    ex = attention_patterns_explorer(T=32, window=20, row=30)
+    ex.set(T=10)
+    assert ex.values["window"] == 9 and ex.values["row"] == 9 and ex.values["stride"] <= 9
+    assert ex.controls["block_size"].max == 10 and ex.last_error is None
+
+
+def test_patterns_explorer_clicks_choose_pattern_and_row():
+    ex = attention_patterns_explorer(T=16, pattern="strided", row=0)
+    x, y = ex.painter.data_to_pixel(ex.top["block"].ax, 0.5, 0.5)
+    ex.click(x, y)
+    assert ex.values["pattern"] == "block"
+    x, y = ex.painter.data_to_pixel(ex.two.ax, 0.3, (11 + 0.5) / 16)
+    ex.click(x, y)
+    assert ex.values["row"] == 11 and ex.values["pattern"] == "block" and ex.last_error is None
+    ex.click(1, 1)  # a corner outside every panel: nothing changes
+    assert (ex.values["row"], ex.values["pattern"]) == (11, "block")
+
+
+def test_cost_explorer_numbers_are_attention_cost():
+    ex = attention_cost_explorer(n=2048, dim=32, window=16, stride=64, block_size=128)
+    assert ex.result["full"] == attention_cost(2048, 32)
+    assert ex.result["local"] == attention_cost(2048, 32, "local", window=16)
+    assert ex.result["strided"] == attention_cost(2048, 32, "strided", stride=64)
+    assert ex.result["block"] == attention_cost(2048, 32, "block", block_size=128)
+    assert ex.result["linear"].flops == 2 * 2048 * 32**2 + 2048 * 32
+    assert f"<b>{ex.result['full'].flops:,}</b>" in ex.info.value
+    assert list(ex.view.marks[0].get_xdata()) == [2048, 2048]
+    ex.set(n=65536)
+    assert ex.result["full"].memory == 65536**2 and list(ex.view.marks[0].get_xdata()) == [65536, 65536]
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_linear_explorer_linear_equals_quadratic(causal):
+    ex = linear_attention_explorer(n=23, dim=5, seed=4, causal=causal, row=9)
+    r = ex.result
+    assert r["max_abs_diff"] < 1e-13
+    assert r["max_abs_diff"] == float((r["linear"].output - r["quadratic"].output).abs().max())
+    assert torch.allclose(r["quadratic"].weights.sum(-1), torch.ones(23, dtype=torch.float64))
+    assert (r["quadratic"].weights.triu(1) == 0).all() == causal
+    assert "max |Δ|" in ex.outputs.label.get_text()
+    x, y = ex.painter.data_to_pixel(ex.softmax.ax, 0.5, (3 + 0.5) / 23)
+    ex.click(x, y)
+    assert ex.values["row"] == 3 and ex.last_error is None
+
+
+def test_a_forced_error_is_shown_and_the_explorer_recovers(monkeypatch):
+    ex = linear_attention_explorer()
+    monkeypatch.setattr(module, "linear_attention", lambda *a, **k: 1 / 0)
+    picture = ex.png()
+    ex.controls["seed"].value = 5
+    assert ex.last_error.startswith("ZeroDivisionError") and ex.png() == picture
+    monkeypatch.undo()
+    ex.controls["seed"].value = 6
+    assert ex.last_error is None and ex.png() != picture
+
+
+@pytest.mark.parametrize("factory,kwargs,words", [
+    (attention_patterns_explorer, dict(T=4), "T must be an integer in [8, 96], got 4"),
+    (attention_patterns_explorer, dict(pattern="dense"), "pattern must be one of"),
+    (attention_patterns_explorer, dict(T=10, window=10), "window must be an integer in [0, 9], got 10"),
+    (attention_patterns_explorer, dict(n_buckets=5), "n_buckets must be one of"),
+    (attention_cost_explorer, dict(n=1000), "n must be one of"),
+    (linear_attention_explorer, dict(n=8, row=8), "row must be an integer in [0, 7], got 8"),
+])
+def test_factories_reject_bad_settings(factory, kwargs, words):
+    with pytest.raises(ValueError) as info:
+        factory(**kwargs)
+    assert words in str(info.value)
+
+
+def test_factories_reject_a_non_bool_causal():
+    with pytest.raises(TypeError, match="causal must be True or False"):
+        linear_attention_explorer(causal=1)
