@@ -1,0 +1,135 @@
+"""The convolution-as-attention explorer in plain pytest: every control repaints, clicks pick the query, errors show."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+import explainer.explorers.conv_attention as module  # noqa: E402
+from explainer.explorers.conv_attention import KERNELS, conv_attention_explorer, make_kernel  # noqa: E402
+
+
+@pytest.fixture
+def ex():
+    explorer = conv_attention_explorer()
+    yield explorer
+    assert plt.get_fignums() == []
+
+
+def test_builds_with_the_default_error_below_1e_3(ex):
+    assert ex.png()[:4] == b"\x89PNG" and ex.frames == 1 and ex.last_error is None
+    result = ex.result
+    assert result.layer.sharpness == 10.0 and result.layer.num_heads == 9
+    assert result.relative_error < 1e-3
+    conv = F.conv2d(ex.photo, make_kernel("sobel x"), padding=1)
+    torch.testing.assert_close(result.conv, conv)
+    assert ex.photo.shape == (1, 1, 40, 40) and (ex.values["row"], ex.values["col"]) == (20, 20)
+    assert "9 of 9 heads peak on query + Δ_h" in ex.info.value
+    assert f"{result.relative_error:.2e}" in ex.info.value
+
+
+@pytest.mark.parametrize("name, value", [("sharpness", 1.0), ("zero_padded_keys", False), ("row", 0), ("col", 39),
+                                         ("kernel", "laplacian"), ("kernel", "random 5x5")])
+def test_every_control_changes_the_picture(ex, name, value):
+    before = ex.png()
+    ex.set(**{name: value})
+    assert ex.last_error is None and ex.png() != before, name
+
+
+def test_seed_is_only_free_for_random_kernels(ex):
+    assert ex.controls["seed"].disabled and "only for the random kernels" in ex.hints.value
+    with pytest.raises(ValueError, match="only for the random kernels"):
+        ex.set(seed=5)
+    ex.set(kernel="random 3x3")
+    assert not ex.controls["seed"].disabled and ex.controls["seed"].max == module.MAX_SEED
+    before, weight = ex.png(), ex.result.layer.weight
+    ex.set(seed=7)
+    assert ex.png() != before and not torch.equal(ex.result.layer.weight, weight)
+    torch.testing.assert_close(ex.result.layer.weight, make_kernel("random 3x3", 7))
+
+
+def test_sharpness_moves_the_error_and_the_peaks(ex):
+    errors, peaks = [], []
+    for alpha in (0.1, 1.0, 10.0, 100.0):
+        ex.set(sharpness=alpha)
+        errors.append(ex.result.relative_error)
+        peaks.append(float(ex.query_maps.flatten(1).max(1).values.min()))
+    assert errors == sorted(errors, reverse=True) and errors[0] > 0.5 and errors[-1] < 1e-12
+    assert peaks == sorted(peaks) and peaks[-1] == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize("kernel", KERNELS)
+def test_heads_pick_their_offsets_for_every_kernel(ex, kernel):
+    ex.set(kernel=kernel, row=11, col=27)
+    layer, maps = ex.result.layer, ex.query_maps
+    wp = maps.shape[-1]
+    for head, (dy, dx) in enumerate(layer.offsets.tolist()):
+        assert divmod(int(maps[head].argmax()), wp) == (11 + dy + layer.padding, 27 + dx + layer.padding)
+    assert ex.result.relative_error < 1e-3
+
+
+def test_unpadded_keys_break_the_border_only(ex):
+    ex.set(zero_padded_keys=False)
+    result = ex.result
+    diff = (result.attention - result.conv).abs()[0, 0]  # (H, W)
+    assert diff[1:-1, 1:-1].max() < 1e-3 * result.conv.abs().max()
+    assert diff.max() > 0.1 * result.conv.abs().max()
+    assert "replicate padding" in ex.info.value
+
+
+def test_clicking_a_pixel_selects_the_query(ex):
+    ex.click(*ex.painter.data_to_pixel(ex.attention_view.ax, 7, 3))  # data x = column, y = row
+    assert (ex.values["row"], ex.values["col"]) == (3, 7) and ex.last_error is None
+    ex.click(*ex.painter.data_to_pixel(ex.input_view.ax, 30.2, 12.8))
+    assert (ex.values["row"], ex.values["col"]) == (13, 30)
+    ex.click(*ex.painter.data_to_pixel(ex.difference_view.ax, -1.2, 40.2))  # the margin: nearest pixel
+    assert (ex.values["row"], ex.values["col"]) == (39, 0)
+    before = ex.values
+    ex.click(*ex.painter.data_to_pixel(ex.kernel_view.ax, 4, 4))  # not an image panel: nothing happens
+    assert ex.values == before and ex.last_error is None
+
+
+def test_updates_leave_torch_threads_alone(ex):
+    threads = torch.get_num_threads()
+    ex.set(sharpness=3.0)
+    assert torch.get_num_threads() == threads
+
+
+def test_a_forced_error_is_shown_and_the_explorer_recovers(ex, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("attention exploded")
+
+    monkeypatch.setattr(module, "compare_conv_attention", broken)
+    ex.set(sharpness=2.0)
+    assert ex.last_error == "RuntimeError: attention exploded" and ex.errors.layout.display == "block"
+    monkeypatch.undo()
+    ex.set(sharpness=3.0)
+    assert ex.last_error is None and ex.errors.layout.display == "none"
+
+
+@pytest.mark.parametrize("kwargs, words", [
+    (dict(kernel="sobel"), "kernel must be one of"),
+    (dict(sharpness=0.01), "sharpness must be in \\[0.1, 100.0\\], got 0.01"),
+    (dict(sharpness="high"), "sharpness must be a number"),
+    (dict(seed=100), "seed must be an integer in \\[0, 99\\], got 100"),
+    (dict(size=4), "size must be >= 8"),
+    (dict(size=(16, 80)), "size must be an integer in \\[8, 64\\], got 80"),
+    (dict(size=16, query=(16, 0)), "query row must be an integer in \\[0, 15\\], got 16"),
+    (dict(zero_padded_keys=1), "zero_padded_keys must be a bool"),
+])
+def test_factory_rejects_bad_settings(kwargs, words):
+    with pytest.raises((ValueError, TypeError), match=words):
+        conv_attention_explorer(**kwargs)
+
+
+def test_other_sizes_and_queries():
+    ex = conv_attention_explorer(kernel="blur 5x5", size=(24, 31), query=(0, 30), sharpness=20.0)
+    assert ex.result.conv.shape == (1, 1, 24, 31) and ex.result.relative_error < 1e-7
+    assert ex.controls["row"].max == 23 and ex.controls["col"].max == 30
+    assert make_kernel("blur 5x5").sum().item() == pytest.approx(1.0)
