@@ -69,6 +69,20 @@ PICTURES = (
     Picture("stacked_convs", "stacked_convs_explorer",
             dict(depth=3, kernel_size=3, channels=64),
             sweep=("depth", [1, 2, 3, 4, 5, 4, 3, 2]), fps=2),
+    # Without 1/sqrt(d) the softmax collapses onto one key as the head dimension grows.
+    Picture("self_attention", "self_attention_explorer", dict(),
+            sweep=("head_dim", [2, 4, 8, 16, 32, 64]), sweep_from=dict(scaling="none"), fps=2),
+    Picture("positional_encoding", "positional_encoding_explorer", dict(),
+            sweep=("position", [0, 8, 16, 24, 32, 40, 48, 56]), fps=3),
+    Picture("attention_patterns", "attention_patterns_explorer", dict(),
+            sweep=("pattern", ["local", "strided", "block", "bucket"]), fps=1),
+    Picture("attention_cost", "attention_cost_explorer", dict(),
+            sweep=("n", [256, 1024, 4096, 16384, 65536]), fps=2),
+    Picture("linear_attention", "linear_attention_explorer", dict(),
+            sweep=("row", [0, 3, 6, 9, 12, 15]), fps=2),
+    # As the sharpness grows, every head locks onto one kernel offset and the difference vanishes.
+    Picture("conv_attention", "conv_attention_explorer", dict(),
+            sweep=("sharpness", [0.3, 1.0, 3.0, 10.0, 30.0]), fps=1),
 )
 
 

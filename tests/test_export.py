@@ -24,6 +24,12 @@ SWEEPS = {
     "receptive_field_explorer": ("depth", [1, 2, 3, 4]),
     "reference_networks_explorer": ("network", None),  # every option
     "stacked_convs_explorer": ("depth", [1, 2, 3]),
+    "self_attention_explorer": ("head_dim", [2, 8, 32]),
+    "positional_encoding_explorer": ("dim", [16, 32, 64]),
+    "attention_patterns_explorer": ("T", [16, 24, 32]),
+    "attention_cost_explorer": ("n", [256, 1024, 4096]),
+    "linear_attention_explorer": ("n", [8, 12, 16]),
+    "conv_attention_explorer": ("sharpness", [1.0, 3.0, 10.0]),
 }
 
 

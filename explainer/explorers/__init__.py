@@ -14,6 +14,12 @@ _FACTORIES = {
     "receptive_field_explorer": "explainer.explorers.receptive_field",
     "reference_networks_explorer": "explainer.explorers.receptive_field",
     "stacked_convs_explorer": "explainer.explorers.receptive_field",
+    "self_attention_explorer": "explainer.explorers.attention",
+    "positional_encoding_explorer": "explainer.explorers.attention",
+    "attention_patterns_explorer": "explainer.explorers.efficient_attention",
+    "attention_cost_explorer": "explainer.explorers.efficient_attention",
+    "linear_attention_explorer": "explainer.explorers.efficient_attention",
+    "conv_attention_explorer": "explainer.explorers.conv_attention",
 }
 
 __all__ = list(_FACTORIES)
