@@ -31,6 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+from matplotlib.animation import PillowWriter
+from PIL import Image
 
 from explainer.render import Painter
 from explainer.theme import Theme, get_theme
@@ -219,8 +221,6 @@ class Explorer(widgets.VBox):
         Example:
             >>> ex.save_png("stride2.png")  # doctest: +SKIP
         """
-        from PIL import Image
-
         path = Path(path)
         Image.open(io.BytesIO(self.png())).save(path, format="png", optimize=True)
         return path
@@ -229,7 +229,7 @@ class Explorer(widgets.VBox):
         """Sweep ``control`` over ``values`` and write the pictures to ``path`` as a looping GIF.
 
         Each value is applied as :meth:`set` would (other controls follow the limits), and every
-        frame is a full draw through matplotlib's ``PillowWriter`` (animated artists included).
+        frame is the picture the explorer shows for it, written by matplotlib's ``PillowWriter``.
         All control values are restored afterwards, also after a failure. Nothing is written
         unless every value gave a picture. Pillow merges consecutive identical frames.
 
@@ -246,22 +246,16 @@ class Explorer(widgets.VBox):
         Example:
             >>> ex.save_gif("stride.gif", "stride", [1, 2, 3])  # doctest: +SKIP
         """
-        from matplotlib import rc_context
-        from matplotlib.animation import PillowWriter
-
         values = self._check_sweep(control, values, fps)
-        writer = PillowWriter(fps=fps)
+        writer = _PaintedFrames(self.painter, fps=fps)
         # setup / grab_frame / finish by hand rather than ``writer.saving``: saving() calls finish()
-        # even on an error, which would write a partial GIF. Like saving(), keep a user's
-        # savefig.bbox = "tight" from changing the frame size.
+        # even on an error, which would write a partial GIF.
         writer.setup(self.painter.fig, Path(path), dpi=self.painter.fig.dpi)
         original = self.values
         try:
-            with rc_context({"savefig.bbox": None}):
-                for value in values:
-                    self._sweep_to(control, value, values)
-                    # savefig draws the axes' animated artists too (canvas.is_saving()): a full frame.
-                    writer.grab_frame()
+            for value in values:
+                self._sweep_to(control, value, values)
+                writer.grab_frame()
         finally:
             self.set(**original)
         writer.finish()
@@ -361,6 +355,24 @@ class Explorer(widgets.VBox):
         if self.errors.layout.display != "none":
             self.errors.value = ""
             self.errors.layout.display = "none"
+
+
+class _PaintedFrames(PillowWriter):
+    """matplotlib's Pillow GIF writer fed with the painter's own frames.
+
+    ``PillowWriter.grab_frame`` redraws the whole figure with ``savefig``, whose image resampling
+    can put a heatmap's cell edges one pixel away from the blitted picture; taking the painter's
+    canvas makes every frame exactly what the explorer showed.
+    """
+
+    def __init__(self, painter: Painter, fps: float) -> None:
+        super().__init__(fps=fps)
+        self.painter = painter
+
+    def grab_frame(self, **savefig_kwargs: Any) -> None:
+        self.painter.render()
+        rgba = Image.frombuffer("RGBA", self.painter.size, self.painter.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
+        self._frames.append(rgba.convert("RGB"))  # the list PillowWriter.setup made
 
 
 @contextmanager
