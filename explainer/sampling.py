@@ -17,6 +17,7 @@ offsets to exactly these grids; ``sampling_positions`` takes its options after `
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import torch
@@ -25,9 +26,28 @@ from torch import Tensor
 
 from explainer._validate import check_pair, check_tensor
 from explainer.conv import _check_fits, transposed_output_size
+from explainer.deformable import (
+    DeformConv2d,
+    affine_offsets,
+    deform_conv2d,
+    dilation_as_offsets,
+    random_offsets,
+    rotation_offsets,
+    scale_offsets,
+    shear_offsets,
+)
 
 __all__ = [
     "sampling_positions",
+    "stacked_coverage",
+    "deform_conv2d",
+    "DeformConv2d",
+    "affine_offsets",
+    "scale_offsets",
+    "rotation_offsets",
+    "shear_offsets",
+    "random_offsets",
+    "dilation_as_offsets",
     "TransposedGeometry",
     "transposed_geometry",
     "zero_insert",
@@ -51,20 +71,24 @@ def _tap_grid(out_size: Pair, kernel_size: Pair, stride: Pair, origin: Pair, dil
 
 
 def sampling_positions(input_size: int | Pair, kernel_size: int | Pair, stride: int | Pair = 1,
-                       padding: int | Pair = 0, dilation: int | Pair = 1, *, dtype: torch.dtype = torch.float32,
-                       device: torch.device | str | None = None) -> Tensor:
+                       padding: int | Pair = 0, dilation: int | Pair = 1, *, offset: Tensor | None = None,
+                       dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
     """The input coordinate each kernel tap reads, for every output unit of a direct convolution.
 
     Args:
         input_size: ``H`` or ``(H, W)``.
         kernel_size, stride, padding, dilation: as for ``nn.Conv2d`` (ints or pairs).
-        dtype: a floating dtype for the result.
-        device: where to create the result.
+        offset: optional deformable-convolution offsets, ``(2*kh*kw, H_out, W_out)`` or
+            ``(B, 2*kh*kw, H_out, W_out)`` with ``(dy, dx)`` pairs per tap (the layout of
+            :func:`deform_conv2d` with one offset group); they are added to the regular grid.
+        dtype: a floating dtype for the result (ignored with ``offset``: the offset's dtype wins).
+        device: where to create the result (ignored with ``offset``: the offset's device wins).
 
     Returns:
-        ``(H_out, W_out, kh*kw, 2)`` tensor of ``(y, x)`` coordinates; taps are in row-major
-        ``(ky, kx)`` order, matching ``weight.flatten(-2)``. Values outside ``[0, H)``/``[0, W)``
-        fall in the padding.
+        ``(H_out, W_out, kh*kw, 2)`` tensor of ``(y, x)`` coordinates (``(B, H_out, W_out, kh*kw, 2)``
+        for a batched offset); taps are in row-major ``(ky, kx)`` order, matching
+        ``weight.flatten(-2)``. Values outside ``[0, H)``/``[0, W)`` fall in the padding (and a
+        deformed position between pixels is read by bilinear interpolation).
 
     Example:
         >>> pos = sampling_positions(5, 3, stride=2, padding=1)  # output 3x3
@@ -81,7 +105,54 @@ def sampling_positions(input_size: int | Pair, kernel_size: int | Pair, stride: 
     for i, dim in enumerate(("height", "width")):
         _check_fits(size[i], k[i], p[i], d[i], dim)
     out = tuple((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
-    return _tap_grid(out, k, s, (-p[0], -p[1]), d, dtype, device)
+    if offset is None:
+        return _tap_grid(out, k, s, (-p[0], -p[1]), d, dtype, device)
+    return _deformed(offset, out, k, s, p, d)
+
+
+def _deformed(offset: Tensor, out: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> Tensor:
+    """Regular taps plus ``offset`` ``([B,] 2K, H_out, W_out)`` -> ``([B,] H_out, W_out, K, 2)``."""
+    offset = check_tensor("offset", offset)
+    taps = k[0] * k[1]
+    expected = (2 * taps, *out)
+    if offset.ndim not in (3, 4) or tuple(offset.shape[-3:]) != expected or not offset.dtype.is_floating_point:
+        raise ValueError(f"offset must be a floating tensor of shape {expected} or (B, *{expected}) "
+                         f"(2*kh*kw, H_out, W_out), got {tuple(offset.shape)} {offset.dtype}")
+    grid = _tap_grid(out, k, s, (-p[0], -p[1]), d, offset.dtype, offset.device)  # (H_out, W_out, K, 2)
+    pairs = offset.reshape(*offset.shape[:-3], taps, 2, *out)  # ([B,] K, 2, H_out, W_out)
+    return grid + pairs.movedim((-4, -3), (-2, -1))  # ([B,] H_out, W_out, K, 2)
+
+
+def stacked_coverage(kernel_size: int | Pair, dilations: Sequence[int]) -> Tensor:
+    """How many paths join each input pixel to one output unit of stacked dilated convolutions.
+
+    With all weights 1 and no nonlinearity, output unit ``(0, 0)`` of the stack equals the sum of
+    the input weighted by these counts (the gradient of the unit w.r.t. the input). Zeros inside
+    the field are the "gridding" holes of stacked equal dilations (Wang et al. 2018,
+    https://arxiv.org/abs/1702.08502); a hybrid schedule such as 1, 2, 5 leaves none.
+
+    Args:
+        kernel_size: ``k`` or ``(kh, kw)`` of every layer.
+        dilations: one dilation per layer (at least one).
+
+    Returns:
+        ``(R_h, R_w)`` float64 tensor, ``R = 1 + sum_l d_l (k - 1)`` (the receptive field).
+
+    Example:
+        >>> stacked_coverage(3, [2, 2]).shape, stacked_coverage(3, [2, 2])[1].sum().item()  # odd rows: holes
+        (torch.Size([9, 9]), 0.0)
+    """
+    k = check_pair("kernel_size", kernel_size, minimum=1)
+    if isinstance(dilations, (str, bytes)) or not isinstance(dilations, Sequence) or not dilations:
+        raise ValueError(f"dilations must be a non-empty sequence of ints >= 1, got {dilations!r}")
+    ds = [check_pair(f"dilations[{i}]", d, minimum=1) for i, d in enumerate(dilations)]
+    size = tuple(1 + sum(d[i] * (k[i] - 1) for d in ds) for i in range(2))
+    field = torch.zeros(1, 1, *size, dtype=torch.float64)
+    field[0, 0, 0, 0] = 1.0
+    ones = torch.ones(1, 1, *k, dtype=torch.float64)
+    for d in ds:  # spread the unit's counts one layer down: a transposed conv with an all-ones kernel
+        field = F.conv_transpose2d(field, ones, dilation=d)[..., :size[0], :size[1]]
+    return field[0, 0]  # (R_h, R_w)
 
 
 @dataclass(frozen=True)

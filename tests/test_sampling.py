@@ -159,3 +159,39 @@ def test_transposed_geometry_numbers_and_errors():
         transposed_geometry(4, 3, stride=2, output_padding=2)
     with pytest.raises(ValueError, match="weight"):
         conv_transpose2d_as_conv(torch.ones(1, 2, 3, 3), torch.ones(3, 1, 2, 2))
+
+
+# --------------------------------------------------------------------------- deformed positions (offset=)
+def test_sampling_positions_with_offsets_are_where_deform_conv2d_reads():
+    from explainer.sampling import deform_conv2d, random_offsets
+
+    n, k, s, p, d = (7, 6), (3, 2), (2, 1), (1, 0), (1, 2)
+    out = (4, 4)
+    offset = random_offsets(k, out, 1.5, batch=2, seed=3, dtype=torch.float64)  # (2, 12, 4, 4)
+    regular = sampling_positions(n, k, s, p, d, dtype=torch.float64)  # (4, 4, 6, 2)
+    batched = sampling_positions(n, k, s, p, d, offset=offset)  # (2, 4, 4, 6, 2)
+    assert batched.shape == (2, *out, 6, 2) and batched.dtype == torch.float64
+    torch.testing.assert_close(sampling_positions(n, k, s, p, d, offset=offset[1]), batched[1])
+    oy, ox, tap = 2, 3, 4
+    dy, dx = offset[1, 2 * tap, oy, ox], offset[1, 2 * tap + 1, oy, ox]
+    torch.testing.assert_close(batched[1, oy, ox, tap], regular[oy, ox, tap] + torch.stack([dy, dx]))
+    # a one-hot input at an integer pixel: deform_conv2d with a one-hot weight reads exactly the deformed tap
+    x = torch.zeros(2, 1, *n, dtype=torch.float64)
+    y, xx = batched[1, oy, ox, tap].floor().long().tolist()
+    assert 0 <= y < n[0] and 0 <= xx < n[1]  # the seed puts this tap inside the image
+    x[1, 0, y, xx] = 1.0
+    w = torch.zeros(1, 1, *k, dtype=torch.float64)
+    w.view(-1)[tap] = 1.0
+    fy, fx = (batched[1, oy, ox, tap] - batched[1, oy, ox, tap].floor()).tolist()
+    expected = (1 - fy) * (1 - fx)  # bilinear weight of the top-left neighbour
+    torch.testing.assert_close(deform_conv2d(x, offset, w, None, s, p, d)[1, 0, oy, ox].item(), expected)
+
+
+def test_sampling_positions_offset_shape_errors_state_expected_and_received():
+    with pytest.raises(ValueError, match=r"offset must be a floating tensor of shape \(18, 3, 3\).*got \(18, 4, 3\)"):
+        sampling_positions(5, 3, offset=torch.zeros(18, 4, 3))
+    with pytest.raises(ValueError, match=r"got \(8, 3, 3\)"):
+        sampling_positions(5, 3, offset=torch.zeros(8, 3, 3))
+    with pytest.raises(TypeError, match="offset must be a torch.Tensor"):
+        sampling_positions(5, 3, offset=[0.0] * 18)
+    assert torch.equal(sampling_positions(5, 3, offset=torch.zeros(18, 3, 3)), sampling_positions(5, 3))

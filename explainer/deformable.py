@@ -1,0 +1,366 @@
+"""Deformable convolution (Dai et al. 2017, https://arxiv.org/abs/1703.06211) and its modulated
+version DCNv2 (Zhu et al. 2019, https://arxiv.org/abs/1811.11168), written with plain torch ops.
+
+A direct convolution reads output unit ``o`` from the taps ``p_o + p_k`` (the regular, maybe
+dilated, grid). A deformable convolution adds a learned, fractional offset per tap and output
+unit, reads the input there by bilinear interpolation (zero outside the image) and, in DCNv2,
+multiplies each sample by a modulation scalar ``m`` in [0, 1]::
+
+    y(o) = sum_k  w_k * m_k(o) * x(p_o + p_k + Δp_k(o))
+
+Layouts are exactly those of ``torchvision.ops.deform_conv2d``: ``offset`` is
+``(B, 2*G*kh*kw, H_out, W_out)`` holding ``(dy, dx)`` pairs per tap (taps row-major, offset
+group major), ``mask`` is ``(B, G*kh*kw, H_out, W_out)``; the weight groups come from
+``weight.shape[1]`` and the ``G`` offset groups from the offset's channel count.
+
+The offset builders return offset tensors for the special cases the notes discuss: scaling,
+rotation, shear (any linear map of the kernel grid), random jitter, and dilation itself.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from explainer._validate import check_int, check_pair, check_tensor
+
+__all__ = [
+    "deform_conv2d",
+    "DeformConv2d",
+    "affine_offsets",
+    "scale_offsets",
+    "rotation_offsets",
+    "shear_offsets",
+    "random_offsets",
+    "dilation_as_offsets",
+]
+
+Pair = tuple[int, int]
+
+
+def _base_grid(out_size: Pair, kernel_size: Pair, stride: Pair, padding: Pair, dilation: Pair,
+               like: Tensor) -> tuple[Tensor, Tensor]:
+    """Regular tap coordinates ``s*o - p + d*k``: y ``(K, H_out, 1)`` and x ``(K, 1, W_out)``."""
+    (oh, ow), (kh, kw) = out_size, kernel_size
+    ky = torch.arange(kh, device=like.device).repeat_interleave(kw)  # (K,) row-major taps
+    kx = torch.arange(kw, device=like.device).repeat(kh)  # (K,)
+    oy = torch.arange(oh, device=like.device) * stride[0] - padding[0]  # (H_out,)
+    ox = torch.arange(ow, device=like.device) * stride[1] - padding[1]  # (W_out,)
+    y = oy[None, :, None] + dilation[0] * ky[:, None, None]  # (K, H_out, 1)
+    x = ox[None, None, :] + dilation[1] * kx[:, None, None]  # (K, 1, W_out)
+    return y.to(like.dtype), x.to(like.dtype)
+
+
+def _bilinear(x: Tensor, y: Tensor, xx: Tensor) -> Tensor:
+    """Sample ``x (B, G, Cg, H, W)`` at fractional ``(y, xx)`` of shape ``(B, G, N)``; zero outside.
+
+    Each of the four neighbours contributes only if it lies inside the image, which is what
+    torchvision's kernel does (and equals bilinear interpolation over a zero-padded image).
+    """
+    b, g, cg, h, w = x.shape
+    flat = x.reshape(b, g, cg, h * w)  # (B, G, Cg, H*W)
+    y0, x0 = torch.floor(y), torch.floor(xx)
+    ly, lx = y - y0, xx - x0  # fractional parts carry the gradient w.r.t. the positions
+    out = x.new_zeros((b, g, cg, y.shape[-1]))
+    for dy, wy in ((0, 1 - ly), (1, ly)):
+        for dx, wx in ((0, 1 - lx), (1, lx)):
+            yi, xi = (y0 + dy).long(), (x0 + dx).long()  # (B, G, N)
+            inside = (yi >= 0) & (yi < h) & (xi >= 0) & (xi < w)
+            index = (yi.clamp(0, h - 1) * w + xi.clamp(0, w - 1))[:, :, None, :].expand(b, g, cg, y.shape[-1])
+            values = torch.gather(flat, 3, index)  # (B, G, Cg, N)
+            out = out + values * (wy * wx * inside)[:, :, None, :]
+    return out
+
+
+def _check_deform(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None, mask: Tensor | None,
+                  stride: Pair, padding: Pair, dilation: Pair) -> tuple[Pair, int, int]:
+    """Validate shapes; return ``((H_out, W_out), weight groups, offset groups)``."""
+    for name, t in (("input", input), ("offset", offset), ("weight", weight), ("mask", mask), ("bias", bias)):
+        if t is not None:
+            check_tensor(name, t, ndim=1 if name == "bias" else 4)
+            if t.dtype != input.dtype or not t.dtype.is_floating_point:
+                raise TypeError(f"{name} must have the input's floating dtype {input.dtype}, got {t.dtype}")
+    b, c, h, w = input.shape
+    o, cw, kh, kw = weight.shape
+    if cw == 0 or c % cw != 0 or o % (c // cw) != 0:
+        raise ValueError(f"weight must have shape (C_out, C_in/groups, kh, kw) with C_in={c} and C_out divisible "
+                         f"by groups; got weight {tuple(weight.shape)}")
+    out = tuple((n + 2 * p - d * (k - 1) - 1) // s + 1 for n, k, s, p, d in
+                zip((h, w), (kh, kw), stride, padding, dilation))
+    if min(out) < 1:
+        raise ValueError(f"the output would be empty: input {(h, w)}, kernel {(kh, kw)}, padding {padding}, "
+                         f"dilation {dilation}")
+    taps = kh * kw
+    if offset.shape[1] == 0 or offset.shape[1] % (2 * taps) != 0 or c % (offset.shape[1] // (2 * taps)) != 0:
+        raise ValueError(f"offset must have 2*offset_groups*kh*kw = multiple of {2 * taps} channels with "
+                         f"offset_groups dividing C_in={c}; got offset shape {tuple(offset.shape)}")
+    groups = offset.shape[1] // (2 * taps)
+    expected = (b, 2 * groups * taps, *out)
+    if tuple(offset.shape) != expected:
+        raise ValueError(f"offset must have shape {expected} (B, 2*offset_groups*kh*kw, H_out, W_out), "
+                         f"got {tuple(offset.shape)}")
+    if mask is not None and tuple(mask.shape) != (b, groups * taps, *out):
+        raise ValueError(f"mask must have shape {(b, groups * taps, *out)} (B, offset_groups*kh*kw, H_out, W_out), "
+                         f"got {tuple(mask.shape)}")
+    if bias is not None and tuple(bias.shape) != (o,):
+        raise ValueError(f"bias must have shape {(o,)}, got {tuple(bias.shape)}")
+    return out, c // cw, groups  # type: ignore[return-value]
+
+
+def deform_conv2d(input: Tensor, offset: Tensor, weight: Tensor, bias: Tensor | None = None,
+                  stride: int | Pair = 1, padding: int | Pair = 0, dilation: int | Pair = 1,
+                  mask: Tensor | None = None) -> Tensor:
+    """Deformable 2-D convolution (DCNv1; DCNv2 with ``mask``), as ``torchvision.ops.deform_conv2d``.
+
+    Args:
+        input: ``(B, C_in, H, W)``.
+        offset: ``(B, 2*G*kh*kw, H_out, W_out)``: for offset group ``g`` and tap ``k = ky*kw + kx``,
+            channels ``2*(g*kh*kw + k)`` and ``+1`` hold ``(dy, dx)``. Channel group ``g`` of the
+            input (``C_in/G`` channels each) is read at the positions of offset group ``g``.
+        weight: ``(C_out, C_in/groups, kh, kw)``; ``groups = C_in / weight.shape[1]``.
+        bias: optional ``(C_out,)``.
+        stride, padding, dilation: as for ``F.conv2d`` (ints or pairs).
+        mask: optional ``(B, G*kh*kw, H_out, W_out)`` modulation multiplying each sampled value.
+
+    Returns:
+        ``(B, C_out, H_out, W_out)``.
+
+    Raises:
+        ValueError: mismatched shapes (the message gives expected and received shapes).
+
+    Example:
+        >>> x, w = torch.randn(1, 2, 5, 6), torch.randn(3, 2, 3, 3)
+        >>> zero = torch.zeros(1, 2 * 9, 3, 4)  # no deformation: an ordinary convolution
+        >>> torch.allclose(deform_conv2d(x, zero, w), F.conv2d(x, w), atol=1e-5)
+        True
+    """
+    s, p, d = (check_pair(n, v, minimum=m) for n, v, m in (("stride", stride, 1), ("padding", padding, 0),
+                                                            ("dilation", dilation, 1)))
+    (oh, ow), groups, offset_groups = _check_deform(input, offset, weight, bias, mask, s, p, d)
+    b, c, h, w = input.shape
+    c_out, _, kh, kw = weight.shape
+    taps = kh * kw
+    base_y, base_x = _base_grid((oh, ow), (kh, kw), s, p, d, offset)
+    off = offset.reshape(b, offset_groups, taps, 2, oh, ow)  # (B, G, K, 2, H_out, W_out)
+    y = (base_y + off[:, :, :, 0]).reshape(b, offset_groups, taps * oh * ow)  # (B, G, K*H_out*W_out)
+    x = (base_x + off[:, :, :, 1]).reshape(b, offset_groups, taps * oh * ow)  # (B, G, K*H_out*W_out)
+    grouped = input.reshape(b, offset_groups, c // offset_groups, h, w)  # (B, G, C/G, H, W)
+    cols = _bilinear(grouped, y, x).reshape(b, offset_groups, c // offset_groups, taps, oh * ow)
+    if mask is not None:
+        cols = cols * mask.reshape(b, offset_groups, 1, taps, oh * ow)
+    cols = cols.reshape(b, groups, (c // groups) * taps, oh * ow)  # (B, groups, C/groups*K, L)
+    kernel = weight.reshape(groups, c_out // groups, (c // groups) * taps)  # (groups, C_out/groups, C/groups*K)
+    out = torch.einsum("gok,bgkl->bgol", kernel, cols).reshape(b, c_out, oh, ow)  # (B, C_out, H_out, W_out)
+    return out if bias is None else out + bias[:, None, None]
+
+
+class DeformConv2d(nn.Module):
+    """A deformable convolution layer that predicts its own offsets (and, optionally, a DCNv2 mask).
+
+    The offset branch is an ordinary ``nn.Conv2d`` over the same input with the same kernel size,
+    stride, padding and dilation, producing ``2*G*kh*kw`` (plus ``G*kh*kw`` mask logits when
+    ``modulated``) channels. It starts at zero, as in the paper, so a fresh layer is an ordinary
+    convolution (with a mask of sigmoid(0) = 0.5 when ``modulated``).
+
+    Args:
+        in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias: as for
+            ``nn.Conv2d``.
+        offset_groups: ``G``, the number of channel groups with their own offsets.
+        modulated: also predict a DCNv2 mask.
+
+    Example:
+        >>> layer = DeformConv2d(2, 4, 3, padding=1)
+        >>> x = torch.randn(1, 2, 6, 5)
+        >>> torch.allclose(layer(x), F.conv2d(x, layer.weight, layer.bias, padding=1), atol=1e-5)
+        True
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size: int | Pair, stride: int | Pair = 1,
+                 padding: int | Pair = 0, dilation: int | Pair = 1, groups: int = 1, bias: bool = True,
+                 offset_groups: int = 1, modulated: bool = False, device: torch.device | str | None = None,
+                 dtype: torch.dtype | None = None) -> None:
+        super().__init__()
+        groups = check_int("groups", groups, minimum=1)
+        self.offset_groups = check_int("offset_groups", offset_groups, minimum=1)
+        if in_channels % groups or out_channels % groups or in_channels % self.offset_groups:
+            raise ValueError(f"in_channels={in_channels} and out_channels={out_channels} must be divisible by "
+                             f"groups={groups}, and in_channels by offset_groups={self.offset_groups}")
+        self.conv = nn.Conv2d(in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
+                              device=device, dtype=dtype)
+        kh, kw = self.conv.kernel_size
+        self.modulated = bool(modulated)
+        extra = self.offset_groups * kh * kw if self.modulated else 0
+        self.offset_conv = nn.Conv2d(in_channels, 2 * self.offset_groups * kh * kw + extra, kernel_size, stride,
+                                     padding, dilation, device=device, dtype=dtype)
+        nn.init.zeros_(self.offset_conv.weight)
+        nn.init.zeros_(self.offset_conv.bias)
+
+    @property
+    def weight(self) -> Tensor:
+        return self.conv.weight
+
+    @property
+    def bias(self) -> Tensor | None:
+        return self.conv.bias
+
+    def forward(self, input: Tensor) -> Tensor:
+        """``(B, C_in, H, W) -> (B, C_out, H_out, W_out)``."""
+        predicted = self.offset_conv(input)  # (B, 2GK [+ GK], H_out, W_out)
+        kh, kw = self.conv.kernel_size
+        n = 2 * self.offset_groups * kh * kw
+        mask = torch.sigmoid(predicted[:, n:]) if self.modulated else None
+        c = self.conv
+        return deform_conv2d(input, predicted[:, :n], c.weight, c.bias, c.stride, c.padding, c.dilation, mask)
+
+
+# --------------------------------------------------------------------------- offset builders
+def _relative_taps(kernel_size: Pair, dilation: Pair, dtype: torch.dtype, device: torch.device | str | None
+                   ) -> Tensor:
+    """``(K, 2)`` tap coordinates ``(y, x)`` relative to the kernel centre, in pixels."""
+    (kh, kw), (dh, dw) = kernel_size, dilation
+    ky = (torch.arange(kh, dtype=dtype, device=device) - (kh - 1) / 2) * dh  # (kh,)
+    kx = (torch.arange(kw, dtype=dtype, device=device) - (kw - 1) / 2) * dw  # (kw,)
+    return torch.stack(torch.meshgrid(ky, kx, indexing="ij"), dim=-1).reshape(kh * kw, 2)  # (K, 2) row-major
+
+
+def _spread(per_tap: Tensor, out_size: Pair, batch: int) -> Tensor:
+    """``(K, 2)`` offsets, the same at every output unit -> ``(B, 2K, H_out, W_out)``."""
+    flat = per_tap.reshape(-1)  # (2K,) as (dy0, dx0, dy1, dx1, ...)
+    return flat[None, :, None, None].expand(batch, -1, *out_size).contiguous()  # (B, 2K, H_out, W_out)
+
+
+def _builder_args(kernel_size: int | Pair, out_size: int | Pair, dilation: int | Pair, batch: int
+                  ) -> tuple[Pair, Pair, Pair, int]:
+    return (check_pair("kernel_size", kernel_size, minimum=1), check_pair("out_size", out_size, minimum=1),
+            check_pair("dilation", dilation, minimum=1), check_int("batch", batch, minimum=1))
+
+
+def affine_offsets(kernel_size: int | Pair, out_size: int | Pair, matrix: Tensor | list, *,
+                   dilation: int | Pair = 1, batch: int = 1, dtype: torch.dtype = torch.float32,
+                   device: torch.device | str | None = None) -> Tensor:
+    """Offsets that move every tap ``r`` (relative to the kernel centre) to ``A r``.
+
+    Args:
+        kernel_size: ``k`` or ``(kh, kw)``.
+        out_size: ``(H_out, W_out)`` of the deformable convolution the offsets feed.
+        matrix: ``A``, a 2x2 map acting on ``(y, x)`` column vectors.
+        dilation: the deformable convolution's dilation (the regular grid the offsets start from).
+        batch: ``B``.
+
+    Returns:
+        ``(B, 2*kh*kw, H_out, W_out)``, ``(A - I) r`` for every tap, equal at every output unit.
+
+    Example:
+        >>> off = affine_offsets(3, 4, [[2.0, 0.0], [0.0, 2.0]])  # scale 2 = dilation 2
+        >>> off.shape, off[0, :2, 0, 0].tolist()  # tap (0, 0) sits at (-1, -1), moves to (-2, -2)
+        (torch.Size([1, 18, 4, 4]), [-1.0, -1.0])
+    """
+    k, out, d, batch = _builder_args(kernel_size, out_size, dilation, batch)
+    a = torch.as_tensor(matrix, dtype=dtype, device=device)
+    if a.shape != (2, 2):
+        raise ValueError(f"matrix must have shape (2, 2), got {tuple(a.shape)}")
+    rel = _relative_taps(k, d, dtype, device)  # (K, 2)
+    moved = rel @ (a - torch.eye(2, dtype=dtype, device=device)).T  # (K, 2)
+    return _spread(moved, out, batch)
+
+
+def scale_offsets(kernel_size: int | Pair, out_size: int | Pair, scale: float | tuple[float, float], *,
+                  dilation: int | Pair = 1, batch: int = 1, dtype: torch.dtype = torch.float32,
+                  device: torch.device | str | None = None) -> Tensor:
+    """Offsets that scale the kernel grid about its centre by ``scale`` or ``(s_y, s_x)`` (anisotropic).
+
+    Example:
+        >>> scale_offsets(3, 2, (1.0, 3.0))[0, :2, 0, 0].tolist()  # tap (-1, -1) -> (-1, -3)
+        [0.0, -2.0]
+    """
+    sy, sx = (scale, scale) if isinstance(scale, (int, float)) else scale
+    return affine_offsets(kernel_size, out_size, [[float(sy), 0.0], [0.0, float(sx)]], dilation=dilation,
+                          batch=batch, dtype=dtype, device=device)
+
+
+def rotation_offsets(kernel_size: int | Pair, out_size: int | Pair, angle: float, *, dilation: int | Pair = 1,
+                     batch: int = 1, dtype: torch.dtype = torch.float32,
+                     device: torch.device | str | None = None) -> Tensor:
+    """Offsets that rotate the kernel grid about its centre by ``angle`` degrees (counter-clockwise on screen,
+    where y points down).
+
+    Example:
+        >>> off = rotation_offsets(3, 1, 90.0)  # tap (0, +1) (right of centre) -> (-1, 0) (above it)
+        >>> [round(v, 6) + 0.0 for v in off[0, 10:12, 0, 0].tolist()]
+        [-1.0, -1.0]
+    """
+    t = math.radians(float(angle))
+    c, s = math.cos(t), math.sin(t)
+    return affine_offsets(kernel_size, out_size, [[c, -s], [s, c]], dilation=dilation, batch=batch,
+                          dtype=dtype, device=device)
+
+
+def shear_offsets(kernel_size: int | Pair, out_size: int | Pair, shear: float, *, dilation: int | Pair = 1,
+                  batch: int = 1, dtype: torch.dtype = torch.float32,
+                  device: torch.device | str | None = None) -> Tensor:
+    """Offsets that shear the kernel grid horizontally: ``x' = x + shear * y``.
+
+    Example:
+        >>> shear_offsets(3, 1, 0.5)[0, :2, 0, 0].tolist()  # tap (-1, -1) -> (-1, -1.5)
+        [0.0, -0.5]
+    """
+    return affine_offsets(kernel_size, out_size, [[1.0, 0.0], [float(shear), 1.0]], dilation=dilation,
+                          batch=batch, dtype=dtype, device=device)
+
+
+def random_offsets(kernel_size: int | Pair, out_size: int | Pair, std: float = 1.0, *, offset_groups: int = 1,
+                   batch: int = 1, seed: int | None = None, generator: torch.Generator | None = None,
+                   dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
+    """Independent Gaussian offsets ``N(0, std^2)`` per tap, output unit and offset group.
+
+    Give ``seed`` or a ``generator`` (never the global RNG; with neither, seed 0 is used).
+
+    Example:
+        >>> a, b = random_offsets(3, 4, 0.5, seed=1), random_offsets(3, 4, 0.5, seed=1)
+        >>> a.shape, torch.equal(a, b)
+        (torch.Size([1, 18, 4, 4]), True)
+    """
+    k, out, _, batch = _builder_args(kernel_size, out_size, 1, batch)
+    groups = check_int("offset_groups", offset_groups, minimum=1)
+    if not isinstance(std, (int, float)) or std < 0:
+        raise ValueError(f"std must be a number >= 0, got {std!r}")
+    if generator is None:
+        generator = torch.Generator(device=device or "cpu").manual_seed(check_int("seed", 0 if seed is None else seed))
+    shape = (batch, 2 * groups * k[0] * k[1], *out)
+    return torch.randn(shape, generator=generator, dtype=dtype, device=device) * std
+
+
+def dilation_as_offsets(kernel_size: int | Pair, dilation: int | Pair, out_size: int | Pair, *, batch: int = 1,
+                        dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
+    """Offsets that turn a dilation-1 deformable convolution into a dilated one.
+
+    Dilation ``d`` spreads the taps about the kernel centre by ``d``, so the offsets are
+    ``(d-1)(k_i - (k-1)/2)`` per axis (the same as :func:`scale_offsets` with ``scale=d``). The
+    deformable convolution's padding must be ``p - (d-1)(k-1)/2`` where ``p`` is the dilated
+    convolution's padding (e.g. "same" padding ``d(k-1)/2`` becomes ``(k-1)/2``); then
+    ``deform_conv2d(x, offsets, w, stride=s, padding=p - (d-1)(k-1)/2)`` equals
+    ``F.conv2d(x, w, stride=s, padding=p, dilation=d)`` exactly (integer offsets: no interpolation).
+
+    Args:
+        kernel_size: ``k`` or ``(kh, kw)``.
+        dilation: ``d`` or ``(d_h, d_w)``.
+        out_size: ``(H_out, W_out)``, the dilated convolution's output size.
+
+    Raises:
+        ValueError: ``(d-1)(k-1)`` odd in some axis (the shift would be half a pixel).
+
+    Example:
+        >>> x, w = torch.randn(1, 1, 9, 9), torch.randn(1, 1, 3, 3)
+        >>> off = dilation_as_offsets(3, 2, 9)
+        >>> torch.allclose(deform_conv2d(x, off, w, padding=1), F.conv2d(x, w, padding=2, dilation=2), atol=1e-5)
+        True
+    """
+    k = check_pair("kernel_size", kernel_size, minimum=1)
+    d = check_pair("dilation", dilation, minimum=1)
+    if any((di - 1) * (ki - 1) % 2 for ki, di in zip(k, d)):
+        raise ValueError(f"(dilation-1)*(kernel_size-1) must be even in both axes for an exact integer shift, "
+                         f"got kernel_size={k}, dilation={d}")
+    return scale_offsets(k, out_size, (float(d[0]), float(d[1])), batch=batch, dtype=dtype, device=device)

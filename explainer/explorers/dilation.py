@@ -1,0 +1,384 @@
+"""Explorers 3: dilated (atrous) convolution and deformable convolution, over a real photo.
+
+* :func:`dilation_explorer`: the taps of a k x k kernel with dilation 1..6 on the photo (click
+  to move it), the effective kernel ``k + (k-1)(d-1)`` and the field of three stacked layers,
+  and the gridding artefact of three equal dilations against a hybrid schedule such as 1, 2, 5
+  (Wang et al. 2018, https://arxiv.org/abs/1702.08502) as coverage heatmaps.
+* :func:`deformation_explorer`: scale, rotation, shear and seeded random offsets (Dai et al.
+  2017, https://arxiv.org/abs/1703.06211), the deformed grid of a clicked output unit, the offset
+  field of one tap as arrows, an edge detector's output with and without deformation, and a
+  DCNv2 mask as per-tap opacity.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from explainer._validate import check_choice, check_int
+from explainer.conv import effective_kernel_size
+from explainer.explorers._kit import Explorer, dropdown, float_slider, int_slider
+from explainer.render import Painter, new_figure
+from explainer.sampling import (
+    affine_offsets,
+    deform_conv2d,
+    random_offsets,
+    sampling_positions,
+    stacked_coverage,
+)
+from explainer.theme import Theme, get_theme
+from explainer.views.dilation import (
+    draw_coverage,
+    draw_feature_map,
+    draw_offset_field,
+    draw_taps,
+    update_coverage,
+    update_feature_map,
+    update_offset_field,
+    update_taps,
+)
+
+__all__ = [
+    "HYBRID_SCHEDULES",
+    "EDGE_KERNELS",
+    "MASKS",
+    "DilationState",
+    "DeformationState",
+    "DilationExplorer",
+    "DeformationExplorer",
+    "dilation_explorer",
+    "deformation_explorer",
+]
+
+HYBRID_SCHEDULES: tuple[tuple[str, tuple[int, int, int]], ...] = (
+    ("1, 2, 5", (1, 2, 5)),
+    ("1, 2, 3", (1, 2, 3)),
+    ("1, 3, 9", (1, 3, 9)),
+    ("2, 4, 8", (2, 4, 8)),
+)
+EDGE_KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
+    "Sobel x (vertical edges)": ((-1, 0, 1), (-2, 0, 2), (-1, 0, 1)),
+    "Sobel y (horizontal edges)": ((-1, -2, -1), (0, 0, 0), (1, 2, 1)),
+    "Laplacian": ((0, 1, 0), (1, -4, 1), (0, 1, 0)),
+}
+MASKS = ("none", "centre-weighted", "random")
+
+
+# --------------------------------------------------------------------------- dilation
+@dataclass(frozen=True)
+class DilationState:
+    """What the dilation explorer shows.
+
+    Attributes:
+        kernel_size, dilation: the single layer's settings.
+        effective: ``k + (k-1)(d-1)``, the span of the dilated kernel.
+        centre: ``(y, x)`` pixel the kernel is centred on.
+        taps: ``(k*k, 2)`` tap coordinates ``(y, x)`` on the photo.
+        equal, hybrid: the two 3-layer dilation schedules compared.
+        coverage_equal, coverage_hybrid: their :func:`~explainer.sampling.stacked_coverage` maps.
+        field_equal, field_hybrid: receptive fields ``1 + sum d_l (k-1)``.
+        holes_equal, holes_hybrid: pixels inside each field that no path reaches.
+    """
+
+    kernel_size: int
+    dilation: int
+    effective: int
+    centre: tuple[int, int]
+    taps: torch.Tensor
+    equal: tuple[int, int, int]
+    hybrid: tuple[int, int, int]
+    coverage_equal: torch.Tensor
+    coverage_hybrid: torch.Tensor
+    field_equal: int
+    field_hybrid: int
+    holes_equal: int
+    holes_hybrid: int
+
+
+class DilationExplorer(Explorer):
+    """Taps of a dilated kernel on a photo, and the coverage of stacked dilations; ``result`` is a :class:`DilationState`."""
+
+    def __init__(self, *, kernel_size: int = 3, dilation: int = 2, hybrid: str = HYBRID_SCHEDULES[0][0],
+                 input_size: int = 64, theme: Theme | None = None) -> None:
+        from explainer.data import sample_image
+
+        theme = theme or get_theme()
+        self.input_size = check_int("input_size", input_size, minimum=32, maximum=256)
+        self.photo = sample_image(self.input_size)
+        self.centre = (self.input_size // 2, self.input_size // 2)
+        controls = {
+            "kernel_size": int_slider("kernel k", check_int("kernel_size", kernel_size, 2, 5), 2, 5, theme=theme),
+            "dilation": int_slider("dilation d", check_int("dilation", dilation, 1, 6), 1, 6, theme=theme),
+            "hybrid": dropdown("hybrid schedule", [label for label, _ in HYBRID_SCHEDULES],
+                               check_choice("hybrid", hybrid, [label for label, _ in HYBRID_SCHEDULES]), theme=theme),
+        }
+        first = self._compute({name: c.value for name, c in controls.items()})
+        fig = new_figure(8.4, 3.0, theme=theme)
+        ax_photo = fig.add_axes((0.005, 0.02, 0.32, 0.86))
+        ax_equal = fig.add_axes((0.345, 0.02, 0.31, 0.86))
+        ax_hybrid = fig.add_axes((0.675, 0.02, 0.31, 0.86))
+        ax_photo.set_title("taps on the photo (click to move)", fontsize=theme.font_size)
+        self.taps = draw_taps(ax_photo, self.photo, first.taps, (first.kernel_size,) * 2, theme=theme)
+        size = self._coverage_size(first)
+        self.equal_image, self.equal_title = draw_coverage(ax_equal, first.coverage_equal, size, theme=theme)
+        self.hybrid_image, self.hybrid_title = draw_coverage(ax_hybrid, first.coverage_hybrid, size, theme=theme)
+        self.ax_photo = ax_photo
+        painter = Painter(fig)
+        painter.animate(self.taps.animated, self.equal_image, self.equal_title, self.hybrid_image, self.hybrid_title)
+        super().__init__(controls, painter, title="Dilated convolution: taps, field and gridding", theme=theme)
+        self.enable_clicks()
+
+    def render(self, values: dict[str, Any]) -> None:
+        state = self._compute(values)
+        k, d, (cy, cx) = state.kernel_size, state.dilation, state.centre
+        half = (k - 1) * d // 2
+        stack_half = (state.field_equal - 1) // 2
+        update_taps(self.taps, state.taps, (k, k),
+                    footprint=(cy - half, cx - half, cy - half + state.effective - 1, cx - half + state.effective - 1),
+                    field=(cy - stack_half, cx - stack_half, cy - stack_half + state.field_equal - 1,
+                           cx - stack_half + state.field_equal - 1))
+        size = self._coverage_size(state)
+        update_coverage(self.equal_image, state.coverage_equal, size, self.theme.cmap)
+        update_coverage(self.hybrid_image, state.coverage_hybrid, size, self.theme.cmap)
+        self.equal_title.set_text(f"{d},{d},{d}: {state.holes_equal} holes")
+        self.hybrid_title.set_text(f"{values['hybrid'].replace(' ', '')}: {state.holes_hybrid} holes")
+        self.result = state
+        self.info.value = _dilation_info(state)
+
+    def on_click(self, px: float, py: float) -> None:
+        point = self.painter.pixel_to_data(self.ax_photo, px, py)
+        if point is not None:
+            x, y = point
+            n = self.input_size
+            self.centre = (min(max(round(y), 0), n - 1), min(max(round(x), 0), n - 1))
+
+    def _compute(self, values: dict[str, Any]) -> DilationState:
+        k, d = values["kernel_size"], values["dilation"]
+        hybrid = dict(HYBRID_SCHEDULES)[values["hybrid"]]
+        pad = (k - 1) * d // 2  # "same" padding: output unit (y, x) is centred on pixel (y, x)
+        taps = sampling_positions(self.input_size, k, padding=pad, dilation=d)[self.centre]  # (k*k, 2)
+        equal = (d, d, d)
+        cov_e, cov_h = stacked_coverage(k, equal), stacked_coverage(k, hybrid)
+        return DilationState(
+            kernel_size=k, dilation=d, effective=effective_kernel_size(k, d), centre=self.centre, taps=taps,
+            equal=equal, hybrid=hybrid, coverage_equal=cov_e, coverage_hybrid=cov_h,
+            field_equal=cov_e.shape[0], field_hybrid=cov_h.shape[0],
+            holes_equal=int((cov_e == 0).sum()), holes_hybrid=int((cov_h == 0).sum()))
+
+    @staticmethod
+    def _coverage_size(state: DilationState) -> int:
+        return max(state.field_equal, state.field_hybrid)
+
+
+def _dilation_info(s: DilationState) -> str:
+    k, d = s.kernel_size, s.dilation
+    growth_e = " → ".join(str(1 + sum(x * (k - 1) for x in s.equal[:i])) for i in range(1, 4))
+    growth_h = " → ".join(str(1 + sum(x * (k - 1) for x in s.hybrid[:i])) for i in range(1, 4))
+    hybrid = ", ".join(map(str, s.hybrid))
+    return (
+        f"<b>effective kernel</b> k + (k−1)(d−1) = {k} + {k - 1}·{d - 1} = <b>{s.effective}</b> "
+        f"with only {k * k} weights (dashed box); same padding (k−1)d/2 = {(k - 1) * d // 2}<br>"
+        f"<b>field of 3 layers</b> 1 + Σ d<sub>l</sub>(k−1): equal {d}, {d}, {d}: {growth_e} (dotted box); "
+        f"hybrid {hybrid}: {growth_h}<br>"
+        f"<b>gridding</b>: with equal dilations only pixels whose offset from the centre is a multiple of "
+        f"gcd = {math.gcd(*s.equal)} are ever read: <b>{s.holes_equal}</b> of {s.field_equal ** 2} field pixels are "
+        f"holes (red); the hybrid schedule leaves <b>{s.holes_hybrid}</b> of {s.field_hybrid ** 2}. "
+        "Colour: number of paths from the pixel to the output unit (square-root scale)."
+    )
+
+
+def dilation_explorer(*, presentation: bool | None = None, **options: Any) -> DilationExplorer:
+    """Build (not display) the dilation explorer.
+
+    Keyword options: ``kernel_size`` (3, in 2..5), ``dilation`` (2, in 1..6), ``hybrid`` (a label of
+    :data:`HYBRID_SCHEDULES`), ``input_size`` (64); ``presentation``: True for the lecture-hall theme,
+    None for the global setting.
+
+    Example:
+        >>> ex = dilation_explorer(kernel_size=3, dilation=2)
+        >>> ex.result.effective, ex.result.holes_hybrid
+        (5, 0)
+    """
+    return DilationExplorer(theme=get_theme(presentation), **options)
+
+
+# --------------------------------------------------------------------------- deformation
+@dataclass(frozen=True)
+class DeformationState:
+    """What the deformation explorer shows.
+
+    Attributes:
+        offset: ``(1, 18, H, W)`` offsets fed to :func:`~explainer.sampling.deform_conv2d`.
+        mask: ``(1, 9, H, W)`` DCNv2 mask, or None.
+        unit: the selected output unit ``(y, x)``.
+        regular, deformed: ``(9, 2)`` taps of that unit without and with the offsets.
+        plain, deformed_output: ``(H, W)`` edge-detector outputs, ordinary and deformable.
+        tap: the tap whose offsets the arrows show.
+    """
+
+    offset: torch.Tensor
+    mask: torch.Tensor | None
+    unit: tuple[int, int]
+    regular: torch.Tensor
+    deformed: torch.Tensor
+    plain: torch.Tensor
+    deformed_output: torch.Tensor
+    tap: int
+
+
+class DeformationExplorer(Explorer):
+    """Offsets built from scale, rotation, shear and noise, their grid, field and effect; ``result`` is a
+    :class:`DeformationState`."""
+
+    def __init__(self, *, input_size: int = 48, arrow_step: int = 4, theme: Theme | None = None,
+                 **initial: Any) -> None:
+        from explainer.data import sample_image
+
+        theme = theme or get_theme()
+        self.input_size = check_int("input_size", input_size, minimum=16, maximum=128)
+        self.step = check_int("arrow_step", arrow_step, minimum=1)
+        self.photo = sample_image(self.input_size, grayscale=True)  # (1, H, W)
+        self.unit = (self.input_size // 2, self.input_size // 2)
+        v = dict(scale=2.0, angle=30.0, shear=0.0, noise=0.5, seed=0, mask=MASKS[0], kernel=next(iter(EDGE_KERNELS)),
+                 tap=0)
+        unknown = sorted(set(initial) - set(v))
+        if unknown:
+            raise ValueError(f"unknown option(s) {unknown}; choose from {sorted(v)}")
+        v.update(initial)
+        controls = {
+            "scale": float_slider("scale", v["scale"], 0.5, 3.0, 0.1, theme=theme),
+            "angle": float_slider("rotation °", v["angle"], -90.0, 90.0, 5.0, readout_format=".0f", theme=theme),
+            "shear": float_slider("shear", v["shear"], -1.0, 1.0, 0.1, theme=theme),
+            "noise": float_slider("random std", v["noise"], 0.0, 2.0, 0.1, theme=theme),
+            "seed": int_slider("seed", v["seed"], 0, 20, theme=theme),
+            "mask": dropdown("DCNv2 mask", list(MASKS), check_choice("mask", v["mask"], MASKS), theme=theme),
+            "kernel": dropdown("edge kernel", list(EDGE_KERNELS), check_choice("kernel", v["kernel"],
+                                                                                 list(EDGE_KERNELS)), theme=theme),
+            "tap": int_slider("arrows: tap", v["tap"], 0, 8, theme=theme),
+        }
+        n = self.input_size
+        base = sampling_positions(n, 3, padding=1)  # (n, n, 9, 2)
+        self._grid = base[::self.step, ::self.step]  # (n', n', 9, 2): arrow tails
+        first = self._compute(self._values(controls))
+        fig = new_figure(9.0, 2.75, theme=theme)
+        axes = [fig.add_axes((0.005 + 0.25 * i, 0.02, 0.24, 0.82)) for i in range(4)]
+        for ax, title in zip(axes, ("deformed taps (click a unit)", "offsets of one tap", "ordinary conv",
+                                    "deformable conv")):
+            ax.set_title(title, fontsize=theme.font_size)
+        self.axes = axes
+        self.taps = draw_taps(axes[0], self.photo, first.deformed, (3, 3), regular=first.regular, theme=theme)
+        tails = self._grid[..., first.tap, :].reshape(-1, 2)  # (N, 2)
+        self.quiver = draw_offset_field(axes[1], self.photo, tails, self._arrows(first), theme=theme)
+        vmax = float(first.plain.abs().max()) or 1.0
+        self.plain = draw_feature_map(axes[2], first.plain, vmax, theme=theme)
+        self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
+        self.markers = [ax.plot([], [], marker="s", ms=6 * theme.line_scale, mfc="none", mec="black", mew=1.5)[0]
+                        for ax in axes[2:]]
+        painter = Painter(fig)
+        painter.animate(self.taps.animated, self.quiver, self.deformed, *self.markers)
+        super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
+        self.enable_clicks()
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Any]:
+        if values["noise"] > 0 or values["mask"] == "random":
+            return {"seed": (0, 20, None)}
+        return {"seed": (values["seed"], values["seed"], "matters only with random offsets or a random mask")}
+
+    def render(self, values: dict[str, Any]) -> None:
+        state = self._compute(values)
+        alpha = None if state.mask is None else state.mask[0, :, state.unit[0], state.unit[1]]
+        update_taps(self.taps, state.deformed, (3, 3), regular=state.regular, alpha=alpha, selected=state.tap)
+        tails = self._grid[..., state.tap, :].reshape(-1, 2)  # (N, 2)
+        self.quiver.set_offsets(tails.numpy()[:, ::-1])
+        update_offset_field(self.quiver, self._arrows(state))
+        if values["kernel"] != getattr(self, "_kernel", None):  # a new kernel changes the static "ordinary" map
+            self._kernel = values["kernel"]
+            update_feature_map(self.plain, state.plain)
+            self.painter.invalidate()
+        update_feature_map(self.deformed, state.deformed_output)
+        for marker in self.markers:
+            marker.set_data([state.unit[1]], [state.unit[0]])
+        self.result = state
+        self.info.value = _deformation_info(values, state, self.step)
+
+    def on_click(self, px: float, py: float) -> None:
+        for ax in self.axes:
+            point = self.painter.pixel_to_data(ax, px, py)
+            if point is not None:
+                x, y = point
+                n = self.input_size
+                self.unit = (min(max(round(y), 0), n - 1), min(max(round(x), 0), n - 1))
+                return
+
+    def _values(self, controls: dict[str, Any]) -> dict[str, Any]:
+        return {name: c.value for name, c in controls.items()}
+
+    def _arrows(self, state: DeformationState) -> torch.Tensor:
+        pairs = state.offset[0].reshape(9, 2, self.input_size, self.input_size)  # (K, 2, H, W)
+        field = pairs[state.tap, :, ::self.step, ::self.step]  # (2, n', n')
+        return field.reshape(2, -1).T  # (N, 2)
+
+    def _compute(self, v: dict[str, Any]) -> DeformationState:
+        n = self.input_size
+        t = math.radians(v["angle"])
+        c, s = math.cos(t), math.sin(t)
+        rotate_scale = torch.tensor([[c, -s], [s, c]]) * v["scale"]
+        matrix = rotate_scale @ torch.tensor([[1.0, 0.0], [v["shear"], 1.0]])  # shear, then rotate and scale
+        offset = affine_offsets(3, n, matrix)  # (1, 18, n, n)
+        if v["noise"] > 0:
+            offset = offset + random_offsets(3, n, v["noise"], seed=v["seed"])
+        mask = _mask(v["mask"], n, v["seed"])
+        x = self.photo[None]  # (1, 1, n, n)
+        weight = torch.tensor(EDGE_KERNELS[v["kernel"]], dtype=x.dtype)[None, None]  # (1, 1, 3, 3)
+        positions = sampling_positions(n, 3, padding=1, offset=offset[0])  # (n, n, 9, 2)
+        return DeformationState(
+            offset=offset, mask=mask, unit=self.unit, regular=sampling_positions(n, 3, padding=1)[self.unit],
+            deformed=positions[self.unit], plain=F.conv2d(x, weight, padding=1)[0, 0],
+            deformed_output=deform_conv2d(x, offset, weight, padding=1, mask=mask)[0, 0], tap=v["tap"])
+
+
+def _mask(kind: str, n: int, seed: int) -> torch.Tensor | None:
+    """``(1, 9, n, n)`` modulation: None, a Gaussian fall-off from the centre tap, or seeded uniform noise."""
+    if kind == "none":
+        return None
+    if kind == "centre-weighted":
+        ky, kx = torch.meshgrid(torch.arange(3.0) - 1, torch.arange(3.0) - 1, indexing="ij")
+        weights = torch.exp(-(ky ** 2 + kx ** 2)).reshape(9)  # centre 1, edges 0.37, corners 0.14
+        return weights[None, :, None, None].expand(1, 9, n, n)
+    return torch.rand(1, 9, n, n, generator=torch.Generator().manual_seed(seed))
+
+
+def _deformation_info(v: dict[str, Any], s: DeformationState, step: int) -> str:
+    taps = s.deformed - s.regular  # (9, 2)
+    mean = taps.norm(dim=-1).mean()
+    change = (s.deformed_output - s.plain).abs().mean() / s.plain.abs().mean().clamp_min(1e-9)
+    return (
+        "<b>y(o)</b> = Σ<sub>k</sub> w<sub>k</sub> · m<sub>k</sub>(o) · x(p<sub>o</sub> + p<sub>k</sub> + "
+        "Δp<sub>k</sub>(o)), read by bilinear interpolation (zero outside the image)<br>"
+        f"offsets: Δp<sub>k</sub> = (A − I) p<sub>k</sub> + ε with A = rotate({v['angle']:.0f}°)·scale({v['scale']:.1f})"
+        f"·shear({v['shear']:.1f}), ε ~ N(0, {v['noise']:.1f}²) (seed {v['seed']}); mean tap shift at unit "
+        f"{s.unit}: <b>{float(mean):.2f} px</b><br>"
+        f"mask: {v['mask']} (tap opacity); arrows: tap {s.tap} = (row {s.tap // 3}, col {s.tap % 3}) at every "
+        f"{step}th unit; the deformable output differs from the ordinary one by "
+        f"<b>{100 * float(change):.0f}%</b> (mean |Δ| / mean |y|)"
+    )
+
+
+def deformation_explorer(*, presentation: bool | None = None, **options: Any) -> DeformationExplorer:
+    """Build (not display) the deformable-convolution explorer.
+
+    Keyword options: initial ``scale`` (2), ``angle`` (30), ``shear`` (0), ``noise`` (0.5, the random
+    offsets' std), ``seed`` (0), ``mask`` (one of :data:`MASKS`), ``kernel`` (a key of
+    :data:`EDGE_KERNELS`), ``tap`` (0..8), ``input_size`` (48), ``arrow_step`` (4);
+    ``presentation``: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> ex = deformation_explorer(scale=1.0, angle=0.0, noise=0.0)
+        >>> bool(ex.result.deformed.equal(ex.result.regular))  # no deformation: the regular grid
+        True
+    """
+    return DeformationExplorer(theme=get_theme(presentation), **options)

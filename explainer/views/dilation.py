@@ -1,0 +1,222 @@
+"""Views for dilated and deformable convolution: kernel taps over a photo, coverage heatmaps of
+stacked dilations, an offset field as arrows and feature maps.
+
+Drawn for blitting: each ``draw_*`` fixes its axes once (limits, no ticks) and returns the artists
+that its ``update_*`` changes with ``set_data`` / ``set_offsets`` / ``set_UVC``; nothing here
+rebuilds axes on a move.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from matplotlib import colormaps
+from matplotlib.axes import Axes
+from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colors import to_rgba
+from matplotlib.image import AxesImage
+from matplotlib.patches import Rectangle
+from matplotlib.quiver import Quiver
+from matplotlib.text import Text
+
+from explainer.theme import Theme, get_theme
+
+__all__ = [
+    "TapArtists",
+    "draw_taps",
+    "update_taps",
+    "coverage_rgba",
+    "draw_coverage",
+    "update_coverage",
+    "draw_offset_field",
+    "update_offset_field",
+    "draw_feature_map",
+    "update_feature_map",
+]
+
+
+def _image_array(image: torch.Tensor, fade: float = 0.0) -> np.ndarray:
+    """(C, H, W) in [0, 1] -> (H, W, 3) float array, optionally faded towards light grey."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
+        raise ValueError(f"image must be a (1 or 3, H, W) tensor, got {getattr(image, 'shape', type(image))}")
+    array = image.detach().float().clamp(0, 1).cpu().permute(1, 2, 0).numpy()
+    array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
+    return (1 - fade) * array + fade * 0.93
+
+
+def _fix_axes(ax: Axes, height: float, width: float) -> None:
+    """Pixel-centred limits (y down), no ticks, no autoscaling."""
+    ax.set_xlim(-0.5, width - 0.5)
+    ax.set_ylim(height - 0.5, -0.5)
+    ax.set_aspect("equal")
+    ax.set_autoscale_on(False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+@dataclass
+class TapArtists:
+    """Artists of :func:`draw_taps`: the photo, the regular grid, the (deformed) mesh and taps, boxes, a label."""
+
+    photo: AxesImage
+    regular: LineCollection
+    mesh: LineCollection
+    taps: PathCollection
+    selected: PathCollection
+    footprint: Rectangle
+    field: Rectangle
+    label: Text
+
+    @property
+    def animated(self) -> list:
+        return [self.regular, self.mesh, self.taps, self.selected, self.footprint, self.field, self.label]
+
+
+def _mesh(points: np.ndarray, kernel_size: tuple[int, int]) -> np.ndarray:
+    """Segments joining neighbouring taps along kernel rows and columns; points (K, 2) as (y, x)."""
+    kh, kw = kernel_size
+    grid = points[:, ::-1].reshape(kh, kw, 2)  # (kh, kw, 2) as (x, y) for matplotlib
+    rows = [np.stack([grid[i, j], grid[i, j + 1]]) for i in range(kh) for j in range(kw - 1)]
+    cols = [np.stack([grid[i, j], grid[i + 1, j]]) for i in range(kh - 1) for j in range(kw)]
+    return np.array(rows + cols).reshape(-1, 2, 2)
+
+
+def draw_taps(ax: Axes, image: torch.Tensor, positions: torch.Tensor, kernel_size: tuple[int, int], *,
+              regular: torch.Tensor | None = None, theme: Theme | None = None) -> TapArtists:
+    """The photo with the taps of one output unit: dots joined by the kernel's mesh.
+
+    Args:
+        image: ``(C, H, W)`` photo in [0, 1].
+        positions: ``(K, 2)`` tap coordinates ``(y, x)`` (fractional for deformed taps).
+        kernel_size: ``(kh, kw)``, to join the taps into a mesh.
+        regular: optional ``(K, 2)`` undeformed taps, drawn as a faint mesh.
+    """
+    theme = theme or get_theme()
+    height, width = image.shape[-2:]
+    photo = ax.imshow(_image_array(image), extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    _fix_axes(ax, height, width)
+    lw = theme.line_scale
+    artists = TapArtists(
+        photo=photo,
+        regular=ax.add_collection(LineCollection([], colors="white", linewidths=0.8 * lw, linestyles="--",
+                                                 alpha=0.8), autolim=False),
+        mesh=ax.add_collection(LineCollection([], colors=theme.accent, linewidths=1.2 * lw), autolim=False),
+        taps=ax.scatter([], [], s=28 * lw, c=theme.accent, edgecolors="black", linewidths=0.6 * lw, zorder=5),
+        selected=ax.scatter([], [], s=80 * lw, facecolors="none", edgecolors="white", linewidths=1.6 * lw, zorder=6),
+        footprint=ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, ec=theme.accent, lw=1.5 * lw, ls="--")),
+        field=ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, ec=theme.accent2, lw=1.5 * lw, ls=":")),
+        label=ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize=theme.font_size - 1, color="white",
+                      bbox=dict(fc="black", alpha=0.55, lw=0, pad=2)),
+    )
+    update_taps(artists, positions, kernel_size, regular=regular)
+    return artists
+
+
+def update_taps(artists: TapArtists, positions: torch.Tensor, kernel_size: tuple[int, int], *,
+                regular: torch.Tensor | None = None, alpha: torch.Tensor | None = None, selected: int | None = None,
+                footprint: tuple[float, float, float, float] | None = None,
+                field: tuple[float, float, float, float] | None = None, label: str = "") -> None:
+    """Move the taps.
+
+    Args:
+        positions: ``(K, 2)`` taps ``(y, x)``.
+        regular: ``(K, 2)`` undeformed taps (faint mesh) or None to hide it.
+        alpha: ``(K,)`` per-tap opacity in [0, 1] (the DCNv2 mask) or None for opaque taps.
+        selected: index of a tap to ring, or None.
+        footprint, field: ``(y0, x0, y1, x1)`` inclusive pixel boxes (dashed, dotted) or None to hide.
+        label: short text in the lower-left corner.
+    """
+    points = positions.detach().double().cpu().numpy()  # (K, 2)
+    artists.taps.set_offsets(points[:, ::-1])
+    colors = np.tile(np.array(to_rgba(artists.taps.get_facecolor()[0] if len(artists.taps.get_facecolor())
+                                      else "orange")), (len(points), 1))
+    colors[:, 3] = 1.0 if alpha is None else np.clip(alpha.detach().double().cpu().numpy(), 0.05, 1.0)
+    artists.taps.set_facecolor(colors)
+    artists.mesh.set_segments(_mesh(points, kernel_size))
+    artists.regular.set_segments([] if regular is None else _mesh(regular.detach().double().cpu().numpy(),
+                                                                  kernel_size))
+    artists.selected.set_offsets(np.zeros((0, 2)) if selected is None else points[selected:selected + 1, ::-1])
+    for rect, box in ((artists.footprint, footprint), (artists.field, field)):
+        rect.set_visible(box is not None)
+        if box is not None:
+            y0, x0, y1, x1 = box
+            rect.set_bounds(x0 - 0.5, y0 - 0.5, x1 - x0 + 1, y1 - y0 + 1)
+    artists.label.set_text(label)
+    artists.label.set_visible(bool(label))
+
+
+def coverage_rgba(coverage: torch.Tensor, size: int, cmap: str, hole: str = "#f08080") -> np.ndarray:
+    """``(R_h, R_w)`` path counts centred in a ``size x size`` uint8 RGBA array: zeros inside the field
+    in ``hole``, counts on a square-root colour scale, outside the field transparent."""
+    counts = coverage.detach().double().cpu().numpy()
+    h, w = counts.shape
+    if h > size or w > size:
+        raise ValueError(f"coverage {counts.shape} does not fit in size {size}")
+    level = np.sqrt(counts / counts.max()) if counts.max() > 0 else counts
+    rgba = colormaps[cmap](0.15 + 0.85 * level, bytes=True)  # (h, w, 4) uint8: cheaper to resample
+    rgba[counts == 0] = np.round(np.array(to_rgba(hole)) * 255).astype(np.uint8)
+    out = np.zeros((size, size, 4), dtype=np.uint8)
+    top, left = (size - h) // 2, (size - w) // 2
+    out[top:top + h, left:left + w] = rgba
+    return out
+
+
+def draw_coverage(ax: Axes, coverage: torch.Tensor, size: int, *, theme: Theme | None = None
+                  ) -> tuple[AxesImage, Text]:
+    """A coverage heatmap (:func:`~explainer.sampling.stacked_coverage`) in a fixed unit-square frame.
+
+    The array may change size between updates; it always fills the same square, so two panels
+    drawn with the same ``size`` compare cell for cell. Returns the image and a title text.
+    """
+    theme = theme or get_theme()
+    ax.set_xlim(0, 1)
+    ax.set_ylim(1, 0)
+    ax.set_aspect("equal")
+    ax.set_autoscale_on(False)
+    ax.set_xticks([])
+    ax.set_yticks([])
+    image = ax.imshow(coverage_rgba(coverage, size, theme.cmap), extent=(0, 1, 1, 0), interpolation="nearest")
+    title = ax.text(0.5, 1.01, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=theme.font_size)
+    return image, title
+
+
+def update_coverage(image: AxesImage, coverage: torch.Tensor, size: int, cmap: str | None = None) -> None:
+    """Show new counts in an image drawn by :func:`draw_coverage`."""
+    image.set_data(coverage_rgba(coverage, size, cmap or get_theme().cmap))
+
+
+def draw_offset_field(ax: Axes, image: torch.Tensor, points: torch.Tensor, offsets: torch.Tensor, *,
+                      theme: Theme | None = None) -> Quiver:
+    """Arrows from regular tap positions ``points (N, 2)`` by ``offsets (N, 2)`` (both ``(y, x)``, pixels),
+    over a faded photo, on a true pixel scale."""
+    theme = theme or get_theme()
+    height, width = image.shape[-2:]
+    ax.imshow(_image_array(image, fade=0.6), extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    _fix_axes(ax, height, width)
+    p = points.detach().double().cpu().numpy()
+    o = offsets.detach().double().cpu().numpy()
+    return ax.quiver(p[:, 1], p[:, 0], o[:, 1], o[:, 0], angles="xy", scale_units="xy", scale=1.0,
+                     color=theme.accent, width=0.009, headwidth=3.5, headlength=3.5, headaxislength=3)
+
+
+def update_offset_field(quiver: Quiver, offsets: torch.Tensor) -> None:
+    """New ``(N, 2)`` offsets ``(dy, dx)`` for a quiver drawn by :func:`draw_offset_field`."""
+    o = offsets.detach().double().cpu().numpy()
+    quiver.set_UVC(o[:, 1], o[:, 0])
+
+
+def draw_feature_map(ax: Axes, fmap: torch.Tensor, vmax: float, *, theme: Theme | None = None) -> AxesImage:
+    """A ``(H, W)`` signed feature map on the diverging colormap with fixed limits ``[-vmax, vmax]``."""
+    theme = theme or get_theme()
+    height, width = fmap.shape
+    image = ax.imshow(fmap.detach().cpu().numpy(), cmap=theme.diverging_cmap, vmin=-vmax, vmax=vmax,
+                      extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    _fix_axes(ax, height, width)
+    return image
+
+
+def update_feature_map(image: AxesImage, fmap: torch.Tensor) -> None:
+    """Show a new ``(H, W)`` map (same size) in an image drawn by :func:`draw_feature_map`."""
+    image.set_data(fmap.detach().cpu().numpy())

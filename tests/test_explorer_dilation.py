@@ -1,0 +1,158 @@
+"""The dilation and deformation explorers in plain pytest: every control moves the picture, clicks select,
+the stated facts hold, limits grey out the seed, updates stay fast."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import time  # noqa: E402
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+import torch.nn.functional as F  # noqa: E402
+
+from explainer.explorers.dilation import (  # noqa: E402
+    EDGE_KERNELS,
+    HYBRID_SCHEDULES,
+    MASKS,
+    deformation_explorer,
+    dilation_explorer,
+)
+from explainer.sampling import deform_conv2d, sampling_positions, stacked_coverage  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def no_open_figures():
+    yield
+    assert plt.get_fignums() == []
+
+
+def other_value(control):
+    options = getattr(control, "options", None)
+    if options:
+        labels = [o[1] if isinstance(o, tuple) else o for o in options]
+        return next(v for v in labels if v != control.value)
+    return control.value + control.step if control.value + control.step <= control.max else control.value - control.step
+
+
+def assert_every_control_repaints(ex):
+    for name, control in ex.controls.items():
+        if control.disabled:
+            continue
+        before = ex.png()
+        control.value = other_value(control)
+        assert ex.last_error is None, (name, ex.last_error)
+        assert ex.png() != before, name
+
+
+def test_dilation_facts_and_every_control():
+    ex = dilation_explorer()
+    assert ex.last_error is None and ex.png()[:4] == b"\x89PNG"
+    r = ex.result
+    assert (r.kernel_size, r.dilation, r.effective) == (3, 2, 5)
+    assert r.holes_hybrid == 0 and r.holes_equal > 0
+    centre = torch.tensor(r.centre, dtype=torch.float32)
+    assert torch.equal(r.taps[4], centre) and torch.equal(r.taps[0], centre - 2)
+    assert "3 + 2·1 = <b>5</b>" in ex.info.value
+    assert_every_control_repaints(ex)
+    ex.set(kernel_size=3, dilation=2, hybrid="1, 2, 5")
+    for d in range(1, 7):
+        ex.set(dilation=d)
+        assert ex.result.effective == 3 + 2 * (d - 1)
+        assert ex.result.field_equal == 1 + 3 * 2 * d
+        assert (ex.result.holes_equal == 0) == (d == 1)  # equal dilations > 1 always leave holes
+        torch.testing.assert_close(ex.result.coverage_equal, stacked_coverage(3, [d] * 3))
+
+
+def test_dilation_click_moves_the_kernel():
+    ex = dilation_explorer()
+    before, centre = ex.png(), ex.result.centre
+    px, py = ex.painter.data_to_pixel(ex.ax_photo, 10.0, 20.0)
+    ex.click(px, py)
+    assert ex.result.centre == (20, 10) != centre and ex.png() != before
+    expected = sampling_positions(64, 3, padding=2, dilation=2)[20, 10]
+    assert torch.equal(ex.result.taps, expected)
+    ex.click(1, 1)  # outside the photo: nothing moves
+    assert ex.result.centre == (20, 10)
+
+
+def test_stacked_coverage_counts_paths_like_autograd():
+    for k, ds in ((3, [2, 2, 2]), (3, [1, 2, 5]), (2, [1, 3]), (4, [2, 1, 3])):
+        cov = stacked_coverage(k, ds)
+        size = cov.shape[0]
+        x = torch.zeros(1, 1, size, size, dtype=torch.float64, requires_grad=True)
+        y = x
+        for d in ds:  # all-ones weights: d y / d x counts the paths
+            y = F.conv2d(y, torch.ones(1, 1, k, k, dtype=torch.float64), dilation=d)
+        assert y.shape[-2:] == (1, 1)
+        (grad,) = torch.autograd.grad(y.sum(), x)
+        torch.testing.assert_close(cov, grad[0, 0])
+        assert cov.sum() == k ** (2 * len(ds))
+    with pytest.raises(ValueError, match="dilations"):
+        stacked_coverage(3, [])
+
+
+def test_deformation_facts_and_every_control():
+    ex = deformation_explorer()
+    assert ex.last_error is None
+    assert_every_control_repaints(ex)
+    ex.set(scale=1.0, angle=0.0, shear=0.0, noise=0.0, mask="none")
+    r = ex.result
+    assert torch.equal(r.deformed, r.regular)  # no deformation: the ordinary grid
+    torch.testing.assert_close(r.deformed_output, r.plain)  # ... and the ordinary convolution
+    assert ex.controls["seed"].disabled  # the seed matters only with random offsets or mask
+    ex.set(scale=2.0)
+    r = ex.result
+    torch.testing.assert_close(r.deformed - r.deformed[4], 2 * (r.regular - r.regular[4]))
+    assert not torch.allclose(r.deformed_output, r.plain)
+    ex.set(scale=1.0, angle=90.0)
+    rel = ex.result.deformed - ex.result.regular[4]
+    torch.testing.assert_close(rel[5], torch.tensor([-1.0, 0.0]), atol=1e-6, rtol=0)  # right of centre -> above
+    ex.set(mask="random")
+    assert not ex.controls["seed"].disabled and ex.result.mask.shape == (1, 9, 48, 48)
+    x = ex.photo[None]
+    w = torch.tensor(EDGE_KERNELS[ex.values["kernel"]], dtype=torch.float32)[None, None]
+    torch.testing.assert_close(ex.result.deformed_output,
+                               deform_conv2d(x, ex.result.offset, w, padding=1, mask=ex.result.mask)[0, 0])
+
+
+def test_deformation_click_selects_a_unit_on_any_panel():
+    ex = deformation_explorer()
+    for ax, (x, y) in zip(ex.axes, ((5.0, 7.0), (30.0, 12.0), (44.0, 40.0), (2.0, 3.0))):
+        before = ex.png()
+        ex.click(*ex.painter.data_to_pixel(ax, x, y))
+        assert ex.result.unit == (round(y), round(x)) and ex.png() != before
+        assert torch.equal(ex.result.regular, sampling_positions(48, 3, padding=1)[round(y), round(x)])
+
+
+def test_bad_options_and_presentation():
+    with pytest.raises(ValueError, match="unknown option"):
+        deformation_explorer(zoom=2)
+    with pytest.raises(ValueError, match="mask"):
+        deformation_explorer(mask="gaussian")
+    with pytest.raises(ValueError, match="dilation"):
+        dilation_explorer(dilation=7)
+    with pytest.raises(ValueError, match="hybrid"):
+        dilation_explorer(hybrid="2, 2, 2")
+    big = dilation_explorer(presentation=True)
+    assert big.theme.presentation and big.painter.size[0] > dilation_explorer(presentation=False).painter.size[0]
+    assert len(MASKS) == 3 and len(HYBRID_SCHEDULES) >= 2
+
+
+@pytest.mark.parametrize("factory,name,values", [
+    (dilation_explorer, "dilation", [1, 2, 3, 4, 5, 6]),
+    (deformation_explorer, "angle", [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]),
+])
+def test_updates_are_fast(factory, name, values):
+    ex = factory()
+    times = []
+    for _ in range(9):
+        for v in values:
+            start = time.perf_counter()
+            ex.controls[name].value = v
+            times.append((time.perf_counter() - start) * 1e3)
+    times.sort()
+    assert times[len(times) // 4] < 30, times  # 15 ms budget, doubled for a loaded CI machine

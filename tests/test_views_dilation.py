@@ -1,0 +1,103 @@
+"""Dilation / deformation views on the Agg backend: artists returned and updated in place, where the
+compute says, no pyplot figure left open."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402  (only to check that no pyplot figure is left open)
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
+
+from explainer.data import synthetic_image  # noqa: E402
+from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.sampling import random_offsets, rotation_offsets, sampling_positions, stacked_coverage  # noqa: E402
+from explainer.views.dilation import (  # noqa: E402
+    coverage_rgba,
+    draw_coverage,
+    draw_feature_map,
+    draw_offset_field,
+    draw_taps,
+    update_coverage,
+    update_feature_map,
+    update_offset_field,
+    update_taps,
+)
+
+
+@pytest.fixture(autouse=True)
+def no_open_figures():
+    yield
+    assert plt.get_fignums() == []
+
+
+def test_taps_follow_positions_mesh_alpha_and_boxes():
+    fig = new_figure(3, 3)
+    ax = fig.add_subplot()
+    image = synthetic_image(16)
+    regular = sampling_positions(16, 3, padding=1)[5, 7]  # (9, 2)
+    art = draw_taps(ax, image, regular, (3, 3), regular=regular)
+    assert all(isinstance(a, Artist) for a in art.animated)
+    np.testing.assert_allclose(art.taps.get_offsets(), regular.numpy()[:, ::-1])  # (x, y)
+    assert len(art.mesh.get_segments()) == 12  # 3 rows x 2 + 3 columns x 2
+    deformed = sampling_positions(16, 3, padding=1, offset=rotation_offsets(3, 16, 45.0)[0])[5, 7]
+    alpha = torch.linspace(0, 1, 9)
+    update_taps(art, deformed, (3, 3), regular=regular, alpha=alpha, selected=4, footprint=(4, 6, 6, 8))
+    np.testing.assert_allclose(art.taps.get_offsets(), deformed.numpy()[:, ::-1], atol=1e-6)
+    np.testing.assert_allclose(art.taps.get_facecolor()[:, 3], alpha.clamp(0.05, 1).numpy(), atol=1e-6)
+    np.testing.assert_allclose(art.selected.get_offsets(), [[7.0, 5.0]], atol=1e-6)  # the centre tap stays
+    assert art.footprint.get_visible() and not art.field.get_visible()
+    assert art.footprint.get_bbox().bounds == pytest.approx((5.5, 3.5, 3, 3))
+    assert ax.get_xlim() == (-0.5, 15.5) and ax.get_xticks().size == 0
+    Painter(fig).frame()
+    update_taps(art, regular, (3, 3))
+    assert art.regular.get_segments() == [] and len(art.selected.get_offsets()) == 0
+
+
+def test_coverage_marks_holes_and_fills_a_fixed_square():
+    cov = stacked_coverage(3, [2, 2])  # 9x9 with holes on odd rows / columns
+    rgba = coverage_rgba(cov, 13, "viridis", hole="#ff0000")
+    assert rgba.shape == (13, 13, 4) and rgba.dtype == np.uint8
+    assert (rgba[:2, :, 3] == 0).all() and (rgba[:, -2:, 3] == 0).all()  # centred: a 2-cell transparent margin
+    inner = rgba[2:11, 2:11]
+    holes = (cov == 0).numpy()
+    assert (inner[holes] == [255, 0, 0, 255]).all() and not (inner[~holes] == [255, 0, 0, 255]).all(-1).any()
+    fig = new_figure(3, 3)
+    ax = fig.add_subplot()
+    image, title = draw_coverage(ax, cov, 13)
+    assert ax.get_xlim() == (0, 1) and image.get_extent() == [0, 1, 1, 0]
+    update_coverage(image, stacked_coverage(3, [1, 2]), 13)
+    assert image.get_array().shape == (13, 13, 4)
+    with pytest.raises(ValueError, match="fit"):
+        coverage_rgba(cov, 5, "viridis")
+    Painter(fig).frame()
+
+
+def test_offset_field_arrows_have_true_pixel_lengths():
+    fig = new_figure(3, 3)
+    ax = fig.add_subplot()
+    tails = sampling_positions(12, 3, padding=1)[::3, ::3, 0].reshape(-1, 2)  # (16, 2)
+    off = random_offsets(3, 12, 1.0, seed=0)[0].reshape(9, 2, 12, 12)[0, :, ::3, ::3].reshape(2, -1).T  # (16, 2)
+    quiver = draw_offset_field(ax, synthetic_image(12), tails, off)
+    np.testing.assert_allclose(quiver.U, off[:, 1].numpy())
+    np.testing.assert_allclose(quiver.V, off[:, 0].numpy())
+    update_offset_field(quiver, off * 2)
+    np.testing.assert_allclose(quiver.U, 2 * off[:, 1].numpy())
+    assert quiver.scale == 1.0 and quiver.scale_units == "xy"
+    Painter(fig).frame()
+
+
+def test_feature_map_fixed_limits_and_update():
+    fig = new_figure(3, 3)
+    ax = fig.add_subplot()
+    fmap = torch.linspace(-1, 1, 20).reshape(4, 5)
+    image = draw_feature_map(ax, fmap, 2.0)
+    assert image.get_clim() == (-2.0, 2.0) and ax.get_ylim() == (3.5, -0.5)
+    update_feature_map(image, -fmap)
+    np.testing.assert_allclose(image.get_array(), -fmap.numpy())
+    with pytest.raises(ValueError, match="image"):
+        draw_taps(ax, torch.zeros(2, 4, 4), torch.zeros(1, 2), (1, 1))
