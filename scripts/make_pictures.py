@@ -69,6 +69,12 @@ PICTURES = (
     Picture("stacked_convs", "stacked_convs_explorer",
             dict(depth=3, kernel_size=3, channels=64),
             sweep=("depth", [1, 2, 3, 4, 5, 4, 3, 2]), fps=2),
+    # Dilation spreads the taps over the photo; the coverage heatmaps show the gridding of equal dilations.
+    Picture("dilation", "dilation_explorer", dict(dilation=2),
+            sweep=("dilation", [1, 2, 3, 4, 5, 6]), fps=2),
+    # Rotating every tap's offset: the deformed grid, the offset field and the edge map it produces.
+    Picture("deformation", "deformation_explorer", dict(angle=30.0),
+            sweep=("angle", [0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0]), fps=2),
     # Without 1/sqrt(d) the softmax collapses onto one key as the head dimension grows.
     Picture("self_attention", "self_attention_explorer", dict(),
             sweep=("head_dim", [2, 4, 8, 16, 32, 64]), sweep_from=dict(scaling="none"), fps=2),

@@ -24,6 +24,8 @@ SWEEPS = {
     "receptive_field_explorer": ("depth", [1, 2, 3, 4]),
     "reference_networks_explorer": ("network", None),  # every option
     "stacked_convs_explorer": ("depth", [1, 2, 3]),
+    "dilation_explorer": ("dilation", [1, 2, 3, 4]),
+    "deformation_explorer": ("angle", [0.0, 30.0, 60.0]),
     "self_attention_explorer": ("head_dim", [2, 8, 32]),
     "positional_encoding_explorer": ("dim", [16, 32, 64]),
     "attention_patterns_explorer": ("T", [16, 24, 32]),

@@ -14,6 +14,8 @@ _FACTORIES = {
     "receptive_field_explorer": "explainer.explorers.receptive_field",
     "reference_networks_explorer": "explainer.explorers.receptive_field",
     "stacked_convs_explorer": "explainer.explorers.receptive_field",
+    "dilation_explorer": "explainer.explorers.dilation",
+    "deformation_explorer": "explainer.explorers.dilation",
     "self_attention_explorer": "explainer.explorers.attention",
     "positional_encoding_explorer": "explainer.explorers.attention",
     "attention_patterns_explorer": "explainer.explorers.efficient_attention",

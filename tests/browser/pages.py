@@ -18,16 +18,20 @@ class PageProblem(AssertionError):
     """Something a student would see as broken."""
 
 
+def accept_kernel_dialog(page) -> None:
+    """On a loaded machine JupyterLab may ask which kernel to start (also after the kernel was
+    idle once, when it reconnects): accept its proposal, the notebook's own python3 kernel."""
+    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+    if dialog.count():
+        dialog.first.click()
+
+
 def open_lab_notebook(page, server, name: str, timeout: float = 90) -> None:
     page.goto(server.url(f"lab/tree/{name}?reset"))  # reset: no tabs restored from an earlier test
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=timeout * 1e3)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        # On a loaded machine JupyterLab may ask which kernel to start before it has read the
-        # notebook's kernelspec: accept its proposal (the notebook's own python3 kernel).
-        dialog = page.locator(".jp-Dialog .jp-mod-accept")
-        if dialog.count():
-            dialog.first.click()
+        accept_kernel_dialog(page)
         if page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
             return
         time.sleep(0.25)
@@ -49,6 +53,7 @@ def run_all_cells(page, timeout: float = 180) -> None:
     start = time.monotonic()
     retried = False
     while time.monotonic() - start < timeout:
+        accept_kernel_dialog(page)
         prompts = page.eval_on_selector_all(
             ".jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent.trim())"
         )
