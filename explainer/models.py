@@ -1,0 +1,175 @@
+"""A tiny CNN with a swappable gate per stage, trained on :func:`explainer.data.scenes`, and its shipped weights.
+
+``GatedCNN(gate)`` has three stages ``conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> ReLU -> gate -> pool``
+(widths 16, 32, 64) and a linear classifier over the globally pooled last stage; ``gate`` is one of
+:data:`explainer.gating.GATES`, the same for every stage so that variants compare. Weights made by
+``python -m explainer.train gates`` ship in ``explainer/weights/gates_<gate>.pt`` and load with
+``torch.load(weights_only=True)``.
+"""
+
+from __future__ import annotations
+
+import functools
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import Tensor, nn
+
+from explainer._validate import check_choice, check_int, check_tensor
+from explainer.data import SHAPES
+from explainer.gating import GATES, Gates, gate_multiply_adds, gate_params, make_gate
+
+__all__ = ["WIDTHS", "REDUCTION", "IMAGE_SIZE", "WEIGHTS_DIR", "GatedCNN", "StageOutputs", "weights_path",
+           "load_pretrained", "init_weights", "stage_costs", "StageCost"]
+
+WIDTHS = (16, 32, 64)
+REDUCTION = 4  # 16 would leave the 16-channel stage a 1-unit bottleneck
+IMAGE_SIZE = 32
+WEIGHTS_DIR = Path(__file__).with_name("weights")
+
+
+def _stage(c_in: int, c_out: int, gate: str) -> nn.ModuleDict:
+    convs = nn.Sequential(nn.Conv2d(c_in, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(),
+                          nn.Conv2d(c_out, c_out, 3, padding=1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU())
+    block = make_gate(gate, c_out, REDUCTION)
+    return nn.ModuleDict({"convs": convs, "gate": block if block is not None else nn.Identity()})
+
+
+@dataclass(frozen=True)
+class StageOutputs:
+    """What one forward pass saw.
+
+    Attributes:
+        logits: (B, num_classes).
+        features: per stage, the (B, C, H, W) map entering the gate.
+        gates: per stage, the :class:`~explainer.gating.Gates` (None for ``gate="none"``).
+    """
+
+    logits: Tensor
+    features: tuple[Tensor, ...]
+    gates: tuple[Gates | None, ...]
+
+
+class GatedCNN(nn.Module):
+    """Three conv stages, each followed by the same kind of gate, then global pooling and a classifier.
+
+    Args:
+        gate: ``"none"``, ``"se"``, ``"cbam"`` or ``"eca"``.
+        num_classes: outputs (the scene shapes by default).
+
+    Shapes: ``x (B, 3, H, W)`` in [0, 1] ``-> logits (B, num_classes)``; stage maps are H, H/2, H/4.
+
+    Example:
+        >>> GatedCNN("cbam")(torch.zeros(2, 3, 32, 32)).shape
+        torch.Size([2, 4])
+    """
+
+    def __init__(self, gate: str = "none", num_classes: int = len(SHAPES)) -> None:
+        super().__init__()
+        self.gate = check_choice("gate", gate, GATES)
+        num_classes = check_int("num_classes", num_classes, minimum=2)
+        widths = (3, *WIDTHS)
+        self.stages = nn.ModuleList(_stage(a, b, gate) for a, b in zip(widths[:-1], widths[1:]))
+        self.head = nn.Linear(WIDTHS[-1], num_classes)
+
+    def inspect(self, x: Tensor) -> StageOutputs:
+        """Forward pass that keeps each stage's pre-gate map and its gates."""
+        x = check_tensor("x", x, ndim=4)
+        if x.shape[1] != 3:
+            raise ValueError(f"x must be RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
+        h = x - 0.5
+        features, gates = [], []
+        for i, stage in enumerate(self.stages):
+            h = stage["convs"](h)  # (B, C_i, H_i, W_i)
+            features.append(h)
+            gates.append(stage["gate"].gates(h) if self.gate != "none" else None)
+            h = stage["gate"](h)
+            if i < len(self.stages) - 1:
+                h = nn.functional.max_pool2d(h, 2)  # (B, C_i, H_i/2, W_i/2)
+        return StageOutputs(self.head(h.mean(dim=(2, 3))), tuple(features), tuple(gates))
+
+    def forward(self, x: Tensor) -> Tensor:
+        h = x - 0.5
+        for i, stage in enumerate(self.stages):
+            h = stage["gate"](stage["convs"](h))
+            if i < len(self.stages) - 1:
+                h = nn.functional.max_pool2d(h, 2)
+        return self.head(h.mean(dim=(2, 3)))  # (B, num_classes)
+
+
+def init_weights(model: nn.Module, generator: torch.Generator) -> nn.Module:
+    """Re-initialise every conv / linear weight from ``generator`` (Kaiming uniform), biases to zero."""
+    for module in model.modules():
+        if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Linear)):
+            nn.init.kaiming_uniform_(module.weight, a=5**0.5, generator=generator)
+            if module.bias is not None:
+                nn.init.zeros_(module.bias)
+    return model
+
+
+def weights_path(gate: str) -> Path:
+    """Where the shipped weights of ``GatedCNN(gate)`` live."""
+    return WEIGHTS_DIR / f"gates_{check_choice('gate', gate, GATES)}.pt"
+
+
+@functools.lru_cache(maxsize=4)
+def _state(gate: str) -> dict:
+    path = weights_path(gate)
+    if not path.is_file():
+        raise FileNotFoundError(f"no shipped weights for gate={gate!r} at {path}; "
+                                "run `python -m explainer.train gates`")
+    return torch.load(path, map_location="cpu", weights_only=True)
+
+
+def load_pretrained(gate: str) -> GatedCNN:
+    """A fresh ``GatedCNN(gate)`` in eval mode with the shipped weights (float32, CPU).
+
+    Example:
+        >>> load_pretrained("cbam").training
+        False
+    """
+    model = GatedCNN(gate)
+    model.load_state_dict(_state(gate))
+    return model.eval()
+
+
+@dataclass(frozen=True)
+class StageCost:
+    """Cost of one stage of :class:`GatedCNN` and of its gate, for one image.
+
+    Attributes:
+        stage: index.
+        channels: stage width ``C``.
+        size: (H, W) of the stage's map.
+        conv_params / gate_params: parameters of the two convolutions (+BN) and of the gate.
+        conv_multiply_adds / gate_multiply_adds: multiply-adds of the same parts.
+    """
+
+    stage: int
+    channels: int
+    size: tuple[int, int]
+    conv_params: int
+    gate_params: int
+    conv_multiply_adds: int
+    gate_multiply_adds: int
+
+
+def stage_costs(gate: str, image_size: int = IMAGE_SIZE) -> list[StageCost]:
+    """Parameters and multiply-adds per stage of ``GatedCNN(gate)`` (convs vs gate), by closed form.
+
+    Example:
+        >>> stage_costs("se")[0].gate_params  # 2 * 16 * (16 // 4)
+        128
+    """
+    gate = check_choice("gate", gate, GATES)
+    size = check_int("image_size", image_size, minimum=4)
+    costs, c_in = [], 3
+    for i, c in enumerate(WIDTHS):
+        hw = size * size
+        conv_p = 9 * c_in * c + 9 * c * c + 4 * c
+        conv_m = hw * 9 * (c_in * c + c * c)
+        costs.append(StageCost(i, c, (size, size), conv_p, gate_params(gate, c, REDUCTION), conv_m,
+                               gate_multiply_adds(gate, c, (size, size), REDUCTION)))
+        c_in, size = c, size // 2
+    return costs
