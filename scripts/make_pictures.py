@@ -75,6 +75,11 @@ PICTURES = (
     # Rotating every tap's offset: the deformed grid, the offset field and the edge map it produces.
     Picture("deformation", "deformation_explorer", dict(angle=30.0),
             sweep=("angle", [0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0]), fps=2),
+    # SE step by step: pooled descriptor, bottleneck, gates; then the trained SE / CBAM / ECA gates.
+    Picture("squeeze_excitation", "se_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=2),
+    Picture("trained_gates", "trained_gates_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=1),
+    Picture("eca", "eca_explorer", dict(), sweep=("channels", [8, 16, 32, 64, 128, 256]), fps=2),
+    Picture("gate_cost", "gate_cost_explorer", dict(), sweep=("channels", [16, 32, 64, 128, 256]), fps=2),
     # Without 1/sqrt(d) the softmax collapses onto one key as the head dimension grows.
     Picture("self_attention", "self_attention_explorer", dict(),
             sweep=("head_dim", [2, 4, 8, 16, 32, 64]), sweep_from=dict(scaling="none"), fps=2),

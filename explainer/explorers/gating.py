@@ -1,0 +1,356 @@
+"""Explorers for gate attention (SE, CBAM, ECA) on the tiny trained networks of :mod:`explainer.models`.
+
+- :func:`se_explorer`: step through SE on a real feature map: pooled descriptor, bottleneck, gates,
+  a channel before and after rescaling; the reduction ratio with its parameter count.
+- :func:`trained_gates_explorer`: one scene (seed control) and one stage: CBAM's spatial gate over the
+  image, and the channel gates of the SE, CBAM and ECA networks side by side.
+- :func:`eca_explorer`: channel count -> ECA kernel size, the 1D convolution drawn as a band.
+- :func:`gate_cost_explorer`: parameters and multiply-adds of each gate as a share of its stage.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import numpy as np
+import torch
+
+from explainer._validate import check_choice, check_int
+from explainer.data import SHAPES, scenes
+from explainer.explorers._kit import Explorer, checkbox, int_slider, selection_slider
+from explainer.gating import GATES, SqueezeExcitation, eca_kernel_size, gate_multiply_adds, gate_params, se_steps
+from explainer.models import IMAGE_SIZE, REDUCTION, WIDTHS, load_pretrained
+from explainer.render import Painter, new_figure
+from explainer.theme import Theme, get_theme
+from explainer.views.gating import draw_band, draw_bars, draw_costs, draw_map, draw_overlay
+
+__all__ = [
+    "SCENE_SEED",
+    "NUM_IMAGES",
+    "REDUCTIONS",
+    "ECA_CHANNELS",
+    "COST_CHANNELS",
+    "se_explorer",
+    "trained_gates_explorer",
+    "eca_explorer",
+    "gate_cost_explorer",
+]
+
+SCENE_SEED = 7  # the explorers' scenes: a seed the training and test sets do not use
+NUM_IMAGES = 40
+REDUCTIONS = (1, 2, 4, 8, 16)
+ECA_CHANNELS = (8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
+COST_CHANNELS = (16, 32, 64, 128, 256, 512)
+
+
+@functools.lru_cache(maxsize=1)
+def _scenes():
+    return scenes(NUM_IMAGES, IMAGE_SIZE, seed=SCENE_SEED)
+
+
+@functools.lru_cache(maxsize=1)
+def _inspected() -> dict[str, Any]:
+    """Every trained variant run once on the explorers' scenes: moves only index into these."""
+    data = _scenes()
+    with torch.no_grad():
+        return {gate: load_pretrained(gate).inspect(data.images) for gate in GATES}
+
+
+def _rgb(index: int) -> np.ndarray:
+    return _scenes().images[index].permute(1, 2, 0).numpy()  # (H, W, 3)
+
+
+def _check_image(image: int) -> int:
+    return check_int("image", image, 0, NUM_IMAGES - 1)
+
+
+def _check_stage(stage: int) -> int:
+    return check_int("stage", stage, 0, len(WIDTHS) - 1)
+
+
+# --------------------------------------------------------------------------- SE step-through
+class SEExplorer(Explorer):
+    """SE step by step on the trained SE network's own pre-gate map; ``result`` is the :class:`SESteps`."""
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        fig = new_figure(8.0, 4.4, theme=theme)
+        self.picture = draw_map(fig.add_axes((0.02, 0.52, 0.22, 0.38)), "scene", theme=theme)
+        self.before = draw_map(fig.add_axes((0.27, 0.52, 0.22, 0.38)), "channel, before", cmap=theme.cmap, theme=theme)
+        self.after = draw_map(fig.add_axes((0.52, 0.52, 0.22, 0.38)), "after × gate", cmap=theme.cmap, theme=theme)
+        self.hidden = draw_bars(fig.add_axes((0.79, 0.55, 0.19, 0.32)), "bottleneck", ymax=1.0, theme=theme)
+        self.pooled = draw_bars(fig.add_axes((0.05, 0.08, 0.43, 0.28)), "squeeze: mean of each channel",
+                                ymax=1.0, theme=theme)
+        self.gates = draw_bars(fig.add_axes((0.55, 0.08, 0.43, 0.28)), "excite: gates σ(W2 relu(W1 z))",
+                               theme=theme)
+        painter = Painter(fig)
+        painter.animate(*(v.artists for v in (self.picture, self.before, self.after, self.hidden, self.pooled,
+                                               self.gates)))
+        controls = {
+            "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
+            "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
+            "reduction": selection_slider("reduction r", REDUCTIONS, values["reduction"], theme=theme),
+            "channel": int_slider("channel", values["channel"], 0, WIDTHS[-1] - 1, theme=theme),
+        }
+        super().__init__(controls, painter, title="Squeeze-and-excitation, step by step", theme=theme)
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Any]:
+        c = WIDTHS[values["stage"]]
+        return {"channel": (0, c - 1, f"stage {values['stage']} has {c} channels"),
+                "reduction": ([r for r in REDUCTIONS if r <= c], None)}
+
+    def render(self, values: dict[str, Any]) -> None:
+        stage, r, ch, index = values["stage"], values["reduction"], values["channel"], values["image"]
+        x = _inspected()["se"].features[stage][index:index + 1]  # (1, C, H, W)
+        block, trained = _se_block(stage, r)
+        with torch.no_grad():
+            steps = se_steps(block, x)
+        self.result = steps
+        before, after = x[0, ch].numpy(), steps.output[0, ch].numpy()
+        top = float(before.max()) or 1.0
+        self.picture.update(_rgb(index))
+        self.before.update(before, f"max {top:.2f}", vmin=0, vmax=top)
+        self.after.update(after, f"gate {float(steps.gates[0, ch]):.2f}", vmin=0, vmax=top)
+        pooled = steps.pooled[0].numpy()
+        self.pooled.update(pooled / max(float(pooled.max()), 1e-6), ch)
+        hidden = steps.hidden[0].numpy()
+        self.hidden.update(hidden / max(float(hidden.max()), 1e-6), None, f"{len(hidden)}")
+        self.gates.update(steps.gates[0].numpy(), ch)
+        c = len(pooled)
+        self.info.value = (
+            f"<b>squeeze</b> z = mean<sub>h,w</sub> x: {c} numbers; <b>excite</b> g = "
+            f"σ(W<sub>2</sub> relu(W<sub>1</sub> z)) with W<sub>1</sub>: {c}→{c // r}, W<sub>2</sub>: {c // r}→{c}; <b>scale</b> y = x · g.<br>"
+            f"parameters 2·C·(C/r) = 2·{c}·{c // r} = <b>{gate_params('se', c, r):,}</b> "
+            f"(the stage's convolutions have {_stage_conv_params(stage):,}). "
+            + ("Gates of the <b>trained</b> SE network (r = 4)." if trained else
+               f"r = {r} differs from the trained r = {REDUCTION}: an <b>untrained</b> SE block (seeded weights),"
+               " so its gates carry no meaning yet.")
+            + " Bars of z and the bottleneck are scaled to their maximum.")
+
+
+@functools.lru_cache(maxsize=32)
+def _se_block(stage: int, reduction: int) -> tuple[SqueezeExcitation, bool]:
+    if reduction == REDUCTION:
+        return load_pretrained("se").stages[stage]["gate"], True
+    block = SqueezeExcitation(WIDTHS[stage], reduction)
+    g = torch.Generator().manual_seed(stage * 100 + reduction)
+    for p in block.parameters():
+        torch.nn.init.kaiming_uniform_(p, a=5**0.5, generator=g)
+    return block.eval(), False
+
+
+def _stage_conv_params(stage: int) -> int:
+    c_in = (3, *WIDTHS)[stage]
+    c = WIDTHS[stage]
+    return 9 * c_in * c + 9 * c * c + 4 * c
+
+
+def se_explorer(image: int = 0, stage: int = 1, reduction: int = REDUCTION, channel: int = 0,
+                presentation: bool | None = None) -> SEExplorer:
+    """Build (not display) the SE step-through on the trained SE network's feature maps.
+
+    Args:
+        image: scene index (0 to ``NUM_IMAGES - 1``).
+        stage: 0, 1 or 2 (16, 32, 64 channels).
+        reduction: one of :data:`REDUCTIONS` (all fit the narrowest stage); 4 shows the trained gates.
+        channel: the channel shown before and after rescaling.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> ex = se_explorer(stage=1, reduction=8)
+        >>> ex.result.hidden.shape  # 32 // 8 bottleneck units
+        torch.Size([1, 4])
+    """
+    stage = _check_stage(stage)
+    values = dict(image=_check_image(image), stage=stage, reduction=check_choice("reduction", reduction, REDUCTIONS),
+                  channel=check_int("channel", channel, 0, WIDTHS[stage] - 1))
+    return SEExplorer(values, get_theme(presentation))
+
+
+# --------------------------------------------------------------------------- trained gates, side by side
+class TrainedGatesExplorer(Explorer):
+    """CBAM's spatial gate over a scene and the SE / CBAM / ECA channel gates of the trained networks.
+
+    ``result`` is a dict ``{gate: Gates}`` for the chosen image and stage, plus ``"predictions"``.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        fig = new_figure(8.0, 4.6, theme=theme)
+        self.overlay = draw_overlay(fig.add_axes((0.01, 0.47, 0.25, 0.43)), "CBAM spatial gate",
+                                    theme=theme)
+        self.spatial = draw_map(fig.add_axes((0.03, 0.06, 0.21, 0.33)), "", theme=theme)
+        self.bars = {gate: draw_bars(fig.add_axes((0.33, 0.70 - 0.31 * i, 0.65, 0.2)), title, theme=theme)
+                     for i, (gate, title) in enumerate((("se", "SE channel gates"),
+                                                        ("cbam", "CBAM channel gates (applied first)"),
+                                                        ("eca", "ECA channel gates")))}
+        painter = Painter(fig)
+        painter.animate(self.overlay.artists, self.spatial.artists, *(b.artists for b in self.bars.values()))
+        controls = {
+            "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
+            "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
+            "overlay": checkbox("gate over the scene", values["overlay"], theme=theme),
+        }
+        super().__init__(controls, painter, title="Trained gates: SE, CBAM, ECA on one scene", theme=theme)
+
+    def render(self, values: dict[str, Any]) -> None:
+        index, stage = values["image"], values["stage"]
+        runs = _inspected()
+        data = _scenes()
+        gates = {gate: runs[gate].gates[stage] for gate in ("se", "cbam", "eca")}
+        chosen = {gate: type(g)(g.channel[index], None if g.spatial is None else g.spatial[index])
+                  for gate, g in gates.items()}
+        predictions = {gate: SHAPES[int(runs[gate].logits[index].argmax())] for gate in GATES}
+        self.result = {**chosen, "predictions": predictions}
+        spatial = chosen["cbam"].spatial.numpy()
+        h, w = spatial.shape
+        box = tuple(data.boxes[index, 0].tolist())
+        lo, hi = float(spatial.min()), float(spatial.max())
+        hi = max(hi, lo + 1e-3)  # colours span this map's own range: small differences stay visible
+        self.overlay.update(_rgb(index), spatial, box, show_gate=values["overlay"], vmin=lo, vmax=hi)
+        self.spatial.update(spatial, f"{h}×{w}: {lo:.2f}–{hi:.2f}", vmin=lo, vmax=hi)
+        for gate, view in self.bars.items():
+            view.update(chosen[gate].channel.numpy())
+        truth = SHAPES[int(data.labels[index])]
+        self.info.value = (
+            f"scene {index}: “{data.captions[index]}” (target: <b>{truth}</b>, box in orange). Stage {stage} has "
+            f"{WIDTHS[stage]} channels on a {h}×{w} map. CBAM first rescales channels, g<sub>c</sub> = σ(MLP(avg) + "
+            "MLP(max)), then computes its spatial gate g<sub>s</sub> = σ(conv<sub>7×7</sub>[mean<sub>c</sub>, "
+            "max<sub>c</sub>]) on the channel-gated map; its colours span this map's own range (written below it). "
+            "Predictions: "
+            + ", ".join(f"{g}: {'✓' if p == truth else '✗'} {p}" for g, p in predictions.items()))
+
+
+def trained_gates_explorer(image: int = 0, stage: int = 0, overlay: bool = True,
+                           presentation: bool | None = None) -> TrainedGatesExplorer:
+    """Build (not display) the side-by-side view of the trained networks' gates on one scene.
+
+    Args:
+        image: scene index (0 to ``NUM_IMAGES - 1``).
+        stage: 0, 1 or 2.
+        overlay: draw CBAM's spatial gate over the scene.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> ex = trained_gates_explorer(stage=1)
+        >>> ex.result["cbam"].spatial.shape
+        torch.Size([16, 16])
+    """
+    if not isinstance(overlay, bool):
+        raise TypeError(f"overlay must be a bool, got {overlay!r}")
+    values = dict(image=_check_image(image), stage=_check_stage(stage), overlay=overlay)
+    return TrainedGatesExplorer(values, get_theme(presentation))
+
+
+# --------------------------------------------------------------------------- ECA kernel size
+class ECAExplorer(Explorer):
+    """The ECA kernel-size rule as a curve over C and the 1D convolution as a band; ``result`` is ``k``."""
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        fig = new_figure(8.0, 3.8, theme=theme)
+        ax = fig.add_axes((0.08, 0.16, 0.48, 0.7))
+        ax.set_xscale("log", base=2)
+        ax.set_xlim(ECA_CHANNELS[0] / 1.2, ECA_CHANNELS[-1] * 1.2)
+        ax.set_ylim(0, 15)
+        ax.set_autoscale_on(False)
+        ax.set_xlabel("channels C (log scale)", fontsize=theme.font_size - 1)
+        ax.set_ylabel("kernel size k", fontsize=theme.font_size - 1)
+        ax.tick_params(labelsize=theme.font_size - 2)
+        ax.set_title("k = |log₂C / γ + b / γ|, made odd", fontsize=theme.font_size, pad=3)
+        lw = 1.6 * theme.line_scale
+        (self.curve,) = ax.step([], [], where="post", color=theme.accent2, lw=lw)
+        (self.marker,) = ax.plot([], [], "o", color=theme.accent, ms=7 * theme.line_scale)
+        self.label = ax.text(0.03, 0.95, "", transform=ax.transAxes, va="top", fontsize=theme.font_size)
+        self.band = draw_band(fig.add_axes((0.66, 0.16, 0.32, 0.62)), "", theme=theme)
+        painter = Painter(fig)
+        painter.animate(self.curve, self.marker, self.label, self.band.artists)
+        controls = {
+            "channels": selection_slider("channels C", ECA_CHANNELS, values["channels"], theme=theme),
+            "gamma": int_slider("γ", values["gamma"], 1, 4, theme=theme),
+            "b": int_slider("b", values["b"], 0, 4, theme=theme),
+        }
+        super().__init__(controls, painter, title="ECA: the kernel size follows the channel count", theme=theme)
+
+    def render(self, values: dict[str, Any]) -> None:
+        c, gamma, b = values["channels"], values["gamma"], values["b"]
+        k = eca_kernel_size(c, gamma, b)
+        self.result = k
+        self.curve.set_data(*_eca_curve(gamma, b))
+        self.marker.set_data([c], [k])
+        raw = np.log2(c) / gamma + b / gamma
+        self.label.set_text(f"C={c}: {raw:.2f} → k={k}")
+        self.band.update(c, k, text=f"first {min(c, 24)} of {c} gates, k={k}")
+        self.info.value = (
+            f"ECA replaces SE's two layers by one 1D convolution over the pooled channels: gate i reads channels "
+            f"i−{k // 2} … i+{k // 2} (zero-padded at the ends) with the same {k} weights. Parameters: <b>{k}</b> "
+            f"(SE with r = 16 would need 2·C·(C/16) = {2 * c * max(c // 16, 1):,}). "
+            f"k = int(|log₂{c}/{gamma} + {b}/{gamma}|) = int({raw:.3f}) = {int(raw)} → odd: <b>{k}</b>.")
+
+
+@functools.lru_cache(maxsize=32)
+def _eca_curve(gamma: int, b: int) -> tuple[np.ndarray, np.ndarray]:
+    grid = np.geomspace(ECA_CHANNELS[0], ECA_CHANNELS[-1], 200).round().astype(int)
+    return grid, np.array([eca_kernel_size(int(n), gamma, b) for n in grid])
+
+
+def eca_explorer(channels: int = 64, gamma: int = 2, b: int = 1, presentation: bool | None = None) -> ECAExplorer:
+    """Build (not display) the ECA kernel-size explorer.
+
+    Example:
+        >>> eca_explorer(channels=2048).result
+        7
+    """
+    values = dict(channels=check_choice("channels", channels, ECA_CHANNELS), gamma=check_int("gamma", gamma, 1, 4),
+                  b=check_int("b", b, 0, 4))
+    return ECAExplorer(values, get_theme(presentation))
+
+
+# --------------------------------------------------------------------------- cost
+_COST_ROWS = [f"{g} {m}" for g in ("SE", "CBAM", "ECA") for m in ("params", "mult-adds")]
+
+
+class GateCostExplorer(Explorer):
+    """Each gate's parameters and multiply-adds over those of its stage (two 3×3 convs C→C on H×W).
+
+    ``result`` maps each row name (``"SE params"``, ...) to its fraction.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        fig = new_figure(8.0, 3.4, theme=theme)
+        self.view = draw_costs(fig.add_axes((0.16, 0.14, 0.8, 0.74)), _COST_ROWS, theme=theme)
+        painter = Painter(fig)
+        painter.animate(self.view.artists)
+        controls = {
+            "channels": selection_slider("channels C", COST_CHANNELS, values["channels"], theme=theme),
+            "size": int_slider("map size H=W", values["size"], 4, 64, theme=theme),
+            "reduction": selection_slider("reduction r", REDUCTIONS, values["reduction"], theme=theme),
+        }
+        super().__init__(controls, painter, title="What a gate costs", theme=theme)
+
+    def render(self, values: dict[str, Any]) -> None:
+        c, s, r = values["channels"], values["size"], values["reduction"]
+        stage_p, stage_m = 2 * 9 * c * c, 2 * 9 * c * c * s * s
+        fractions = {}
+        for gate, name in (("se", "SE"), ("cbam", "CBAM"), ("eca", "ECA")):
+            fractions[f"{name} params"] = gate_params(gate, c, r) / stage_p
+            fractions[f"{name} mult-adds"] = gate_multiply_adds(gate, c, (s, s), r) / stage_m
+        self.result = fractions
+        self.view.update([fractions[row] for row in _COST_ROWS])
+        self.info.value = (
+            f"stage = two 3×3 convolutions {c}→{c} on {s}×{s}: 18·C² = {stage_p:,} parameters, 18·C²·H·W = "
+            f"{stage_m:,} multiply-adds. SE 2C(C/r) = {gate_params('se', c, r):,}; CBAM adds 2·7² = 98 "
+            f"(spatial conv) = {gate_params('cbam', c, r):,}; ECA k = {eca_kernel_size(c)}. Multiply-adds include "
+            "the rescaling (C·H·W per gate map); CBAM's spatial 7×7 conv costs 2·49·H·W. "
+            "The parameter shares do not depend on the map size; the multiply-add shares barely do.")
+
+
+def gate_cost_explorer(channels: int = 64, size: int = 16, reduction: int = 16,
+                       presentation: bool | None = None) -> GateCostExplorer:
+    """Build (not display) the gate-cost explorer.
+
+    Example:
+        >>> round(gate_cost_explorer(channels=64, reduction=16).result["SE params"], 4)  # 512 / 73728
+        0.0069
+    """
+    values = dict(channels=check_choice("channels", channels, COST_CHANNELS), size=check_int("size", size, 4, 64),
+                  reduction=check_choice("reduction", reduction, REDUCTIONS))
+    return GateCostExplorer(values, get_theme(presentation))

@@ -1,0 +1,80 @@
+"""Gate views on the Agg backend: artists returned, fixed axes, updates move the artists, no figure left open."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.views.gating import band_matrix, draw_band, draw_bars, draw_costs, draw_map, draw_overlay  # noqa: E402
+
+
+@pytest.fixture
+def fig():
+    figure = new_figure(4, 3)
+    yield figure
+    assert plt.get_fignums() == []
+
+
+def test_bars_follow_values_and_highlight(fig):
+    ax = fig.add_subplot()
+    view = draw_bars(ax, "gates")
+    assert view.artists and all(a.axes is ax for a in view.artists)
+    limits = ax.get_xlim(), ax.get_ylim()
+    view.update(np.array([0.2, 0.9, 1.5]), highlight=1, text="x")
+    paths = view.bars.get_paths()
+    assert len(paths) == 3
+    tops = [p.vertices[:, 1].max() for p in paths]
+    assert np.allclose(tops, [0.2, 0.9, 1.0])  # clipped to the axis
+    faces = view.bars.get_facecolor()
+    assert not np.allclose(faces[1], faces[0]) and np.allclose(faces[0], faces[2])
+    view.update(np.full(7, 0.5))
+    assert len(view.bars.get_paths()) == 7 and (ax.get_xlim(), ax.get_ylim()) == limits
+    Painter(fig).frame()
+
+
+def test_maps_of_any_size_share_one_extent(fig):
+    ax = fig.add_subplot()
+    view = draw_map(ax, "map")
+    for shape in ((5, 3), (16, 16)):
+        view.update(np.random.default_rng(0).random(shape), "t", vmin=0, vmax=2)
+        assert view.image.get_extent() == [0, 1, 1, 0] and view.image.get_array().shape == shape
+    assert view.image.get_clim() == (0, 2)
+
+
+def test_overlay_box_is_placed_in_picture_fractions(fig):
+    view = draw_overlay(fig.add_subplot(), "scene")
+    view.update(np.zeros((32, 40, 3)), np.ones((8, 8)) * 0.5, (4.0, 8.0, 24.0, 16.0))
+    assert view.box.get_bbox().bounds == pytest.approx((0.1, 0.25, 0.5, 0.25))
+    view.update(np.zeros((32, 40, 3)), np.ones((8, 8)), None, show_gate=False)
+    assert not view.box.get_visible() and not view.overlay.get_visible()
+
+
+def test_band_matrix_marks_each_gates_neighbours():
+    m = band_matrix(9, 5)
+    assert m.shape == (9, 9) and (m == m.T).all()
+    assert m.sum(1).tolist() == [3, 4, 5, 5, 5, 5, 5, 4, 3]
+
+
+def test_band_view_shows_a_window(fig):
+    view = draw_band(fig.add_subplot(), "band")
+    view.update(2048, 7, window=24, text="k=7")
+    assert view.image.get_array().shape == (24, 24) and view.label.get_text() == "k=7"
+    view.update(8, 3)
+    assert view.image.get_array().shape == (8, 8)
+
+
+def test_cost_bars_on_a_log_axis(fig):
+    ax = fig.add_subplot()
+    view = draw_costs(ax, ["SE params", "SE mult-adds"])
+    view.update([0.01, 1e-7])
+    assert view.bars[0].get_x() + view.bars[0].get_width() == pytest.approx(0.01)
+    assert view.bars[1].get_width() == 0  # below the floor: an empty bar, the label still tells
+    assert [t.get_text() for t in view.labels] == ["1%", "1e-05%"]
+    assert ax.get_xscale() == "log"
+    Painter(fig).frame()
