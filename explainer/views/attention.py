@@ -21,6 +21,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from explainer.theme import Theme, get_theme
+from explainer.views._axes import unit_square
 from explainer.views._pixels import PixelImage
 
 __all__ = [
@@ -38,13 +39,7 @@ __all__ = [
 def setup_matrix_axes(ax: Axes, title: str = "", theme: Theme | None = None) -> None:
     """Fix ``ax`` to the unit square (y down), no ticks, no autoscaling, a static title."""
     theme = theme or get_theme()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(1, 0)
-    ax.set_autoscale_on(False)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    unit_square(ax, equal=False, frame=False)
     if title:
         ax.set_title(title, fontsize=theme.font_size, pad=3)
 

@@ -20,6 +20,7 @@ from matplotlib.text import Text
 
 from explainer.conv import ConvArithmetic
 from explainer.theme import Theme, get_theme
+from explainer.views._axes import unit_square
 
 __all__ = [
     "PADDING",
@@ -111,14 +112,7 @@ def grid_layout(result: ConvArithmetic, margin: float = 0.04, max_cells: int = 6
 
 def setup_grid_axes(ax: Axes) -> None:
     """Fix ``ax`` to the unit square with y pointing down, no ticks, no frame, no autoscaling."""
-    ax.set_xlim(0, 1)
-    ax.set_ylim(1, 0)
-    ax.set_aspect("equal")
-    ax.set_autoscale_on(False)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for spine in ax.spines.values():
-        spine.set_visible(False)
+    unit_square(ax, frame=False)
 
 
 def _grid_segments(x0: float, y0: float, rows: int, cols: int, cell: float) -> np.ndarray:

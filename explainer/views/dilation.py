@@ -22,6 +22,7 @@ from matplotlib.quiver import Quiver
 from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
+from explainer.views._axes import unit_square
 
 __all__ = [
     "TapArtists",
@@ -171,12 +172,7 @@ def draw_coverage(ax: Axes, coverage: torch.Tensor, size: int, *, theme: Theme |
     drawn with the same ``size`` compare cell for cell. Returns the image and a title text.
     """
     theme = theme or get_theme()
-    ax.set_xlim(0, 1)
-    ax.set_ylim(1, 0)
-    ax.set_aspect("equal")
-    ax.set_autoscale_on(False)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    unit_square(ax)
     image = ax.imshow(coverage_rgba(coverage, size, theme.cmap), extent=(0, 1, 1, 0), interpolation="nearest")
     title = ax.text(0.5, 1.01, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=theme.font_size)
     return image, title

@@ -20,6 +20,7 @@ from matplotlib.text import Text
 from torch import Tensor
 
 from explainer.theme import Theme, get_theme
+from explainer.views._axes import unit_square
 from explainer.views._pixels import PixelImage
 
 __all__ = [
@@ -45,12 +46,7 @@ def _mix(color: str, weight: float) -> np.ndarray:
 
 def setup_matrix_axes(ax: Axes, xlabel: str = "key j", ylabel: str = "query i") -> None:
     """Fix ``ax`` to the unit square with y pointing down and no ticks; label the axes once."""
-    ax.set_xlim(0, 1)
-    ax.set_ylim(1, 0)
-    ax.set_aspect("equal")
-    ax.set_autoscale_on(False)
-    ax.set_xticks([])
-    ax.set_yticks([])
+    unit_square(ax)
     ax.set_xlabel(xlabel, labelpad=2)
     ax.set_ylabel(ylabel, labelpad=2)
 
