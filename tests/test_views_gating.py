@@ -78,3 +78,10 @@ def test_cost_bars_on_a_log_axis(fig):
     assert [t.get_text() for t in view.labels] == ["1%", "1e-05%"]
     assert ax.get_xscale() == "log"
     Painter(fig).frame()
+
+
+def test_band_window_is_the_top_left_block_of_the_full_band():
+    from explainer.views.gating import band_matrix
+
+    for channels, k in [(30, 3), (64, 5), (25, 7)]:
+        assert np.array_equal(band_matrix(channels, k)[:24, :24], band_matrix(24, k))

@@ -197,7 +197,8 @@ class BandView:
     def update(self, channels: int, kernel_size: int, window: int = 24, text: str = "") -> None:
         """Show the first ``min(channels, window)`` gates x channels of the band."""
         shown = min(channels, window)
-        self.image.set_data(band_matrix(channels, kernel_size)[:shown, :shown])
+        # The top-left block of the C x C band is the band of that size: never build C x C (4096^2 floats).
+        self.image.set_data(band_matrix(shown, kernel_size))
         self.label.set_text(text)
 
 
