@@ -22,6 +22,7 @@ from explainer.explorers.dilation import (  # noqa: E402
     dilation_explorer,
 )
 from explainer.sampling import deform_conv2d, sampling_positions, stacked_coverage  # noqa: E402
+from _controls import step  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -30,20 +31,12 @@ def no_open_figures():
     assert plt.get_fignums() == []
 
 
-def other_value(control):
-    options = getattr(control, "options", None)
-    if options:
-        labels = [o[1] if isinstance(o, tuple) else o for o in options]
-        return next(v for v in labels if v != control.value)
-    return control.value + control.step if control.value + control.step <= control.max else control.value - control.step
-
-
 def assert_every_control_repaints(ex):
     for name, control in ex.controls.items():
         if control.disabled:
             continue
         before = ex.png()
-        control.value = other_value(control)
+        control.value = step(control)
         assert ex.last_error is None, (name, ex.last_error)
         assert ex.png() != before, name
 

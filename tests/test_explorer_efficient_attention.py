@@ -24,6 +24,7 @@ from explainer.explorers.efficient_attention import (  # noqa: E402
     attention_patterns_explorer,
     linear_attention_explorer,
 )
+from _controls import step  # noqa: E402
 
 FACTORIES = [attention_patterns_explorer, attention_cost_explorer, linear_attention_explorer]
 
@@ -34,17 +35,6 @@ def no_open_figures():
     assert plt.get_fignums() == []
 
 
-def another(control):
-    """A different allowed value for a control (one step, as the browser test does)."""
-    if getattr(control, "options", None):
-        options = [o[1] if isinstance(o, tuple) else o for o in control.options]
-        i = options.index(control.value)
-        return options[i + 1] if i + 1 < len(options) else options[i - 1]
-    if isinstance(control.value, bool):
-        return not control.value
-    return control.value + 1 if control.value < control.max else control.value - 1
-
-
 @pytest.mark.parametrize("factory", FACTORIES)
 def test_every_control_changes_the_picture(factory):
     ex = factory()
@@ -53,7 +43,7 @@ def test_every_control_changes_the_picture(factory):
         if control.disabled:
             continue
         before = ex.png()
-        control.value = another(control)
+        control.value = step(control)
         assert ex.last_error is None, (name, ex.last_error)
         assert ex.png() != before, name
 

@@ -20,6 +20,7 @@ from explainer.explorers.gating import (  # noqa: E402
 )
 from explainer.gating import eca_kernel_size, gate_params  # noqa: E402
 from explainer.models import load_pretrained  # noqa: E402
+from _controls import step  # noqa: E402
 
 FACTORIES = [se_explorer, trained_gates_explorer, eca_explorer, gate_cost_explorer]
 
@@ -30,16 +31,6 @@ def no_open_figures():
     assert plt.get_fignums() == []
 
 
-def _step(control):
-    options = getattr(control, "options", None)
-    if options:
-        i = list(options).index(control.value)
-        return options[i + 1] if i + 1 < len(options) else options[i - 1]
-    if isinstance(control.value, bool):
-        return not control.value
-    return control.value + 1 if control.value < control.max else control.value - 1
-
-
 @pytest.mark.parametrize("factory", FACTORIES)
 def test_every_control_changes_the_picture(factory):
     ex = factory()
@@ -48,7 +39,7 @@ def test_every_control_changes_the_picture(factory):
         if control.disabled:
             continue
         before = ex.png()
-        control.value = _step(control)
+        control.value = step(control)
         assert ex.last_error is None, ex.last_error
         assert ex.png() != before, name
 
@@ -59,7 +50,7 @@ def test_updates_are_fast(factory):
     name, control = next(iter(ex.controls.items()))
     times = []
     for _ in range(20):
-        control.value = _step(control)
+        control.value = step(control)
         times.append(ex.last_update_ms)
     assert sorted(times)[len(times) // 2] < 60  # generous for a busy CI machine; ~10-15 ms when idle
 

@@ -1,0 +1,18 @@
+"""Helpers shared by the explorer tests (importable because pytest puts tests/ on sys.path)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def step(control: Any) -> Any:
+    """A different allowed value one step away, as the browser test's arrow key or click gives."""
+    options = getattr(control, "options", None)
+    if options:
+        values = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options]
+        i = values.index(control.value)
+        return values[i + 1] if i + 1 < len(values) else values[i - 1]
+    if isinstance(control.value, bool):
+        return not control.value
+    delta = getattr(control, "step", 1) or 1
+    return control.value + delta if control.value + delta <= control.max else control.value - delta
