@@ -18,22 +18,31 @@ class PageProblem(AssertionError):
     """Something a student would see as broken."""
 
 
-def accept_kernel_dialog(page) -> None:
-    """On a loaded machine JupyterLab may ask which kernel to start (also after the kernel was
-    idle once, when it reconnects): accept its proposal, the notebook's own python3 kernel."""
-    dialog = page.locator(".jp-Dialog .jp-mod-accept")
+def accept_kernel_dialog(page) -> bool:
+    """Accept JupyterLab's "Select Kernel" dialog if it is open (its proposal is the notebook's own
+    python3 kernel). Only that dialog: accepting others (e.g. a restart prompt) would start kernels."""
+    dialog = page.locator(".jp-Dialog").filter(has_text="Select Kernel")
     if dialog.count():
-        dialog.first.click()
+        dialog.locator(".jp-mod-accept").first.click()
+        return True
+    return False
 
 
 def open_lab_notebook(page, server, name: str, timeout: float = 90) -> None:
+    """Open a notebook and wait for its kernel; on a loaded machine JupyterLab may ask for a kernel
+    before it has read the kernelspec, once, even just after the kernel was idle."""
     page.goto(server.url(f"lab/tree/{name}?reset"))  # reset: no tabs restored from an earlier test
     page.wait_for_selector(".jp-NotebookPanel .jp-Notebook", timeout=timeout * 1e3)
     deadline = time.monotonic() + timeout
+    accepted = False
     while time.monotonic() < deadline:
-        accept_kernel_dialog(page)
+        if not accepted:
+            accepted = accept_kernel_dialog(page)
         if page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").count():
-            return
+            time.sleep(1.0)
+            if accepted or not accept_kernel_dialog(page):
+                return
+            accepted = True
         time.sleep(0.25)
     raise PageProblem(f"{name}: the kernel did not become idle within {timeout:.0f} s")
 
@@ -53,7 +62,6 @@ def run_all_cells(page, timeout: float = 180) -> None:
     start = time.monotonic()
     retried = False
     while time.monotonic() - start < timeout:
-        accept_kernel_dialog(page)
         prompts = page.eval_on_selector_all(
             ".jp-CodeCell .jp-InputArea-prompt", "els => els.map(e => e.textContent.trim())"
         )
