@@ -16,3 +16,14 @@ def step(control: Any) -> Any:
         return not control.value
     delta = getattr(control, "step", 1) or 1
     return control.value + delta if control.value + delta <= control.max else control.value - delta
+
+
+def assert_every_control_repaints(ex: Any) -> None:
+    """Step every enabled control once: no error, and the picture changes each time."""
+    for name, control in ex.controls.items():
+        if control.disabled:
+            continue
+        before = ex.png()
+        control.value = step(control)
+        assert ex.last_error is None, (name, ex.last_error)
+        assert ex.png() != before, name

@@ -22,23 +22,13 @@ from explainer.explorers.dilation import (  # noqa: E402
     dilation_explorer,
 )
 from explainer.sampling import deform_conv2d, sampling_positions, stacked_coverage  # noqa: E402
-from _controls import step  # noqa: E402
+from _controls import assert_every_control_repaints  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def no_open_figures():
     yield
     assert plt.get_fignums() == []
-
-
-def assert_every_control_repaints(ex):
-    for name, control in ex.controls.items():
-        if control.disabled:
-            continue
-        before = ex.png()
-        control.value = step(control)
-        assert ex.last_error is None, (name, ex.last_error)
-        assert ex.png() != before, name
 
 
 def test_dilation_facts_and_every_control():
