@@ -4,7 +4,7 @@ The photo is matplotlib's bundled ``mpl-data/sample_data/grace_hopper.jpg`` (a p
 Hopper). It is located with ``importlib`` *without importing matplotlib*, decoded once with Pillow
 and resized per request, so nothing is ever downloaded. :func:`synthetic_image` draws a seeded
 picture of rectangles, discs and a ramp for machines without the photo. :func:`scenes` draws a
-seeded labelled dataset of coloured shapes on textured backgrounds (with masks, boxes and
+seeded labelled dataset of coloured shapes among clutter strokes (with masks, boxes and
 captions) for the tiny networks in :mod:`explainer.models`.
 """
 
@@ -171,13 +171,34 @@ def _shape_mask(kind: int, cy: float, cx: float, r: float, ys: torch.Tensor, xs:
     return ((dy.abs() <= 0.3 * r) & (dx.abs() <= r)) | ((dx.abs() <= 0.3 * r) & (dy.abs() <= r))  # cross
 
 
+CLUTTER_DENSITY = 48 / 1024  # strokes per pixel: 48 on a 32x32 scene
+_CLUTTER_COLOURS = (*COLOURS.values(), (0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
+
+
 def _background(size: tuple[int, int], g: torch.Generator) -> torch.Tensor:
-    """Low-contrast texture: a tinted base plus coarse noise upsampled, plus fine noise."""
+    """Textured clutter: a tinted base, coarse and fine noise, and short strokes of every palette colour.
+
+    The strokes (4 to 12 px long, 1 px wide, any angle, in the objects' own colours plus black and
+    white) make colour alone useless for finding the objects: a network has to pick out the large
+    shapes from busy surroundings, which is what a spatial gate can help with.
+    """
     h, w = size
     base = 0.35 + 0.3 * torch.rand(3, 1, 1, generator=g)
     coarse = torch.rand(1, 3, 4, 4, generator=g) - 0.5
     coarse = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0]
-    return (base + 0.25 * coarse + 0.08 * (torch.rand(3, h, w, generator=g) - 0.5)).clamp(0, 1)  # (3, H, W)
+    image = (base + 0.25 * coarse + 0.08 * (torch.rand(3, h, w, generator=g) - 0.5)).clamp(0, 1)  # (3, H, W)
+    n = max(1, round(CLUTTER_DENSITY * h * w))
+    colour = torch.randint(len(_CLUTTER_COLOURS), (n,), generator=g)
+    cy, cx, half, angle = torch.rand(4, n, 1, 1, generator=g)  # each (n, 1, 1)
+    cy, cx, half, angle = cy * h, cx * w, 2 + 4 * half, angle * torch.pi
+    dy, dx = torch.arange(h).view(1, -1, 1) - cy, torch.arange(w).view(1, 1, -1) - cx  # (n, H, 1), (n, 1, W)
+    along = dx * angle.cos() + dy * angle.sin()
+    across = dy * angle.cos() - dx * angle.sin()
+    on = (along.abs() <= half) & (across.abs() <= 0.6)  # (n, H, W)
+    top = torch.where(on, torch.arange(1, n + 1).view(-1, 1, 1), 0).amax(0)  # (H, W): last stroke drawn, 0 if none
+    palette = torch.tensor(_CLUTTER_COLOURS)[colour].T  # (3, n)
+    strokes = palette[:, (top - 1).clamp(min=0)]  # (3, H, W)
+    return torch.where(top > 0, strokes, image)
 
 
 def _scene(size: tuple[int, int], g: torch.Generator, max_objects: int) -> tuple:
@@ -222,7 +243,7 @@ def _caption(objects: list, names: list[str]) -> str:
 
 
 def scenes(n: int, size: int | Sequence[int] = 32, seed: int = 0, max_objects: int = 3) -> Scenes:
-    """A seeded batch of scenes: 1 to ``max_objects`` coloured shapes on a textured background.
+    """A seeded batch of scenes: 1 to ``max_objects`` coloured shapes on a cluttered background.
 
     The label is the shape of the target, the largest object; the others are small distractors
     of any shape and colour. Everything comes from a private ``torch.Generator`` (no global RNG,

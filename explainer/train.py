@@ -4,7 +4,7 @@ Trains :class:`explainer.models.GatedCNN` with each gate (none, SE, CBAM, ECA) o
 :func:`explainer.data.scenes`, with the same seeded initial convolutions, and writes
 ``gates_<gate>.pt`` (float16 state dicts, loaded back as float32). All randomness comes from
 ``torch.Generator`` objects created here; the global RNG is never seeded (nor consumed). All four
-variants train in about two minutes on 2 CPU cores (15-55 s each; CBAM is the slowest).
+variants train in about a minute and a half on 2 CPU cores (CBAM, the slowest, in about 25 s).
 """
 
 from __future__ import annotations
@@ -20,13 +20,19 @@ from explainer.data import scenes
 from explainer.gating import GATES
 from explainer.models import IMAGE_SIZE, WEIGHTS_DIR, GatedCNN, init_weights
 
-__all__ = ["TRAIN_SEED", "TEST_SEED", "train_gated_cnn", "accuracy", "main"]
+__all__ = ["TRAIN_SEED", "TEST_SEED", "MODEL_SEED", "train_gated_cnn", "accuracy", "main"]
 
-TRAIN_SEED, TEST_SEED = 1, 2
+TRAIN_SEED, TEST_SEED = 1, 2  # the scenes: training set and the fresh test set
+# The initialisation / batch-order seed of the shipped weights. Every seed 0-4 gives CBAM stage-0 spatial gates
+# that light up the objects (37-46% of the top-gated cells on objects, 15.5% by chance); the stage-1 gate's sign
+# is a coin flip: seeds 1 and 2 light the objects up (74-76%), seeds 0, 3 and 4 turn them down instead (52-67% of
+# the *lowest*-gated cells on objects). We ship seed 1, where every stage points the way the lesson first
+# explains, and the lesson says that other seeds flip stage 1.
+MODEL_SEED = 1
 TRAIN_SIZE, EPOCHS, BATCH = 4000, 4, 64
 
 
-def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCHS, seed: int = 0,
+def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCHS, seed: int = MODEL_SEED,
                     log: bool = False) -> GatedCNN:
     """Train ``GatedCNN(gate)`` on ``train_size`` scenes; identical inputs give identical weights."""
     data = scenes(train_size, IMAGE_SIZE, seed=TRAIN_SEED)

@@ -1,16 +1,16 @@
 """The tiny gated CNN, its deterministic training and the shipped weights: accuracy and where CBAM looks.
 
-Measured with the shipped weights on 500 fresh scenes (seed 2, never used for training): accuracy
-100% (none, SE, ECA) and 99.9% (CBAM) on 1000 scenes. Objects cover 15.7% of each map, so a gate
-that ignored them would put 15.7% of its k most (or least) gated cells on objects (k = object area).
-CBAM's spatial gates at stages 0 and 1 are object-shaped but with the opposite sign to "attention":
-62% and 55% of their *lowest*-gated cells lie on objects (4.0x and 3.5x chance), 1% and 8% of the
-highest. Objects sit near the centre, so the image-independent control (the dataset's mean gate map)
-reaches 41% and 30%: the per-image gate beats it clearly. At stage 2 (8x8) the gate is almost fully
-open (> 0.9 nearly everywhere); its 45% top-k share is no better than the mean map's 41% (centre bias).
-An untrained CBAM (seeded init) is object-shaped too, with the other sign: saturated objects give
-large channel maxima, so 43% of its highest stage-0 gates lie on objects and 12% of its lowest.
-Training reversed that.
+Measured with the shipped weights (seed 1, see ``explainer.train.MODEL_SEED``) on fresh scenes (seed 2,
+never used for training): accuracy on 1000 scenes 99.9% (none, ECA), 99.8% (SE), 99.6% (CBAM).
+On 500 scenes the objects cover 15.5% of each map, so a gate that ignored them would put 15.5% of its
+k most gated cells on objects (k = object area). CBAM's trained spatial gates put 44.3% (stage 0, 2.9x
+chance) and 74.3% (stage 1, 4.8x) of their k highest cells on objects, and 4.5% / 0.2% of their k lowest.
+Objects sit away from the border, so the image-independent control (the dataset's mean gate map)
+reaches 5.8% and 42.0%: the per-image gate beats position alone. At stage 2 (8x8) the gate is open
+(> 0.9 on 99.9% of cells) and its 45.5% top-k share barely beats the mean map's 42.3%.
+The same network untrained (seeded init) puts 19.8% of its highest stage-0 gates on objects: chance.
+The stage-1 sign depends on the training seed (seeds 1 and 2 as above, 0, 3 and 4 turn the objects down);
+stage 0 lit the objects up for every seed tried (37-46%).
 """
 
 from __future__ import annotations
@@ -78,24 +78,24 @@ def test_cbam_spatial_gates_pick_out_the_objects_far_beyond_chance(test_set):
         out = load_pretrained("cbam").inspect(test_set.images)
     chance = float(test_set.masks.any(1).float().mean())
     assert 0.1 < chance < 0.25
-    for stage in (0, 1):  # object-shaped gates that damp the objects: the lowest gates lie on them
+    for stage in (0, 1):  # the highest gates lie on the objects, the lowest almost never do
         g = out.gates[stage].spatial
         cover = _object_cover(test_set, g.shape[-1])
         prior = g.mean(0, keepdim=True).expand_as(g)  # the same map for every image: position alone
-        low = _precision(g, cover, largest=False)
-        assert low > 3 * chance and low > 1.25 * _precision(prior, cover, largest=False)
-        assert _precision(g, cover, largest=True) < chance
+        top = _precision(g, cover, largest=True)
+        assert top > 2.5 * chance and top > 1.5 * _precision(prior, cover, largest=True)
+        assert _precision(g, cover, largest=False) < chance / 3
     assert float((out.gates[2].spatial > 0.9).float().mean()) > 0.95  # the last stage keeps almost everything
 
 
-def test_training_reversed_the_untrained_gates_sign(test_set):
+def test_untrained_gates_do_not_pick_out_the_objects(test_set):
     model = init_weights(GatedCNN("cbam"), torch.Generator().manual_seed(5)).eval()
     with torch.no_grad():
         out = model.inspect(test_set.images)
     chance = float(test_set.masks.any(1).float().mean())
     g = out.gates[0].spatial
     cover = _object_cover(test_set, g.shape[-1])
-    assert _precision(g, cover, largest=False) < chance < 2 * chance < _precision(g, cover, largest=True)
+    assert _precision(g, cover, largest=True) < 1.5 * chance  # the trained network's 2.9x is learned
 
 
 @pytest.mark.parametrize("gate,kind", [("se", SqueezeExcitation), ("cbam", CBAM), ("eca", ECA)])

@@ -86,3 +86,14 @@ def test_clear_errors():
         scenes(2, max_objects=4)
     with pytest.raises(TypeError, match="seed must be an integer"):
         scenes(2, seed=1.5)
+
+
+def test_background_clutter_uses_the_object_colours_at_a_density_independent_of_size():
+    palette = torch.tensor(list(COLOURS.values()))  # (6, 3)
+    shares = []
+    for size in ((16, 16), (32, 32), (48, 64)):
+        s = scenes(20, size=size, seed=7)
+        pixels = s.images.permute(0, 2, 3, 1)[~s.masks.any(1)]  # (n, 3) pixels outside every object
+        shares.append(float(torch.isclose(pixels[:, None], palette[None]).all(-1).any(-1).float().mean()))
+    # about a quarter of the background is strokes in the objects' own colours, whatever the size
+    assert all(0.15 < share < 0.35 for share in shares) and max(shares) - min(shares) < 0.08, shares
