@@ -102,14 +102,24 @@ def test_no_pyplot_figure_is_left_open():
     assert plt.get_fignums() == []
 
 
+@pytest.mark.parametrize("deflate", ["isal", "zlib"])
 @pytest.mark.parametrize("size", [(1.01, 0.37), (3.2, 2.4), (2.0, 5.13)])
-def test_png_decodes_to_exactly_the_canvas_pixels(size):
+def test_png_decodes_to_exactly_the_canvas_pixels(size, deflate, monkeypatch):
+    import explainer.render as render
+
+    if deflate == "zlib":  # the fallback when isal is not installed
+        monkeypatch.setattr(render, "_isal_compress", None)
+    else:
+        assert render._isal_compress is not None, "isal is a dependency: the fast path must be in use"
     fig = new_figure(*size, dpi=77)
     ax = fig.add_subplot()
     ax.imshow(np.random.default_rng(0).random((9, 13)), cmap="viridis")
     painter = Painter(fig)
-    png = painter.frame()
-    decoded = Image.open(io.BytesIO(png))
-    decoded.load()  # verifies the zlib stream and chunk CRCs
-    assert decoded.mode == "RGB" and decoded.size == painter.size
-    assert np.array_equal(np.asarray(decoded), np.asarray(painter.canvas.buffer_rgba())[..., :3])
+    for _ in range(2):  # the second frame reuses the scanline buffer
+        png = painter.frame()
+        decoded = Image.open(io.BytesIO(png))
+        decoded.load()  # verifies the zlib stream and chunk CRCs
+        assert decoded.mode == "RGBA" and decoded.size == painter.size
+        assert np.array_equal(np.asarray(decoded), np.asarray(painter.canvas.buffer_rgba()))
+        ax.images[0].set_data(np.random.default_rng(1).random((9, 13)))
+        painter.invalidate()
