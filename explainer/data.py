@@ -223,6 +223,8 @@ def _scene(size: tuple[int, int], g: torch.Generator, max_objects: int) -> tuple
     for i in reversed(range(count)):  # target drawn last: always fully visible
         kind, colour, cy, cx, r = objects[i]
         mask = _shape_mask(kind, cy, cx, r, ys, xs)
+        if not mask.any():  # a tiny distractor can fall between pixel centres: keep its centre pixel
+            mask[min(int(cy), h - 1), min(int(cx), w - 1)] = True
         image = torch.where(mask, torch.tensor(COLOURS[names[colour]]).view(3, 1, 1), image)
         for j in range(i + 1, count):  # later (smaller) objects lose the pixels the target covers
             masks[j] &= ~mask

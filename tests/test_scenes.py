@@ -40,7 +40,7 @@ def test_masks_boxes_and_colours_agree_with_the_pixels(seed, h, w):
         assert present[0] and 1 <= int(present.sum()) <= 3
         assert not (s.masks[i, 0] & s.masks[i, 1:]).any()  # the target is drawn on top, fully visible
         target = s.masks[i, 0]
-        assert target.sum() > 0.03 * h * w  # large enough to be the "largest object"
+        assert target.sum() > 0.04 * min(h, w) ** 2  # large for its picture: radius >= 0.2 of the short side
         for j in range(3):
             mask = s.masks[i, j]
             if not present[j]:

@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
+from explainer.views._pixels import fast_imshow
 
 __all__ = ["PixelView", "HeadMapsView", "draw_pixels", "draw_head_maps", "head_windows", "mosaic"]
 
@@ -86,7 +87,7 @@ def draw_pixels(ax: Axes, values: np.ndarray, title: str = "", cmap: str | Color
     ax.set_facecolor("#d9d9d9")  # the margin reads as "outside the image"
     for spine in ax.spines.values():
         spine.set_visible(False)
-    image = ax.imshow(values, cmap=_colormap(cmap or theme.cmap, "#d9d9d9"), interpolation="nearest",
+    image = fast_imshow(ax, values, cmap=_colormap(cmap or theme.cmap, "#d9d9d9"), interpolation="nearest",
                       extent=(-0.5, w - 0.5, h - 0.5, -0.5), vmin=limits[0] if limits else None,
                       vmax=limits[1] if limits else None)
     lw = theme.line_scale
@@ -183,7 +184,7 @@ def draw_head_maps(ax: Axes, windows: np.ndarray, offsets: np.ndarray, title: st
     ax.set_aspect("equal")
     for spine in ax.spines.values():
         spine.set_visible(False)
-    image = ax.imshow(mosaic(windows), cmap=_colormap(theme.cmap, "white"), interpolation="nearest",
+    image = fast_imshow(ax, mosaic(windows), cmap=_colormap(theme.cmap, "white"), interpolation="nearest",
                       extent=(0, 1, 1, 0))
     lw = theme.line_scale
     (queries,) = ax.plot([], [], ls="none", marker="s", mfc="none", mec="white", mew=1.0 * lw)

@@ -23,6 +23,7 @@ from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
 from explainer.views._axes import unit_square
+from explainer.views._pixels import fast_imshow
 
 __all__ = [
     "TapArtists",
@@ -96,7 +97,7 @@ def draw_taps(ax: Axes, image: torch.Tensor, positions: torch.Tensor, kernel_siz
     """
     theme = theme or get_theme()
     height, width = image.shape[-2:]
-    photo = ax.imshow(_image_array(image), extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    photo = fast_imshow(ax, _image_array(image), extent=(-0.5, width - 0.5, height - 0.5, -0.5))
     _fix_axes(ax, height, width)
     lw = theme.line_scale
     artists = TapArtists(
@@ -173,7 +174,7 @@ def draw_coverage(ax: Axes, coverage: torch.Tensor, size: int, *, theme: Theme |
     """
     theme = theme or get_theme()
     unit_square(ax)
-    image = ax.imshow(coverage_rgba(coverage, size, theme.cmap), extent=(0, 1, 1, 0), interpolation="nearest")
+    image = fast_imshow(ax, coverage_rgba(coverage, size, theme.cmap), extent=(0, 1, 1, 0), interpolation="nearest")
     title = ax.text(0.5, 1.01, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=theme.font_size)
     return image, title
 
@@ -189,7 +190,7 @@ def draw_offset_field(ax: Axes, image: torch.Tensor, points: torch.Tensor, offse
     over a faded photo, on a true pixel scale."""
     theme = theme or get_theme()
     height, width = image.shape[-2:]
-    ax.imshow(_image_array(image, fade=0.6), extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    fast_imshow(ax, _image_array(image, fade=0.6), extent=(-0.5, width - 0.5, height - 0.5, -0.5))
     _fix_axes(ax, height, width)
     p = points.detach().double().cpu().numpy()
     o = offsets.detach().double().cpu().numpy()
@@ -207,7 +208,7 @@ def draw_feature_map(ax: Axes, fmap: torch.Tensor, vmax: float, *, theme: Theme 
     """A ``(H, W)`` signed feature map on the diverging colormap with fixed limits ``[-vmax, vmax]``."""
     theme = theme or get_theme()
     height, width = fmap.shape
-    image = ax.imshow(fmap.detach().cpu().numpy(), cmap=theme.diverging_cmap, vmin=-vmax, vmax=vmax,
+    image = fast_imshow(ax, fmap.detach().cpu().numpy(), cmap=theme.diverging_cmap, vmin=-vmax, vmax=vmax,
                       extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
     _fix_axes(ax, height, width)
     return image

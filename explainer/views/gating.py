@@ -18,6 +18,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
+from explainer.views._pixels import fast_imshow
 
 __all__ = [
     "BarsView",
@@ -122,7 +123,7 @@ def draw_map(ax: Axes, title: str, cmap: str | None = None, vmin: float = 0.0, v
     _bare(ax, ylim=(1, 0))
     ax.set_aspect("equal")
     ax.set_title(title, fontsize=theme.font_size - 1, pad=2)
-    image = ax.imshow(np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=cmap or theme.cmap, vmin=vmin, vmax=vmax,
+    image = fast_imshow(ax, np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=cmap or theme.cmap, vmin=vmin, vmax=vmax,
                       interpolation="nearest")
     label = ax.text(0.5, -0.02, "", transform=ax.transAxes, ha="center", va="top", fontsize=theme.font_size - 1)
     return MapView(ax, image, label)
@@ -164,7 +165,7 @@ def draw_overlay(ax: Axes, title: str, theme: Theme | None = None) -> OverlayVie
     """A picture panel with a gate overlay (the theme's colormap, alpha 0.6)."""
     theme = theme or get_theme()
     view = draw_map(ax, title, theme=theme)
-    overlay = ax.imshow(np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=theme.cmap, vmin=0, vmax=1, alpha=0.6,
+    overlay = fast_imshow(ax, np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=theme.cmap, vmin=0, vmax=1, alpha=0.6,
                         interpolation="bilinear")
     box = Rectangle((0, 0), 0.1, 0.1, fill=False, edgecolor=theme.accent, linewidth=1.5 * theme.line_scale)
     ax.add_patch(box)

@@ -26,6 +26,7 @@ from matplotlib.text import Text
 
 from explainer.receptive_field import LayerRF, StackVsSingle, UnitField
 from explainer.theme import Theme, get_theme
+from explainer.views._pixels import fast_imshow
 
 __all__ = [
     "FieldArtists",
@@ -197,7 +198,7 @@ def draw_photo(ax: Axes, image: torch.Tensor, *, dim: float = 0.0) -> AxesImage:
     if dim:
         array = (1 - dim) * array.mean(axis=2, keepdims=True).repeat(3, axis=2) + dim * 0.92
     height, width = array.shape[:2]
-    artist = ax.imshow(array, extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    artist = fast_imshow(ax, array, extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
     _frame(ax, height, width)
     return artist
 
@@ -231,7 +232,7 @@ def _mask_rgba(mask: torch.Tensor, shade: float) -> np.ndarray:
 def draw_mask(ax: Axes, mask: torch.Tensor, *, shade: float = 0.7) -> AxesImage:
     """Darken every pixel outside a (H, W) bool mask, spotlighting the pixels inside it."""
     height, width = mask.shape
-    return ax.imshow(_mask_rgba(mask, shade), extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+    return fast_imshow(ax, _mask_rgba(mask, shade), extent=(-0.5, width - 0.5, height - 0.5, -0.5),
                      interpolation="nearest")
 
 
@@ -255,7 +256,7 @@ def draw_erf(ax: Axes, erf: torch.Tensor, *, cmap: str | None = None, theme: The
     ``cmap`` defaults to ``theme.cmap``.
     """
     height, width = erf.shape
-    return ax.imshow(_erf_rgba(erf, cmap or (theme or get_theme()).cmap),
+    return fast_imshow(ax, _erf_rgba(erf, cmap or (theme or get_theme()).cmap),
                      extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
 
 
@@ -402,7 +403,7 @@ def draw_stack_comparison(ax_bars: Axes, comparison: StackVsSingle, *, ax_diagra
     ax_bars.tick_params(labelsize=theme.font_size - 1)
     pyramid = None
     if ax_diagram is not None:
-        pyramid = ax_diagram.imshow(_pyramid(comparison, max_rows, max_cols, theme), interpolation="nearest",
+        pyramid = fast_imshow(ax_diagram, _pyramid(comparison, max_rows, max_cols, theme), interpolation="nearest",
                                     aspect="auto", extent=(-0.5, max_cols - 0.5, max_rows - 0.5, -0.5))
         ax_diagram.set_xticks([])
         ax_diagram.set_yticks([])
