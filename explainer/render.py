@@ -9,19 +9,21 @@ Nothing here touches pyplot, so no figure is ever left open.
 
 from __future__ import annotations
 
+import math
 import struct
 import zlib
+from collections import OrderedDict
 from collections.abc import Iterable
 
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_agg import FigureCanvasAgg, RendererAgg
 from matplotlib.figure import Figure
 
 from explainer.theme import Theme, get_theme
 
-__all__ = ["new_figure", "Painter"]
+__all__ = ["new_figure", "Painter", "TextCachingRenderer"]
 
 
 try:  # ISA-L's deflate: about 10x faster than zlib at level 1, for the same output format and size
@@ -42,6 +44,70 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
     return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
 
 
+_TEXT_PAD = 4  # pixels around a text's measured box, for overhanging glyphs
+_TEXT_CACHE_SIZE = 1024
+
+
+class TextCachingRenderer(RendererAgg):
+    """An Agg renderer that rasterises each distinct horizontal text once and then copies the pixels.
+
+    matplotlib renders every glyph with FreeType on every draw (0.8-2.4 ms for a two-line label,
+    more for a mathtext string it has not parsed recently); explorers redraw the same labels as a
+    slider moves back and forth. A text is drawn once into a transparent scratch canvas, kept
+    (least recently used first out, 1024 texts) under everything that decides its pixels (string,
+    font, size, colour, alpha, antialiasing, dpi and the sub-pixel part of its position), and
+    alpha-blended onto the canvas: exactly what Agg does when it draws the glyphs in place. Rotated
+    texts are drawn the usual way.
+    """
+
+    def __init__(self, width: int, height: int, dpi: float) -> None:
+        super().__init__(width, height, dpi)
+        self._texts: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+
+    def draw_text(self, gc, x, y, s, prop, angle, ismath=False, mtext=None):  # noqa: ANN001, ANN201
+        if angle or ismath == "TeX" or not s:
+            return super().draw_text(gc, x, y, s, prop, angle, ismath, mtext)
+        ix, iy = math.floor(x), math.floor(y)
+        key = (s, hash(prop), bool(ismath), gc.get_antialiased(), tuple(gc.get_rgb()), gc.get_alpha(),
+               gc.get_forced_alpha(), round((x - ix) * 64), round((y - iy) * 64), self.dpi)
+        entry = self._texts.get(key)
+        if entry is None:
+            entry = self._rasterise(gc, x - ix, y - iy, s, prop, ismath, mtext)
+            self._texts[key] = entry
+            if len(self._texts) > _TEXT_CACHE_SIZE:
+                self._texts.popitem(last=False)
+        else:
+            self._texts.move_to_end(key)
+        pixels, left, top = entry
+        if pixels is not None:  # y runs down the canvas here; draw_image wants the bottom-left corner, y up
+            self.draw_image(gc, ix + left, self.height - (iy + top + pixels.shape[0]), pixels)
+
+    def _rasterise(self, gc, fx: float, fy: float, s: str, prop, ismath, mtext) -> tuple:  # noqa: ANN001
+        width, height, descent = self.get_text_width_height_descent(s, prop, ismath)
+        pad = _TEXT_PAD + int(prop.get_size_in_points() * self.dpi / 72 / 2)
+        cols, rows = int(math.ceil(width)) + 2 * pad, int(math.ceil(height)) + 2 * pad
+        scratch = RendererAgg(cols, rows, self.dpi)  # transparent
+        # Baseline-left at (pad + fx, pad + ascent + fy) in the scratch's downward y.
+        top = -(pad + int(math.ceil(height - descent)))
+        RendererAgg.draw_text(scratch, gc, pad + fx, -top + fy, s, prop, 0, ismath, mtext)
+        rgba = np.asarray(scratch.buffer_rgba())  # (rows, cols, 4), row 0 at the top
+        if not rgba[..., 3].any():
+            return None, 0, 0
+        return np.ascontiguousarray(rgba[::-1]), -pad, top  # draw_image's row 0 is the bottom
+
+
+class _Canvas(FigureCanvasAgg):
+    """An Agg canvas whose renderer caches text rasters (see :class:`TextCachingRenderer`)."""
+
+    def get_renderer(self):  # noqa: ANN201 - matplotlib's API
+        width, height = self.get_width_height(physical=True)
+        key = width, height, self.figure.dpi
+        if getattr(self, "_lastKey", None) != key:
+            self.renderer = TextCachingRenderer(width, height, self.figure.dpi)
+            self._lastKey = key
+        return self.renderer
+
+
 def new_figure(width: float, height: float, dpi: int | None = None, theme: Theme | None = None) -> Figure:
     """Return a pyplot-free figure with an Agg canvas.
 
@@ -55,7 +121,7 @@ def new_figure(width: float, height: float, dpi: int | None = None, theme: Theme
     theme = theme or get_theme()
     size = (width * theme.figure_scale, height * theme.figure_scale)
     fig = Figure(figsize=size, dpi=dpi or theme.dpi, facecolor=theme.background)
-    FigureCanvasAgg(fig)
+    _Canvas(fig)
     return fig
 
 

@@ -123,3 +123,35 @@ def test_png_decodes_to_exactly_the_canvas_pixels(size, deflate, monkeypatch):
         assert np.array_equal(np.asarray(decoded), np.asarray(painter.canvas.buffer_rgba()))
         ax.images[0].set_data(np.random.default_rng(1).random((9, 13)))
         painter.invalidate()
+
+
+def _texts_figure(canvas_class):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(4.3, 2.9), dpi=91, facecolor="#f4f1e8")
+    canvas_class(fig) if canvas_class else None
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    ax.imshow(np.random.default_rng(2).random((5, 7)), cmap="viridis", aspect="auto")
+    ax.set_title("title: k = 3, field 7")
+    ax.text(0.3, 2.2, "two lines\n27 C$^2$ = 110,592", color="white", fontsize=13)
+    ax.text(3.1, 1.4, r"$\sqrt{d_k}$ = 8", color="#d62728", alpha=0.6, fontsize=9)
+    ax.text(5.2, 3.7, "rotated", rotation=30)
+    ax.text(1.05, 4.1, "tiny", fontsize=5, ha="center", va="top")
+    return fig
+
+
+def test_cached_text_draws_the_same_pixels_as_agg():
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from explainer.render import TextCachingRenderer, _Canvas
+
+    reference = _texts_figure(FigureCanvasAgg)
+    reference.canvas.draw()
+    expected = np.asarray(reference.canvas.buffer_rgba()).astype(int)
+    cached = _texts_figure(_Canvas)
+    for _ in range(2):  # the first draw fills the cache, the second only copies pixels
+        cached.canvas.draw()
+        assert isinstance(cached.canvas.get_renderer(), TextCachingRenderer)
+        got = np.asarray(cached.canvas.buffer_rgba()).astype(int)
+        assert np.abs(got - expected).max() <= 2  # blending rounding only
+    assert len(cached.canvas.get_renderer()._texts) >= 5  # every horizontal line of text was cached
