@@ -14,6 +14,9 @@ without waiting) reports the time from the last key to the final picture and how
 were drawn on the way.
 
     .venv/bin/python benchmarks/browser_latency.py [--moves 30] [--only lab|voila] [--out PATH] [--stock-sockets]
+                                                   [--readme]
+
+``--readme`` also replaces the summary table in README.md (between its ``latency-table`` markers).
 """
 
 from __future__ import annotations
@@ -441,12 +444,51 @@ def targets_line() -> str:
             "(the 'target' column applies the same bars to Voila, for comparison).")
 
 
+README = ROOT / "README.md"
+README_MARKERS = ("<!-- latency-table -->", "<!-- /latency-table -->")
+FRONT_END_NAMES = {"lab": "JupyterLab", "voila": "Voila"}
+
+
+def readme_table(report: str) -> str:
+    """The README's summary of a report: the machine, then one row per front-end and explorer."""
+    machine = report.splitlines()[0].removeprefix("machine: ")
+    drags = {}
+    for line in report.split("-press drag")[1].splitlines():
+        cells = [c.strip() for c in line.strip("|").split("|")]
+        if len(cells) == 8 and cells[0] in FRONT_END_NAMES:
+            drags[(cells[0], cells[1])] = f"{cells[5]} ({cells[6]})"
+    rows = [f"Measured on {machine}.", "",
+            "| front-end | explorer | moves | p50 ms | p95 ms | max ms | p50 / floor | "
+            "drag: last key to final picture ms (pictures drawn) |",
+            "|---|---|---:|---:|---:|---:|---:|---|"]
+    for front_end, label in FRONT_END_NAMES.items():
+        if f"### {front_end}:" not in report:
+            continue
+        for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
+            cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
+            if len(cells) == 9 and cells[1] == "all sliders":
+                name, moves, p50, p95, top, ratio = cells[0], cells[2], cells[3], cells[4], cells[5], cells[6]
+                rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | "
+                            f"{drags.get((front_end, name), '-')} |")
+    return "\n".join(rows)
+
+
+def write_readme_table(report: str, path: Path = README) -> None:
+    """Replace the text between the README's latency-table markers by :func:`readme_table`."""
+    text = path.read_text()
+    start, end = README_MARKERS
+    before, rest = text.split(start, 1)
+    after = rest.split(end, 1)[1]
+    path.write_text(f"{before}{start}\n{readme_table(report)}\n{end}{after}")
+
+
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=30, help="moves per slider (default 30)")
     parser.add_argument("--only", choices=["lab", "voila"], help="measure one front-end only")
     parser.add_argument("--out", type=Path, help="also write the tables to this file")
+    parser.add_argument("--readme", action="store_true", help="also replace the summary table in README.md")
     parser.add_argument("--stock-sockets", action="store_true",
                         help="without the project's jupyter_config (Nagle's algorithm left on), for comparison")
     args = parser.parse_args()
@@ -476,6 +518,8 @@ def main() -> None:
     print(report)
     if args.out:
         args.out.write_text(report)
+    if args.readme:
+        write_readme_table(report)
 
 
 def report_all(browser, root: Path, names: list[str], front_ends: list[str], moves: int, stock: bool) -> str:

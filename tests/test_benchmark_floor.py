@@ -87,3 +87,43 @@ def test_drag_summary_times_the_last_key_to_the_final_picture():
     assert bench.drag_summary(keys, paints) == (6.0, 84.0, 2)
     # A last picture older than the last key is not the final one: no time is claimed.
     assert bench.drag_summary(keys, [{"t": 104.0, "src": "a"}])[1] is None
+
+
+REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the project's jupyter_config
+
+### lab: key press -> first painted frame with new pixels (ms)
+
+| explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
+|---|---|---:|---:|---:|---:|---:|---:|---|
+| conv | kernel | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 20.0 | |
+| **conv** | **all sliders** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 20.0 | met |
+| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |
+| **floor** | **all sliders** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
+
+### voila: key press -> first painted frame with new pixels (ms)
+
+| explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
+|---|---|---:|---:|---:|---:|---:|---:|---|
+| **conv** | **all sliders** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | MISSED |
+
+### 20-press drag (keys sent without waiting)
+
+| front-end | explorer | slider | presses | keys span ms | last key -> final picture ms | pictures drawn | target |
+|---|---|---|---:|---:|---:|---:|---|
+| lab | conv | kernel | 20 | 90.1 | 70.2 | 3 | met |
+| voila | conv | kernel | 20 | 80.0 | 40.5 | 2 | met |
+"""
+
+
+def test_readme_table_summarises_each_front_end_and_explorer(tmp_path):
+    table = bench.readme_table(REPORT)
+    lines = table.splitlines()
+    assert lines[0] == ("Measured on 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; "
+                        "the project's jupyter_config.")
+    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 70.2 (3) |",
+                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | - |",
+                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 40.5 (2) |"]
+    readme = tmp_path / "README.md"
+    readme.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
+    bench.write_readme_table(REPORT, readme)
+    assert readme.read_text() == f"intro\n<!-- latency-table -->\n{table}\n<!-- /latency-table -->\nafter\n"

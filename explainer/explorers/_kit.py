@@ -26,7 +26,7 @@ import sys
 import time
 import traceback
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -175,15 +175,21 @@ class Explorer(widgets.VBox):
         if self._hold_depth:
             return
         start = time.perf_counter()
-        try:
-            with one_torch_thread():
-                values = self._apply_limits()
-                self.render(values)
-            png = self.painter.frame()
-        except Exception as exc:  # noqa: BLE001 - shown to the user, by design
-            self._show_error(exc)
-            return
-        self.image.value = png
+        with ExitStack() as held:
+            # The new picture leaves the kernel first; the controls' ranges, hints and info text follow
+            # in one message each when the holds are released. The browser then decodes the picture
+            # while it is still busy re-rendering sliders and text.
+            for widget in (*self.controls.values(), self.hints, self.info):
+                held.enter_context(widget.hold_sync())
+            try:
+                with one_torch_thread():
+                    values = self._apply_limits()
+                    self.render(values)
+                png = self.painter.frame()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, by design
+                self._show_error(exc)
+                return
+            self.image.value = png
         self.frames += 1
         self._clear_error()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
