@@ -84,6 +84,8 @@ def _row(label: str, times: list[float]) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--moves", type=int, default=50)
+    parser.add_argument("--only", nargs="+", metavar="FACTORY", choices=explorers.__all__,
+                        help="time only these explorer factories (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(max(1, torch.get_num_threads()))
     print(f"machine: {platform.processor() or platform.machine()}, {torch.get_num_threads()} torch threads, "
@@ -91,7 +93,7 @@ def main() -> None:
     print("| explorer / control                           | moves | p50 ms  | p95 ms  | max ms  |")
     print("|----------------------------------------------|-------|---------|---------|---------|")
     everything = []
-    for factory_name in explorers.__all__:
+    for factory_name in args.only or explorers.__all__:
         explorer = getattr(explorers, factory_name)()
         for name in explorer.controls:
             times = _time_control(explorer, name, args.moves)
