@@ -92,8 +92,9 @@ class ConvAttentionExplorer(Explorer):
         self.theme = theme
         self.photo = image  # (1, 1, H, W), fixed: only the kernel and the layer change
         self._kernels: dict[tuple[str, int], torch.Tensor] = {}
+        self._comparison: tuple[tuple, ConvAttentionComparison] | None = None  # (controls it depends on, result)
         h, w = image.shape[-2:]
-        # Sizes keep a move under 15 ms: Agg pays per painted pixel (the mosaic ~3 ms, PNG encoding ~3.5 ms).
+        # Sizes keep a move well under 15 ms: Agg pays per painted pixel (about 4-5 ms per move in all).
         fig = new_figure(8.6, 4.2, theme=theme)
         ax_heads = fig.add_axes((0.01, 0.03, 0.33, 0.83))
         ax = [fig.add_axes((0.37 + 0.212 * c, 0.53 - 0.48 * r, 0.2, 0.37)) for r in range(2) for c in range(3)]
@@ -143,8 +144,11 @@ class ConvAttentionExplorer(Explorer):
     def _render(self, values: dict[str, Any]) -> None:
         weight = self.kernel(values["kernel"], values["seed"])
         query = (values["row"], values["col"])
-        result = compare_conv_attention(self.photo, weight, sharpness=values["sharpness"],
-                                        pad_keys=values["zero_padded_keys"])
+        key = (values["kernel"], values["seed"], values["sharpness"], values["zero_padded_keys"])
+        if self._comparison is None or self._comparison[0] != key:  # moving the query reuses the layer's output
+            self._comparison = (key, compare_conv_attention(self.photo, weight, sharpness=values["sharpness"],
+                                                            pad_keys=values["zero_padded_keys"]))
+        result = self._comparison[1]
         maps = result.layer.query_maps(self.photo.shape[-2:], query)  # (K, Hp, Wp)
         layer, k = result.layer, result.layer.kernel_size
         windows = head_windows(maps.numpy(), query, layer.padding, RADIUS)  # (K, 2R+1, 2R+1)
