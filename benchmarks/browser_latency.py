@@ -13,6 +13,9 @@ walk each slider back and forth inside its range. A 20-press drag per explorer (
 without waiting) reports the time from the last key to the final picture and how many pictures
 were drawn on the way.
 
+The floor is every ratio's denominator, so it is sampled all through the run: 10 moves before each
+explorer, plus its own turn at the end (twice the moves of an explorer's slider); its p50 pools them.
+
     .venv/bin/python benchmarks/browser_latency.py [--moves 30] [--only lab|voila] [--out PATH] [--stock-sockets]
                                                    [--readme]
 
@@ -49,6 +52,7 @@ FLOOR = "floor"
 DRAG_PRESSES = 20
 MOVE_TIMEOUT_MS = 5000
 FLOOR_MOVES_FACTOR = 2  # the floor is every ratio's denominator: give it a steadier p50
+FLOOR_BLOCK = 10  # floor moves measured before each explorer, on top of the floor's own turn
 MAX_MISSES = 3  # consecutive moves without a new picture before a slider is given up
 TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
 
@@ -363,9 +367,15 @@ def measure_page(front_end: str, browser, server: Server, names: list[str], move
     try:
         open_explorers(front_end, page, server, expected=len(names))
         sliders, drags = [], []
+        floor = page.locator(EXPLORER).nth(names.index(FLOOR))
+        floor_blocks = SliderResult(FLOOR, "picture (between explorers)")
         for index, name in enumerate(names):
+            if name != FLOOR:  # the floor is sampled all through the run, so slow drifts cancel in the ratios
+                watch(floor)
+                target = len(floor_blocks.times) + floor_blocks.missed + FLOOR_BLOCK
+                measure_slider(page, floor.locator(".widget-slider .noUi-handle").first, floor_blocks, target)
             results, drag = measure_explorer(page, page.locator(EXPLORER).nth(index), name, moves)
-            sliders += results
+            sliders += results + ([floor_blocks] if name == FLOOR else [])
             drags += [drag] if drag else []
             print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves)", file=sys.stderr)
         return sliders, drags, page_problems(page)
@@ -489,6 +499,8 @@ def main() -> None:
     parser.add_argument("--only", choices=["lab", "voila"], help="measure one front-end only")
     parser.add_argument("--out", type=Path, help="also write the tables to this file")
     parser.add_argument("--readme", action="store_true", help="also replace the summary table in README.md")
+    parser.add_argument("--explorers", nargs="+", metavar="FACTORY",
+                        help="measure only these explorer factories (and the floor); default: all")
     parser.add_argument("--stock-sockets", action="store_true",
                         help="without the project's jupyter_config (Nagle's algorithm left on), for comparison")
     args = parser.parse_args()
@@ -499,7 +511,10 @@ def main() -> None:
 
     import explainer.explorers as explorers
 
-    factories = list(explorers.__all__)
+    factories = list(args.explorers or explorers.__all__)
+    unknown = sorted(set(factories) - set(explorers.__all__))
+    if unknown:
+        sys.exit(f"unknown explorer factories {unknown}; choose from {explorers.__all__}")
     names = [f.removesuffix("_explorer") for f in factories] + [FLOOR]
     front_ends = [args.only] if args.only else ["lab", "voila"]
     root = Path(tempfile.mkdtemp(prefix="latency-notebook-"))
