@@ -86,9 +86,10 @@ class ConvAttention:
     the 32x32 grayscale sample photo with a Sobel kernel: 9.1e-5; random kernels and images (k = 3, 5):
     4e-5 to 1.4e-4; the worst case, a +-1 checkerboard through the identity kernel: 3.5e-4
     (``tests/test_conv_attention.py`` checks < 1e-3). Sobel on the photo: 0.42 at alpha = 1, 1.3e-2 at 5,
-    6e-7 at 15, 4e-9 at 20. The error falls monotonically with alpha on images of at least 4 x 4 pixels
-    (a property test); on thinner ones the softmax truncated at the borders can make it rise at small
-    alpha (on a 1 x 1 image the heads' errors on the single pixel have both signs and can cancel).
+    6e-7 at 15, 4e-9 at 20. The error falls monotonically with alpha >= 1 on images of at least 4 x 4
+    pixels (a property test); below alpha = 1 the heads' maps are nearly uniform and the error, about
+    0.99, can wobble by 1e-4; on thinner images the softmax truncated at the borders can make it rise
+    at small alpha (on a 1 x 1 image the heads' errors on the single pixel have both signs and can cancel).
 
     Attributes:
         weight: (C_out, C_in, k, k) the convolution kernel.

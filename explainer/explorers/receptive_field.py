@@ -112,7 +112,7 @@ class ReceptiveFieldExplorer(Explorer):
             "weights": toggle_buttons("weights", WEIGHTS, weights, theme=theme),
         }
         values = {name: control.value for name, control in controls.items()}
-        fig = new_figure(6.9, 2.45, theme=theme)  # PNG encoding dominates a move: keep the canvas small
+        fig = new_figure(6.9, 2.45, theme=theme)  # every pixel costs (blit, PNG, browser decode): keep it small
         self.ax_mask = fig.add_axes((0.005, 0.03, 0.3, 0.85))
         self.ax_erf = fig.add_axes((0.315, 0.03, 0.3, 0.85))
         self.ax_growth = fig.add_axes((0.715, 0.2, 0.27, 0.7))
