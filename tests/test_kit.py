@@ -147,3 +147,67 @@ def test_updates_run_on_one_torch_thread_and_restore_the_setting():
         assert seen == [1] and torch.get_num_threads() == 2
     finally:
         torch.set_num_threads(before)
+
+
+class _Recorder:
+    """A stand-in comm that records which widget sent which state keys, in order."""
+
+    def __init__(self, log, name):
+        self.log, self.name, self.comm_id = log, name, name
+        self.kernel = True
+
+    def send(self, data=None, metadata=None, buffers=None):
+        if data and data.get("method") == "update":  # the image's bytes travel as a buffer, named in buffer_paths
+            keys = [*data["state"], *(path[0] for path in data.get("buffer_paths", []))]
+            self.log.append((self.name, tuple(sorted(keys))))
+
+    def on_msg(self, callback):
+        pass
+
+    def on_close(self, callback):
+        pass
+
+    def close(self, *args, **kwargs):
+        pass
+
+
+def _recorded(ex):
+    log = []
+    for name, widget in [("image", ex.image), ("info", ex.info), ("hints", ex.hints), *ex.controls.items()]:
+        widget.comm = _Recorder(log, name)
+    return log
+
+
+def test_in_a_kernel_the_picture_leaves_first_and_ranges_hints_info_one_frame_later():
+    import asyncio
+
+    from explainer.explorers import _kit
+
+    async def move():
+        ex = Boxes()
+        await asyncio.sleep(_kit.SYNC_DELAY_S * 2)  # the first frame's held messages are gone
+        log = _recorded(ex)
+        ex.controls["n"].value = 2  # m's range shrinks to 1..2, g's options change, the hints and info too
+        assert ex.controls["m"].max == 2 and ex.values["n"] == 2  # Python sees everything at once
+        # (n's own value is sent because Python set it; from a browser it would come from there)
+        assert log == [("n", ("value",)), ("image", ("value",))]  # the picture first ...
+        await asyncio.sleep(_kit.SYNC_DELAY_S / 3)
+        assert log == [("n", ("value",)), ("image", ("value",))]
+        await asyncio.sleep(_kit.SYNC_DELAY_S * 2)
+        sent = {name for name, _ in log[2:]}  # ... and the rest after SYNC_DELAY_S
+        assert {"m", "g"} <= sent and ("m", ("max",)) in log[2:]
+        ex.controls["n"].value = 4
+        ex.controls["n"].value = 8  # two moves within one delay: one flush, with the latest ranges
+        await asyncio.sleep(_kit.SYNC_DELAY_S * 2)
+        return ex, log
+
+    ex, log = asyncio.run(move())
+    assert [name for name, _ in log].count("image") == 3
+    assert ex.controls["m"].max == 8 and ex._held is None
+
+
+def test_outside_an_event_loop_nothing_waits():
+    ex = Boxes()
+    log = _recorded(ex)
+    ex.controls["n"].value = 2
+    assert log[:2] == [("n", ("value",)), ("image", ("value",))] and ("m", ("max",)) in log[2:]

@@ -183,16 +183,17 @@ class Explorer(widgets.VBox):
         start = time.perf_counter()
         self._hold_text_and_ranges()
         try:
-            with one_torch_thread():
-                values = self._apply_limits()
-                self.render(values)
-            png = self.painter.frame()
-        except Exception as exc:  # noqa: BLE001 - shown to the user, by design
-            self._show_error(exc)
-            return
+            try:
+                with one_torch_thread():
+                    values = self._apply_limits()
+                    self.render(values)
+                png = self.painter.frame()
+            except Exception as exc:  # noqa: BLE001 - shown to the user, by design
+                self._show_error(exc)
+                return
+            self.image.value = png  # leaves now; the held controls, hints and info follow
         finally:
             self._release_text_and_ranges()
-        self.image.value = png
         self.frames += 1
         self._clear_error()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
