@@ -46,9 +46,67 @@ def _chunk(kind: bytes, data: bytes) -> bytes:
 
 _TEXT_PAD = 4  # pixels around a text's measured box, for overhanging glyphs
 _TEXT_CACHE_SIZE = 1024
+_GLYPH_CACHE_SIZE = 8192
+# matplotlib >= 3.11 draws text glyph by glyph (RendererAgg._draw_text_glyphs_and_boxes); where that
+# private path exists, the renderer below also keeps each rendered glyph. Elsewhere it is not used.
+_GLYPH_PATH = hasattr(RendererAgg, "_draw_text_glyphs_and_boxes")
+_GLYPHS: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()  # shared by every renderer
 
 
-class TextCachingRenderer(RendererAgg):
+def _text_metrics(renderer: RendererAgg, s: str, prop, ismath) -> tuple[float, float, float]:  # noqa: ANN001
+    """Width, height and descent of ``s``, from matplotlib's metrics cache when it has one.
+
+    ``Text`` has just measured the same string with the same renderer, so this is usually a hit
+    (FreeType's layout of a short label costs about 0.4 ms).
+    """
+    try:
+        from matplotlib.text import _get_text_metrics_with_cache
+    except ImportError:  # pragma: no cover - older or newer matplotlib
+        return renderer.get_text_width_height_descent(s, prop, ismath)
+    return _get_text_metrics_with_cache(renderer, s, prop, ismath, renderer.dpi)
+
+
+class _GlyphCachingRenderer(RendererAgg):
+    """An Agg renderer that keeps every glyph bitmap FreeType renders for it (see the method)."""
+
+    def _draw_text_glyphs_and_boxes(self, gc, x, y, angle, glyphs, boxes):  # noqa: ANN001, ANN201
+        """Agg's glyph loop with each glyph's bitmap kept: FreeType renders a glyph once per size,
+        sub-pixel offset (1/64 px, FreeType's own precision) and antialiasing, not once per draw.
+
+        A glyph shifted by whole pixels is the same bitmap shifted, so the key holds only the
+        fractional part of its position. Rotated, slanted or stretched glyphs take Agg's path.
+        """
+        glyphs = list(glyphs)
+        if angle or any(slant != 0 or extend != 1 for _, _, _, slant, extend, _, _ in glyphs):
+            return super()._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, boxes)
+        from matplotlib.backends.backend_agg import get_hinting_flag
+        from matplotlib.ft2font import RenderMode
+
+        flags, antialiased = get_hinting_flag(), gc.get_antialiased()
+        for font, size, glyph_index, _, _, dx, dy in glyphs:  # dy is upwards, as in Agg's own loop
+            px, py = round(0x40 * (x + dx)), round(0x40 * (self.height - y + dy))  # 26.6 fixed point
+            key = (font.fname, size, self.dpi, glyph_index, px & 63, py & 63, antialiased, flags)
+            hit = _GLYPHS.get(key)
+            if hit is None:
+                font.set_size(size, self.dpi)
+                font._set_transform([[0x10000, 0], [0, 0x10000]], [px & 63, py & 63])
+                bitmap = font._render_glyph(glyph_index, flags,
+                                            RenderMode.NORMAL if antialiased else RenderMode.MONO)
+                buffer = np.array(bitmap.buffer, dtype=np.uint8)  # a copy: FreeType reuses its own
+                if not antialiased:
+                    buffer *= 0xFF
+                hit = _GLYPHS[key] = (buffer, bitmap.left, bitmap.top)
+                if len(_GLYPHS) > _GLYPH_CACHE_SIZE:
+                    _GLYPHS.popitem(last=False)
+            buffer, left, top = hit
+            left, top = left + (px >> 6), top + (py >> 6)
+            self._renderer.draw_text_image(buffer, left, int(self.height) - top + buffer.shape[0], 0, gc)
+        if boxes:  # mathtext's rules and fraction bars
+            super()._draw_text_glyphs_and_boxes(gc, x, y, angle, [], boxes)
+        return None
+
+
+class TextCachingRenderer(_GlyphCachingRenderer):
     """An Agg renderer that rasterises each distinct horizontal text once and then copies the pixels.
 
     matplotlib renders every glyph with FreeType on every draw (0.8-2.4 ms for a two-line label,
@@ -83,10 +141,10 @@ class TextCachingRenderer(RendererAgg):
             self.draw_image(gc, ix + left, self.height - (iy + top + pixels.shape[0]), pixels)
 
     def _rasterise(self, gc, fx: float, fy: float, s: str, prop, ismath, mtext) -> tuple:  # noqa: ANN001
-        width, height, descent = self.get_text_width_height_descent(s, prop, ismath)
+        width, height, descent = _text_metrics(self, s, prop, ismath)
         pad = _TEXT_PAD + int(prop.get_size_in_points() * self.dpi / 72 / 2)
         cols, rows = int(math.ceil(width)) + 2 * pad, int(math.ceil(height)) + 2 * pad
-        scratch = RendererAgg(cols, rows, self.dpi)  # transparent
+        scratch = _GlyphCachingRenderer(cols, rows, self.dpi)  # transparent
         # Baseline-left at (pad + fx, pad + ascent + fy) in the scratch's downward y.
         top = -(pad + int(math.ceil(height - descent)))
         RendererAgg.draw_text(scratch, gc, pad + fx, -top + fy, s, prop, 0, ismath, mtext)

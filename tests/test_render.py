@@ -155,3 +155,7 @@ def test_cached_text_draws_the_same_pixels_as_agg():
         got = np.asarray(cached.canvas.buffer_rgba()).astype(int)
         assert np.abs(got - expected).max() <= 2  # blending rounding only
     assert len(cached.canvas.get_renderer()._texts) >= 5  # every horizontal line of text was cached
+    from explainer import render
+
+    if render._GLYPH_PATH:  # matplotlib >= 3.11: the scratch canvases kept FreeType's glyphs too
+        assert len(render._GLYPHS) > 20
