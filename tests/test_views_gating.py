@@ -86,14 +86,3 @@ def test_band_window_is_the_top_left_block_of_the_full_band():
     for channels, k in [(30, 3), (64, 5), (25, 7)]:
         assert np.array_equal(band_matrix(channels, k)[:24, :24], band_matrix(24, k))
 
-
-@pytest.mark.parametrize("shape", [(1, 1), (3, 5), (8, 8), (32, 17)])
-def test_smooth_upsample_matches_torch_bilinear(shape):
-    import torch
-
-    from explainer.views.gating import smooth_upsample
-
-    values = np.random.default_rng(sum(shape)).random(shape)
-    expected = torch.nn.functional.interpolate(torch.tensor(values)[None, None], size=(40, 40), mode="bilinear",
-                                               align_corners=False)[0, 0].numpy()
-    np.testing.assert_allclose(smooth_upsample(values, 40), expected, rtol=0, atol=1e-12)

@@ -148,7 +148,7 @@ class OverlayView:
         """``rgb (H, W, 3)`` in [0, 1], ``gate (h, w)`` coloured from ``vmin`` to ``vmax`` (stretched over the
         picture), box in pixels."""
         self.picture.set_data(rgb)
-        self.overlay.set_data(smooth_upsample(np.asarray(gate, dtype=np.float64), _SMOOTH_SIZE))
+        self.overlay.set_data(gate)  # cell for cell, as the network computed it
         self.overlay.set_clim(vmin, vmax)
         self.overlay.set_visible(show_gate)
         h, w = rgb.shape[:2]
@@ -159,29 +159,6 @@ class OverlayView:
             self.box.set_visible(True)
             self.box.set_bounds(x0 / w, y0 / h, (x1 - x0) / w, (y1 - y0) / h)
         self.label.set_text(text)
-
-
-_SMOOTH_SIZE = 128  # the gate overlay is interpolated to this many rows and columns, then drawn as pixels
-
-
-def smooth_upsample(values: np.ndarray, size: int) -> np.ndarray:
-    """Bilinear interpolation of ``values (h, w)`` to ``(size, size)``, pixel centres aligned.
-
-    The same sampling as ``torch.nn.functional.interpolate(..., mode="bilinear", align_corners=False)``;
-    done once per update, so the overlay is drawn by a nearest-neighbour lookup instead of
-    matplotlib's resampler (1 ms per frame).
-    """
-    h, w = values.shape
-
-    def taps(n_in: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        centres = ((np.arange(size) + 0.5) * n_in / size - 0.5).clip(0, n_in - 1)
-        low = np.floor(centres).astype(np.intp)
-        return low, np.minimum(low + 1, n_in - 1), centres - low
-
-    y0, y1, fy = taps(h)
-    x0, x1, fx = taps(w)
-    rows = values[y0] * (1 - fy)[:, None] + values[y1] * fy[:, None]  # (size, w)
-    return rows[:, x0] * (1 - fx) + rows[:, x1] * fx  # (size, size)
 
 
 def draw_overlay(ax: Axes, title: str, theme: Theme | None = None) -> OverlayView:
