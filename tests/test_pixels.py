@@ -69,3 +69,35 @@ def test_a_fully_clipped_image_draws_nothing():
     ax.set_xlim(10, 20)
     fig.canvas.draw()
     assert (np.asarray(fig.canvas.buffer_rgba())[..., :3] == 255).all(-1).mean() > 0.5  # white: no image
+
+
+def test_kept_pixels_follow_every_change_of_data_colours_alpha_and_place():
+    fig = new_figure(3, 2, dpi=80)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    data = rng.random((5, 6))
+    fast = fast_imshow(ax, data, vmin=0, vmax=1)
+    slow = ax.imshow(data, interpolation="nearest", vmin=0, vmax=1)  # matplotlib's own, drawn alternately
+
+    def pictures():
+        out = []
+        for shown, hidden in ((fast, slow), (slow, fast)):
+            shown.set_visible(True)
+            hidden.set_visible(False)
+            fig.canvas.draw()
+            out.append(np.asarray(fig.canvas.buffer_rgba()).astype(int))
+        return out
+
+    changes = [lambda im: None, lambda im: im.set_data(data[::-1]), lambda im: im.set_clim(0.3, 0.6),
+               lambda im: im.set_cmap("magma"), lambda im: im.set_alpha(0.4),
+               lambda im: im.set_extent((1, 3, 4, 0)), lambda im: im.axes.set_xlim(0.5, 2.5)]
+    before = None
+    for step, change in enumerate(changes):
+        change(fast)
+        if step != len(changes) - 1:  # the axes limits are shared
+            change(slow)
+        got, expected = pictures()
+        assert (np.abs(got - expected) > 2).any(-1).mean() < 0.02, step  # the change reached the screen
+        if before is not None:
+            assert not np.array_equal(got, before), step
+        before = got
+    assert fast._nearest is not None  # and the last pixels are kept for the next, unchanged draw

@@ -92,7 +92,9 @@ class ConvAttentionExplorer(Explorer):
         self.theme = theme
         self.photo = image  # (1, 1, H, W), fixed: only the kernel and the layer change
         self._kernels: dict[tuple[str, int], torch.Tensor] = {}
-        self._comparison: tuple[tuple, ConvAttentionComparison] | None = None  # (controls it depends on, result)
+        # (the controls it depends on, the comparison, and the arrays drawn from it)
+        self._comparison: tuple[tuple, ConvAttentionComparison, Any, Any, float, Any, Any] | None = None
+        self._photo_pixels = image[0, 0].numpy()
         h, w = image.shape[-2:]
         # Sizes keep a move well under 15 ms: Agg pays per painted pixel (about 4-5 ms per move in all).
         fig = new_figure(8.6, 4.2, theme=theme)
@@ -146,24 +148,25 @@ class ConvAttentionExplorer(Explorer):
         query = (values["row"], values["col"])
         key = (values["kernel"], values["seed"], values["sharpness"], values["zero_padded_keys"])
         if self._comparison is None or self._comparison[0] != key:  # moving the query reuses the layer's output
-            self._comparison = (key, compare_conv_attention(self.photo, weight, sharpness=values["sharpness"],
-                                                            pad_keys=values["zero_padded_keys"]))
-        result = self._comparison[1]
+            result = compare_conv_attention(self.photo, weight, sharpness=values["sharpness"],
+                                            pad_keys=values["zero_padded_keys"])
+            conv, attention = result.conv[0, 0].numpy(), result.attention[0, 0].numpy()
+            top = max(float(np.abs(conv).max()), 1e-12)
+            difference = np.log10(np.maximum(np.abs(attention - conv) / top, 1e-300))
+            self._comparison = (key, result, conv, attention, top, difference, _window(weight[0, 0].numpy()))
+        _, result, conv, attention, top, difference, kernel_window = self._comparison  # same arrays: kept pixels
         maps = result.layer.query_maps(self.photo.shape[-2:], query)  # (K, Hp, Wp)
         layer, k = result.layer, result.layer.kernel_size
         windows = head_windows(maps.numpy(), query, layer.padding, RADIUS)  # (K, 2R+1, 2R+1)
         taps = weight[0, 0].numpy()
         effective = np.einsum("k,kij->ij", taps.reshape(-1), windows)  # NaN outside the key grid
-        conv, attention = result.conv[0, 0].numpy(), result.attention[0, 0].numpy()
-        top = max(float(np.abs(conv).max()), 1e-12)
         reach = float(np.abs(taps).max())
         self.heads_view.update(windows, layer.offsets.numpy())
         self.conv_view.update(conv, query, k, (-top, top))
         self.attention_view.update(attention, query, k, (-top, top))
-        self.input_view.update(self.photo[0, 0].numpy(), query, k)  # the photo itself is static
-        self.kernel_view.update(_window(taps), (RADIUS, RADIUS), 1, (-reach, reach))
+        self.input_view.update(self._photo_pixels, query, k)  # the photo itself is static
+        self.kernel_view.update(kernel_window, (RADIUS, RADIUS), 1, (-reach, reach))
         self.effective_view.update(effective, (RADIUS, RADIUS), 1, (-reach, reach))
-        difference = np.log10(np.maximum(np.abs(attention - conv) / top, 1e-300))
         self.difference_view.update(difference, query, k)
         self.result, self.query_maps = result, maps
         self.info.value = _info_html(result, query, maps)

@@ -57,8 +57,13 @@ class PixelView:
 
     def update(self, values: np.ndarray, query: tuple[int, int] | None = None, kernel_size: int = 1,
                limits: tuple[float, float] | None = None) -> None:
-        """Show ``values (H, W)``; mark pixel ``query = (row, col)`` and its ``k x k`` footprint (None: hide)."""
-        self.image.set_data(values)
+        """Show ``values (H, W)``; mark pixel ``query = (row, col)`` and its ``k x k`` footprint (None: hide).
+
+        Passing the very array shown last keeps the image's colour-mapped pixels (only the marker moves).
+        """
+        if values is not getattr(self, "_shown", None):
+            self.image.set_data(values)
+            self._shown = values
         if limits is not None:
             self.image.set_clim(*limits)
         visible = query is not None
