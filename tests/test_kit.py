@@ -178,10 +178,14 @@ def _recorded(ex):
     return log
 
 
-def test_in_a_kernel_the_picture_leaves_first_and_ranges_hints_info_one_frame_later():
+def test_in_a_kernel_the_picture_leaves_first_and_ranges_hints_info_one_frame_later(monkeypatch):
     import asyncio
+    import threading
 
     from explainer.explorers import _kit
+
+    # A kernel runs comm handlers on its asyncio loop: stand in for it with a loop of our own.
+    monkeypatch.setattr(_kit, "_kernel_loop", asyncio.get_running_loop)
 
     async def move():
         ex = Boxes()
@@ -201,12 +205,26 @@ def test_in_a_kernel_the_picture_leaves_first_and_ranges_hints_info_one_frame_la
         await asyncio.sleep(_kit.SYNC_DELAY_S * 2)
         return ex, log
 
-    ex, log = asyncio.run(move())
+    out = {}  # in a thread of its own: another loop (Playwright's) may be marked running in this one
+    thread = threading.Thread(target=lambda: out.update(result=asyncio.run(move())))
+    thread.start()
+    thread.join()
+    ex, log = out["result"]
     assert [name for name, _ in log].count("image") == 3
     assert ex.controls["m"].max == 8 and ex._held is None
 
 
-def test_outside_an_event_loop_nothing_waits():
+def test_outside_a_kernel_nothing_waits():
+    import asyncio
+
+    from explainer.explorers import _kit
+
+    assert _kit._kernel_loop() is None
+
+    async def in_a_loop():  # a running loop that is not a kernel's does not make anything wait either
+        assert _kit._kernel_loop() is None
+
+    asyncio.new_event_loop().run_until_complete(in_a_loop())
     ex = Boxes()
     log = _recorded(ex)
     ex.controls["n"].value = 2

@@ -214,17 +214,14 @@ class Explorer(widgets.VBox):
         Measured in the browser: re-rendering a slider's new range, the hints and the info text
         while the new picture was being decoded often pushed its paint one frame (17 ms) later,
         since the page draws at 60 frames per second; the picture is what a lecturer watches. In a
-        kernel (an asyncio loop is running) the held messages leave SYNC_DELAY_S (60 ms) later,
+        kernel (its asyncio loop is running) the held messages leave SYNC_DELAY_S (60 ms) later,
         when the picture is on screen (35-45 ms after the key in JupyterLab), carrying the latest
         state if more moves came meanwhile; in plain Python they leave at once. Sent after 25 ms
         instead, they still delayed conv-as-attention's pictures: 41 ms p50 against 37 ms.
         """
         if self._held is None or self._release_scheduled:
             return
-        try:
-            loop = asyncio.get_running_loop()
-        except RuntimeError:
-            loop = None
+        loop = _kernel_loop()
         if loop is None or SYNC_DELAY_S <= 0:
             self._flush_held()
         else:
@@ -421,6 +418,25 @@ class _PaintedFrames(PillowWriter):
         self.painter.render()
         rgba = Image.frombuffer("RGBA", self.painter.size, self.painter.canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
         self._frames.append(rgba.convert("RGB"))  # the list PillowWriter.setup made
+
+
+def _kernel_loop() -> asyncio.AbstractEventLoop | None:
+    """The running event loop of the IPython kernel this code runs in; None anywhere else.
+
+    Only a kernel's loop is sure to run the deferred sends: in plain Python (tests, scripts) a loop
+    that merely exists in the thread (Playwright's, say) may never run them, so nothing waits there.
+    """
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - ipywidgets depends on IPython
+        return None
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return None
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 @contextmanager
