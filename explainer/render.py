@@ -147,7 +147,7 @@ class TextCachingRenderer(_GlyphCachingRenderer):
         scratch = _GlyphCachingRenderer(cols, rows, self.dpi)  # transparent
         # Baseline-left at (pad + fx, pad + ascent + fy) in the scratch's downward y.
         top = -(pad + int(math.ceil(height - descent)))
-        RendererAgg.draw_text(scratch, gc, pad + fx, -top + fy, s, prop, 0, ismath, mtext)
+        scratch.draw_text(gc, pad + fx, -top + fy, s, prop, 0, ismath, mtext)
         rgba = np.asarray(scratch.buffer_rgba())  # (rows, cols, 4), row 0 at the top
         if not rgba[..., 3].any():
             return None, 0, 0

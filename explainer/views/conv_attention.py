@@ -12,7 +12,7 @@ returns a dataclass whose ``artists`` are updated in place by ``update``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -50,6 +50,7 @@ class PixelView:
     image: AxesImage
     query: Rectangle
     footprint: Rectangle
+    shown: np.ndarray | None = field(default=None, repr=False)  # the array last passed to update
 
     @property
     def artists(self) -> list:
@@ -61,9 +62,9 @@ class PixelView:
 
         Passing the very array shown last keeps the image's colour-mapped pixels (only the marker moves).
         """
-        if values is not getattr(self, "_shown", None):
+        if values is not self.shown:
             self.image.set_data(values)
-            self._shown = values
+            self.shown = values
         if limits is not None:
             self.image.set_clim(*limits)
         visible = query is not None
