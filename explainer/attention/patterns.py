@@ -27,6 +27,7 @@ Letters: ``T`` / ``N`` sequence length, ``d`` query/key size, ``d_v`` value size
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import torch
 import torch.nn.functional as F
@@ -286,11 +287,21 @@ def pattern_nnz(pattern: str, n: int, *, window: int = 2, stride: int = 4, block
     n = check_int("n", n, minimum=1)
     causal = _check_bool("causal", causal)
     if pattern in ("local", "strided"):
-        window = check_int("window", window, minimum=0)
-        stride = check_int("stride", stride, minimum=1)
+        return _nnz(pattern, n, check_int("window", window, minimum=0), check_int("stride", stride, minimum=1),
+                    causal=causal)
+    if pattern == "block":
+        return _nnz(pattern, n, block_size=check_int("block_size", block_size, minimum=1), causal=causal)
+    return _nnz(pattern, n, n_buckets=n_buckets, seed=seed, causal=causal)
+
+
+@lru_cache(maxsize=4096)
+def _nnz(pattern: str, n: int, window: int = 0, stride: int = 1, block_size: int = 1, n_buckets: int = 2,
+         seed: int = 0, *, causal: bool) -> int:
+    """:func:`pattern_nnz` on validated arguments, remembered: a cost curve asks for the same
+    lengths again whenever another slider moves (65 counts per frame, up to N = 65536)."""
+    if pattern in ("local", "strided"):
         return int(_row_counts(pattern, n, window, stride, causal).sum())
     if pattern == "block":
-        block_size = check_int("block_size", block_size, minimum=1)
         sizes = [block_size] * (n // block_size) + [n % block_size] * bool(n % block_size)
     else:
         sizes = torch.bincount(lsh_buckets(n, n_buckets, seed)).tolist()
