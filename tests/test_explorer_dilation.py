@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import math  # noqa: E402
 import time  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -21,7 +22,9 @@ from explainer.explorers.dilation import (  # noqa: E402
     deformation_explorer,
     dilation_explorer,
 )
-from explainer.sampling import deform_conv2d, sampling_positions, stacked_coverage  # noqa: E402
+from explainer.sampling import (  # noqa: E402
+    affine_offsets, deform_conv2d, random_offsets, sampling_positions, stacked_coverage,
+)
 from _controls import assert_every_control_repaints  # noqa: E402
 
 
@@ -100,6 +103,18 @@ def test_deformation_facts_and_every_control():
     w = torch.tensor(EDGE_KERNELS[ex.values["kernel"]], dtype=torch.float32)[None, None]
     torch.testing.assert_close(ex.result.deformed_output,
                                deform_conv2d(x, ex.result.offset, w, padding=1, mask=ex.result.mask)[0, 0])
+    # The explorer keeps the seed's noise, the kernel's plain map and computes one unit's taps; each
+    # must equal the library's own full computation, after the controls moved away and back.
+    ex.set(noise=0.7, seed=3, kernel=list(EDGE_KERNELS)[1], angle=25.0)
+    ex.set(seed=4, noise=1.1, kernel=list(EDGE_KERNELS)[0])
+    ex.set(seed=3, noise=0.7, kernel=list(EDGE_KERNELS)[1])
+    r = ex.result
+    matrix = torch.tensor([[math.cos(math.radians(25)), -math.sin(math.radians(25))],
+                           [math.sin(math.radians(25)), math.cos(math.radians(25))]])
+    torch.testing.assert_close(r.offset, affine_offsets(3, 48, matrix) + random_offsets(3, 48, 0.7, seed=3))
+    assert torch.equal(r.deformed, sampling_positions(48, 3, padding=1, offset=r.offset[0])[r.unit])
+    w = torch.tensor(EDGE_KERNELS[list(EDGE_KERNELS)[1]], dtype=torch.float32)[None, None]
+    assert torch.equal(r.plain, F.conv2d(x, w, padding=1)[0, 0])
 
 
 def test_deformation_click_selects_a_unit_on_any_panel():

@@ -20,6 +20,7 @@ from explainer.views.dilation import (  # noqa: E402
     coverage_rgba,
     draw_coverage,
     draw_feature_map,
+    OffsetArrows,
     draw_offset_field,
     draw_taps,
     update_coverage,
@@ -82,13 +83,57 @@ def test_offset_field_arrows_have_true_pixel_lengths():
     ax = fig.add_subplot()
     tails = sampling_positions(12, 3, padding=1)[::3, ::3, 0].reshape(-1, 2)  # (16, 2)
     off = random_offsets(3, 12, 1.0, seed=0)[0].reshape(9, 2, 12, 12)[0, :, ::3, ::3].reshape(2, -1).T  # (16, 2)
-    quiver = draw_offset_field(ax, synthetic_image(12), tails, off)
-    np.testing.assert_allclose(quiver.U, off[:, 1].numpy())
-    np.testing.assert_allclose(quiver.V, off[:, 0].numpy())
-    update_offset_field(quiver, off * 2)
-    np.testing.assert_allclose(quiver.U, 2 * off[:, 1].numpy())
-    assert quiver.scale == 1.0 and quiver.scale_units == "xy"
+    arrows = draw_offset_field(ax, synthetic_image(12), tails, off)
+    np.testing.assert_allclose(arrows.U, off[:, 1].numpy())
+    np.testing.assert_allclose(arrows.V, off[:, 0].numpy())
+    update_offset_field(arrows, off * 2)
+    np.testing.assert_allclose(arrows.U, 2 * off[:, 1].numpy())
+    # Each arrow is 8 vertices; vertex 3 is the tip, which lies where the tap moved to (data units),
+    # for every arrow longer than its head.
+    verts = arrows.get_path().vertices.reshape(-1, 8, 2)
+    long = np.hypot(arrows.U, arrows.V) > arrows.headlength * arrows.width
+    assert long.sum() >= 8
+    expected = tails.numpy()[:, ::-1] + 2 * off.numpy()[:, ::-1]
+    np.testing.assert_allclose(verts[long, 3], expected[long], atol=1e-9)
+    assert arrows.get_transform() == ax.transData
     Painter(fig).frame()
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_offset_arrows_draw_what_matplotlib_quiver_draws(seed):
+    """Oracle: ax.quiver with the same arrow shape, in xy units, on a twin figure; odd sizes, arrows of
+    every length (shorter than the head, shorter than the dot size, zero) and overlaps."""
+    rng = np.random.default_rng(seed)
+    xy, uv = rng.uniform(0, 22, (41, 2)), rng.normal(0, 2.0, (41, 2))
+    uv[:5] *= 0.05
+    uv[5] = 0
+    shape = dict(headwidth=3.5, headlength=3.5, headaxislength=3)
+
+    def picture(use_quiver: bool) -> np.ndarray:
+        fig = new_figure(3.7, 3.1, dpi=100)
+        ax = fig.add_axes((0.05, 0.05, 0.6, 0.9))
+        ax.set_xlim(-0.5, 22.5)
+        ax.set_ylim(16.5, -0.5)
+        ax.set_aspect("equal")
+        if use_quiver:  # quiver's width is a fraction of the axes width, which spans 23 data units
+            ax.quiver(xy[:, 0], xy[:, 1], uv[:, 0], uv[:, 1], angles="xy", scale_units="xy", scale=1.0,
+                      color="k", width=0.03, **shape)
+        else:
+            ax.add_patch(OffsetArrows(xy, uv[:, 0], uv[:, 1], width=0.03 * 23, facecolor="k", edgecolor="none",
+                                      linewidth=0, **shape))
+        fig.canvas.draw()
+        return np.asarray(fig.canvas.buffer_rgba())[..., :3].astype(int)
+
+    ours, oracle = picture(False), picture(True)
+    differ = np.abs(ours - oracle).max(axis=-1)
+    assert (oracle < 128).all(axis=-1).sum() > 2000  # the arrows cover something
+    assert differ.max() <= 96  # antialiasing where arrows overlap
+    assert (differ > 16).mean() < 5e-4
+
+
+def test_offset_arrows_refuse_mismatched_lengths():
+    with pytest.raises(ValueError, match="one row per arrow"):
+        OffsetArrows(np.zeros((3, 2)), np.zeros(3), np.zeros(2), width=1.0)
 
 
 def test_feature_map_fixed_limits_and_update():

@@ -261,8 +261,8 @@ class DeformationExplorer(Explorer):
             "tap": int_slider("arrows: tap", v["tap"], 0, 8, theme=theme),
         }
         n = self.input_size
-        base = sampling_positions(n, 3, padding=1)  # (n, n, 9, 2)
-        self._grid = base[::self.step, ::self.step]  # (n', n', 9, 2): arrow tails
+        self._regular = sampling_positions(n, 3, padding=1)  # (n, n, 9, 2)
+        self._grid = self._regular[::self.step, ::self.step]  # (n', n', 9, 2): arrow tails
         first = self._compute(self._values(controls))
         fig = new_figure(9.0, 2.75, theme=theme)
         axes = [fig.add_axes((0.005 + 0.25 * i, 0.02, 0.24, 0.82)) for i in range(4)]
@@ -330,16 +330,31 @@ class DeformationExplorer(Explorer):
         rotate_scale = torch.tensor([[c, -s], [s, c]]) * v["scale"]
         matrix = rotate_scale @ torch.tensor([[1.0, 0.0], [v["shear"], 1.0]])  # shear, then rotate and scale
         offset = affine_offsets(3, n, matrix)  # (1, 18, n, n)
-        if v["noise"] > 0:
-            offset = offset + random_offsets(3, n, v["noise"], seed=v["seed"])
+        if v["noise"] > 0:  # random_offsets(3, n, noise, seed) is noise * (its draw at std 1)
+            offset = offset + self._standard_noise(v["seed"]) * v["noise"]
         mask = _mask(v["mask"], n, v["seed"])
         x = self.photo[None]  # (1, 1, n, n)
         weight = torch.tensor(EDGE_KERNELS[v["kernel"]], dtype=x.dtype)[None, None]  # (1, 1, 3, 3)
-        positions = sampling_positions(n, 3, padding=1, offset=offset[0])  # (n, n, 9, 2)
+        # The taps of the selected unit: sampling_positions(n, 3, padding=1, offset=offset[0])[unit],
+        # computed at that unit only (the regular grid plus the unit's (dy, dx) pairs).
+        (uy, ux), regular = self.unit, self._regular[self.unit].clone()  # (9, 2)
+        deformed = regular + offset[0].reshape(9, 2, n, n)[:, :, uy, ux]
         return DeformationState(
-            offset=offset, mask=mask, unit=self.unit, regular=sampling_positions(n, 3, padding=1)[self.unit],
-            deformed=positions[self.unit], plain=F.conv2d(x, weight, padding=1)[0, 0],
+            offset=offset, mask=mask, unit=self.unit, regular=regular, deformed=deformed,
+            plain=self._plain(v["kernel"], weight),
             deformed_output=deform_conv2d(x, offset, weight, padding=1, mask=mask)[0, 0], tap=v["tap"])
+
+    def _standard_noise(self, seed: int) -> torch.Tensor:
+        """``random_offsets(3, n, 1.0, seed=seed)``, drawn once per seed."""
+        if getattr(self, "_noise_seed", None) != seed:
+            self._noise, self._noise_seed = random_offsets(3, self.input_size, 1.0, seed=seed), seed
+        return self._noise
+
+    def _plain(self, kernel: str, weight: torch.Tensor) -> torch.Tensor:
+        """The ordinary convolution of the photo with ``weight``, computed once per kernel."""
+        if getattr(self, "_plain_kernel", None) != kernel:
+            self._plain_map, self._plain_kernel = F.conv2d(self.photo[None], weight, padding=1)[0, 0], kernel
+        return self._plain_map
 
 
 def _mask(kind: str, n: int, seed: int) -> torch.Tensor | None:
