@@ -55,6 +55,18 @@ def test_first_frame_is_painted_on_construction():
     assert (ex.image.layout.width, ex.image.layout.height) == (f"{width}px", f"{height}px")
 
 
+def test_the_widget_carries_the_frame_as_a_png_data_url():
+    import base64
+
+    ex = Boxes()
+    ex.controls["m"].value = 3
+    assert ex.image.format == "url"
+    prefix, payload = bytes(ex.image.value).split(b",", 1)
+    assert prefix == b"data:image/png;base64"
+    # The payload is the painter's own frame of the current state, byte for byte.
+    assert base64.b64decode(payload) == ex.png() == ex.painter.frame()
+
+
 def test_moving_a_control_repaints():
     ex = Boxes()
     before = ex.png()
