@@ -93,6 +93,7 @@ class SelfAttentionExplorer(Explorer):
             painter.animate(view.artists)
         painter.animate(self.bars.artists, self.entropy.artists)
         self._logits: dict[tuple[int, int], Tensor] = {}  # per (tokens, seed); <= 150 KB each, <= 16 kept
+        self._last: tuple | None = None  # (setting, attention, entropy curves) of the last render
         super().__init__(_controls(values, theme), painter, title="Self-attention step by step", theme=theme)
         self.enable_clicks()
 
@@ -104,14 +105,17 @@ class SelfAttentionExplorer(Explorer):
         with one_torch_thread():  # also done by Explorer.update; kept for direct calls
             d, causal = v["head_dim"], v["mask"] == "causal"
             scale = (1 / math.sqrt(d) if v["scaling"] == "1/√d" else 1.0) / v["temperature"]
-            s = random_self_attention(v["tokens"], d, v["num_heads"], scale=scale,
-                                      mask=causal_mask(v["tokens"]) if causal else None, seed=v["seed"])
-            key = (v["tokens"], v["seed"])
-            if key not in self._logits:
-                if len(self._logits) >= 16:
-                    self._logits.clear()
-                self._logits[key] = _dot_products(*key)
-            scaled, unscaled = _entropy_curves(self._logits[key], v["temperature"])
+            setting = (v["tokens"], d, v["num_heads"], scale, causal, v["seed"], v["temperature"])
+            if self._last is None or self._last[0] != setting:  # the query alone changes only the highlight
+                s = random_self_attention(v["tokens"], d, v["num_heads"], scale=scale,
+                                          mask=causal_mask(v["tokens"]) if causal else None, seed=v["seed"])
+                key = (v["tokens"], v["seed"])
+                if key not in self._logits:
+                    if len(self._logits) >= 16:
+                        self._logits.clear()
+                    self._logits[key] = _dot_products(*key)
+                self._last = (setting, s, _entropy_curves(self._logits[key], v["temperature"]))
+            s, (scaled, unscaled) = self._last[1], self._last[2]
         i, a = v["query"], s.attention
         for name, matrix in (("q", s.q[0]), ("k", s.k[0]), ("v", s.v[0]), ("output", a.output[0])):
             self.mats[name].update(matrix.numpy(), row=i if name in ("q", "output") else None)

@@ -74,6 +74,7 @@ class MatrixView:
     cmap: Colormap
     data: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
     limits: tuple[float, float] = (-1.0, 1.0)
+    _place: tuple[float, ...] = ()  # the axes' bbox bounds when the pixels were made
 
     @property
     def artists(self) -> list:
@@ -97,8 +98,12 @@ class MatrixView:
             limit = float(np.abs(finite).max()) if finite.size else 1.0
         limit = max(float(limit), 1e-12)
         low = -limit if self.signed else 0.0
-        self.data, self.limits = data, (low, limit)
-        self.image.set(self.cmap((data - low) / (limit - low), bytes=True))  # (rows, cols, 4); NaN -> bad colour
+        place = self.ax.bbox.bounds
+        unchanged = (self.limits == (low, limit) and self._place == place and self.data.shape == data.shape
+                     and np.array_equal(self.data, data, equal_nan=True))
+        self.data, self.limits, self._place = data, (low, limit), place
+        if not unchanged:  # the same matrix in the same colours and place keeps its pixels
+            self.image.set(self.cmap((data - low) / (limit - low), bytes=True))  # (rows, cols, 4); NaN: bad colour
         rows = data.shape[0]
         self.marker.set_visible(row is not None)
         if row is not None:
