@@ -9,6 +9,7 @@ and their difference on a log scale, while the sharpness ``alpha`` moves on a lo
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import ipywidgets as widgets
@@ -32,6 +33,7 @@ KERNELS = ("sobel x", "sobel y", "laplacian", "blur 5x5", "random 3x3", "random 
 RADIUS = 4  # half-width of the window shown around the query: a 5x5 kernel's reach (2) plus 2 of context
 MAX_SEED = 99
 SHARPNESS_RANGE = (0.1, 100.0)
+KEPT_COMPARISONS = 64  # layer outputs kept by the explorer (a few tens of KB each)
 _FLOOR = -10.0  # log10 of the smallest difference shown (relative to max |conv|)
 
 
@@ -93,7 +95,9 @@ class ConvAttentionExplorer(Explorer):
         self.photo = image  # (1, 1, H, W), fixed: only the kernel and the layer change
         self._kernels: dict[tuple[str, int], torch.Tensor] = {}
         # (the controls it depends on, the comparison, and the arrays drawn from it)
-        self._comparison: tuple[tuple, ConvAttentionComparison, Any, Any, float, Any, Any] | None = None
+        # The layer's outputs per (kernel, seed, sharpness, padding), least recently used first: moving
+        # the query, or dragging a slider back over positions it passed, reuses them (and their pixels).
+        self._comparisons: OrderedDict[tuple, tuple[ConvAttentionComparison, Any, Any, float, Any, Any]] = OrderedDict()
         self._photo_pixels = image[0, 0].numpy()
         h, w = image.shape[-2:]
         # Sizes keep a move well under 15 ms: Agg pays per painted pixel (about 4-5 ms per move in all).
@@ -147,14 +151,17 @@ class ConvAttentionExplorer(Explorer):
         weight = self.kernel(values["kernel"], values["seed"])
         query = (values["row"], values["col"])
         key = (values["kernel"], values["seed"], values["sharpness"], values["zero_padded_keys"])
-        if self._comparison is None or self._comparison[0] != key:  # moving the query reuses the layer's output
+        if key not in self._comparisons:
             result = compare_conv_attention(self.photo, weight, sharpness=values["sharpness"],
                                             pad_keys=values["zero_padded_keys"])
             conv, attention = result.conv[0, 0].numpy(), result.attention[0, 0].numpy()
             top = max(float(np.abs(conv).max()), 1e-12)
             difference = np.log10(np.maximum(np.abs(attention - conv) / top, 1e-300))
-            self._comparison = (key, result, conv, attention, top, difference, _window(weight[0, 0].numpy()))
-        _, result, conv, attention, top, difference, kernel_window = self._comparison  # same arrays: kept pixels
+            self._comparisons[key] = (result, conv, attention, top, difference, _window(weight[0, 0].numpy()))
+            if len(self._comparisons) > KEPT_COMPARISONS:
+                self._comparisons.popitem(last=False)
+        self._comparisons.move_to_end(key)
+        result, conv, attention, top, difference, kernel_window = self._comparisons[key]  # same arrays: kept pixels
         maps = result.layer.query_maps(self.photo.shape[-2:], query)  # (K, Hp, Wp)
         layer, k = result.layer, result.layer.kernel_size
         windows = head_windows(maps.numpy(), query, layer.padding, RADIUS)  # (K, 2R+1, 2R+1)
