@@ -133,3 +133,21 @@ def test_other_sizes_and_queries():
     assert ex.result.conv.shape == (1, 1, 24, 31) and ex.result.relative_error < 1e-7
     assert ex.controls["row"].max == 23 and ex.controls["col"].max == 30
     assert make_kernel("blur 5x5").sum().item() == pytest.approx(1.0)
+
+
+def test_kept_layer_outputs_are_bounded_and_reused_only_for_the_same_setting(monkeypatch):
+    monkeypatch.setattr(module, "KEPT_COMPARISONS", 3)
+    ex = conv_attention_explorer(kernel="sobel x", size=(17, 23), sharpness=1.0)
+    first = ex.result
+    for sharpness in (2.0, 5.0, 10.0, 20.0):
+        ex.set(sharpness=sharpness)
+        assert len(ex._comparisons) <= 3
+    ex.set(sharpness=10.0)  # still kept: the very same output
+    kept = ex.result
+    ex.set(sharpness=20.0)
+    ex.set(sharpness=10.0)
+    assert ex.result is kept
+    ex.set(sharpness=1.0)  # evicted long ago: computed again, equal to a fresh one
+    assert ex.result is not first
+    fresh = conv_attention_explorer(kernel="sobel x", size=(17, 23), sharpness=1.0)
+    torch.testing.assert_close(ex.result.attention, fresh.result.attention, rtol=0, atol=0)
