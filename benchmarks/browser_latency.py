@@ -48,6 +48,24 @@ from pages import (  # noqa: E402
 )
 
 NOTEBOOK = "latency.ipynb"
+KERNEL_LOG = "kernel_updates.jsonl"  # written by the kernel, next to the notebook
+# Installed by the notebook's first cell: every explorer update (a move or a click) appends
+# [explorer name, Explorer.last_update_ms] to KERNEL_LOG, after the picture has left.
+KERNEL_HOOK = f"""
+import json
+from explainer.explorers._kit import Explorer
+
+def _logged(update, log=open({KERNEL_LOG!r}, "a")):
+    def logged(self):
+        frames = self.frames
+        update(self)
+        if self.frames > frames:
+            log.write(json.dumps([getattr(self, "bench_name", "?"), self.last_update_ms]) + "\\n")
+            log.flush()
+    return logged
+
+Explorer.update = _logged(Explorer.update)
+"""
 FLOOR = "floor"
 DRAG_PRESSES = 20
 MOVE_TIMEOUT_MS = 5000
@@ -197,8 +215,9 @@ def write_notebook(root: Path, factories: list[str]) -> Path:
 
     shutil.copy(HERE / "floor.py", root / "floor.py")  # the kernel runs next to the notebook
     cells = [nbf.new_code_cell(f"from explainer.explorers import {', '.join(factories)}\n"
-                               "from floor import floor_explorer")]
-    cells += [nbf.new_code_cell(f"ex = {name}(); ex") for name in [*factories, "floor_explorer"]]
+                               f"from floor import floor_explorer\n{KERNEL_HOOK}")]
+    cells += [nbf.new_code_cell(f"ex = {name}(); ex.bench_name = {name.removesuffix('_explorer')!r}; ex")
+              for name in [*factories, "floor_explorer"]]
     notebook = nbf.new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})
     path = root / NOTEBOOK
@@ -346,16 +365,18 @@ def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[Slider
 
 
 def measure_front_end(front_end: str, browser, root: Path, names: list[str], moves: int, stock: bool):
-    """Serve the notebook, measure every explorer; returns (slider results, drags, problems)."""
+    """Serve the notebook, measure every explorer; returns (slider results, drags, problems, kernel times)."""
     base = Path(tempfile.mkdtemp(prefix=f"latency-{front_end}-"))
+    (root / KERNEL_LOG).unlink(missing_ok=True)
     try:
         # The project's jupyter_config/ (TCP_NODELAY on the websockets, as make lab / make demo use it)
         # unless --stock-sockets asks for the servers' own settings, for comparison.
         server = (start_lab if front_end == "lab" else start_voila)(root, base, project_config=not stock)
         try:
-            return measure_page(front_end, browser, server, names, moves)
+            sliders, drags, problems = measure_page(front_end, browser, server, names, moves)
         finally:
             server.stop()
+        return sliders, drags, problems, kernel_times(root / KERNEL_LOG)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -427,6 +448,27 @@ def _explorer_row(name: str, rows: list[SliderResult], floor_p50: float) -> str:
             f"**{ratio:.2f}** | {_ms(arrival)} | {'met' if met else 'MISSED'} |")
 
 
+def kernel_times(path: Path) -> dict[str, list[float]]:
+    """Python update times (ms) the kernel logged per explorer, building updates excluded."""
+    times: dict[str, list[float]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            name, ms = json.loads(line)
+            times.setdefault(name, []).append(ms)
+    return {name: values[1:] for name, values in times.items()}  # the first is the explorer's construction
+
+
+def kernel_table(front_end: str, times: dict[str, list[float]], names: list[str]) -> str:
+    """Markdown: the Python update inside the kernel, per explorer, during this front-end's run."""
+    lines = [f"### {front_end}: Python update inside the kernel during the run (ms; the moves above, the "
+             "restoring steps and the drags)", "",
+             "| explorer | updates | p50 | p95 | max |", "|---|---:|---:|---:|---:|"]
+    for name in names:
+        p50, p95, top = summarize(times.get(name, []))
+        lines.append(f"| {name} | {len(times.get(name, []))} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} |")
+    return "\n".join(lines)
+
+
 def drag_table(drags: list[tuple[str, DragResult]]) -> str:
     """Markdown: one row per front-end and explorer drag."""
     lines = [f"### {DRAG_PRESSES}-press drag (keys sent without waiting)", "",
@@ -469,17 +511,23 @@ def readme_table(report: str) -> str:
             drags[(cells[0], cells[1])] = f"{cells[5]} ({cells[6]})"
     rows = [f"Measured on {machine}.", "",
             "| front-end | explorer | moves | p50 ms | p95 ms | max ms | p50 / floor | "
-            "drag: last key to final picture ms (pictures drawn) |",
-            "|---|---|---:|---:|---:|---:|---:|---|"]
+            "drag: last key to final picture ms (pictures drawn) | Python update in the kernel p50 ms |",
+            "|---|---|---:|---:|---:|---:|---:|---|---:|"]
     for front_end, label in FRONT_END_NAMES.items():
         if f"### {front_end}:" not in report:
             continue
+        kernel = {}
+        if f"### {front_end}: Python update" in report:
+            for line in report.split(f"### {front_end}: Python update")[1].split("###")[0].splitlines():
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if len(cells) == 5 and cells[1].isdigit():
+                    kernel[cells[0]] = cells[2]
         for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
             cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
             if len(cells) == 9 and cells[1] == "all sliders":
                 name, moves, p50, p95, top, ratio = cells[0], cells[2], cells[3], cells[4], cells[5], cells[6]
                 rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | "
-                            f"{drags.get((front_end, name), '-')} |")
+                            f"{drags.get((front_end, name), '-')} | {kernel.get(name, '-')} |")
     return "\n".join(rows)
 
 
@@ -541,8 +589,9 @@ def report_all(browser, root: Path, names: list[str], front_ends: list[str], mov
     """Measure each front-end and format the tables."""
     parts, drags = [machine_line(browser, stock), targets_line()], []
     for front_end in front_ends:
-        results, front_drags, problems = measure_front_end(front_end, browser, root, names, moves, stock)
+        results, front_drags, problems, kernel = measure_front_end(front_end, browser, root, names, moves, stock)
         parts.append(latency_table(front_end, results, names))
+        parts.append(kernel_table(front_end, kernel, names))
         drags += [(front_end, d) for d in front_drags]
         if problems:
             parts.append(f"{front_end}: the page showed problems: {problems}")

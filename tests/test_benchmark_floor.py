@@ -100,6 +100,14 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 | **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |
 | **floor** | **all sliders** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
 
+### lab: Python update inside the kernel during the run (ms; the moves above, the restoring steps and the drags)
+
+| explorer | updates | p50 | p95 | max |
+|---|---:|---:|---:|---:|
+| conv | 52 | 7.5 | 9.0 | 11.0 |
+| refs | 0 | - | - | - |
+| floor | 70 | 0.3 | 0.9 | 1.2 |
+
 ### voila: key press -> first painted frame with new pixels (ms)
 
 | explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
@@ -120,10 +128,38 @@ def test_readme_table_summarises_each_front_end_and_explorer(tmp_path):
     lines = table.splitlines()
     assert lines[0] == ("Measured on 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; "
                         "the project's jupyter_config.")
-    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 70.2 (3) |",
-                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | - |",
-                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 40.5 (2) |"]
+    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 70.2 (3) | 7.5 |",
+                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | - | 0.3 |",
+                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 40.5 (2) | - |"]
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
     bench.write_readme_table(REPORT, readme)
     assert readme.read_text() == f"intro\n<!-- latency-table -->\n{table}\n<!-- /latency-table -->\nafter\n"
+
+
+def test_kernel_times_drop_each_explorers_first_update_and_tabulate(tmp_path):
+    log = tmp_path / bench.KERNEL_LOG
+    log.write_text('["conv", 30.0]\n["floor", 5.0]\n["conv", 2.0]\n["conv", 4.0]\n["floor", 0.5]\n')
+    times = bench.kernel_times(log)
+    assert times == {"conv": [2.0, 4.0], "floor": [0.5]}
+    assert bench.kernel_times(tmp_path / "missing.jsonl") == {}
+    table = bench.kernel_table("lab", times, ["conv", "refs", "floor"]).splitlines()
+    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 |", "| refs | 0 | - | - | - |", "| floor | 1 | 0.5 | 0.5 | 0.5 |"]
+
+
+def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_path, monkeypatch):
+    """The hook the benchmark notebook installs, run here on the floor explorer: one line per frame."""
+    import json
+
+    from explainer.explorers._kit import Explorer
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setattr(Explorer, "update", Explorer.update)  # restored after the test
+    exec(bench.KERNEL_HOOK, {})
+    ex = FloorExplorer(pictures=3)
+    ex.bench_name = "floor"
+    for value in (1, 2, 2, 0):  # the repeated 2 changes nothing: no update, no line
+        ex.controls["picture"].value = value
+    lines = [json.loads(line) for line in (tmp_path / bench.KERNEL_LOG).read_text().splitlines()]
+    assert [name for name, _ in lines] == ["?", "floor", "floor", "floor"]  # construction, then 3 moves
+    assert all(ms >= 0 for _, ms in lines) and len(lines) == ex.frames
