@@ -77,7 +77,7 @@ class Explorer(widgets.VBox):
 
     Attributes:
         controls: the value widgets by name (the names ``render`` receives as keys).
-        image: the ``ipywidgets.Image`` showing the painted PNG, sized to it.
+        image: the ``ipywidgets.Image`` showing the painted PNG (as a ``data:`` URL), sized to it.
         info: HTML panel for formulas with current numbers.
         hints: HTML line explaining why a control is limited.
         errors: HTML error area, shown only while the last update failed.
