@@ -1,4 +1,4 @@
-"""Key press to painted pixels, per explorer and per slider, in JupyterLab and in Voila.
+"""Key press to painted pixels, per explorer and per control, in JupyterLab and in Voila.
 
 A temporary notebook builds every explorer factory of ``explainer.explorers`` (default arguments)
 plus the "floor" explorer of ``benchmarks/floor.py`` (a slider swapping PNGs encoded up front, so
@@ -9,9 +9,14 @@ Latency is measured in the page: a capturing ``keydown`` listener on ``document`
 ``performance.now()``; a MutationObserver on the watched ``img.explainer-picture`` sees the new
 ``src``, waits for ``img.decode()`` and one ``requestAnimationFrame`` callback, and stamps the
 paint there. Each move waits for its frame before the next key, so moves are independent; keys
-walk each slider back and forth inside its range. A 20-press drag per explorer (keys sent
-without waiting) reports the time from the last key to the final picture and how many pictures
-were drawn on the way.
+walk each control back and forth inside its range: arrow keys on a slider's handle, Enter on the
+neighbouring button of a toggle-button row, Space on a checkbox. A drop-down is picked as with the
+mouse (Playwright's ``select_option``; its ``change`` event is the stamp), because JupyterLab takes
+the arrow keys of a focused, closed ``<select>`` for its own cell navigation (ipywidgets issue
+3912). A 20-press drag per
+explorer, on its slider with the most positions (keys sent without waiting), reports the time from
+the last key to the final picture and how many pictures were drawn on the way. Clicks on pictures
+are not timed (the browser tests check that they repaint).
 
 The floor is every ratio's denominator, so it is sampled all through the run: 10 moves before each
 explorer, plus its own turn at the end (twice the moves of an explorer's slider); its p50 pools them.
@@ -35,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -71,15 +77,17 @@ DRAG_PRESSES = 20
 MOVE_TIMEOUT_MS = 5000
 FLOOR_MOVES_FACTOR = 2  # the floor is every ratio's denominator: give it a steadier p50
 FLOOR_BLOCK = 10  # floor moves measured before each explorer, on top of the floor's own turn
-MAX_MISSES = 3  # consecutive moves without a new picture before a slider is given up
+MAX_MISSES = 3  # consecutive moves without a new picture before a control is given up
 TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
 
 # Installed once per page. Keys and paints are performance.now() stamps on the page's own clock.
 PROBE_JS = """
 () => {
   const b = window.__bench = {keys: [], paints: [], mutated: 0, observer: null, onpaint: null};
-  // Capturing: runs before the slider's own keydown handler sees the key.
+  // Capturing: runs before the control's own keydown handler sees the key. A drop-down picked
+  // with the mouse (select_option) is stamped at its change event instead.
   document.addEventListener('keydown', () => b.keys.push(performance.now()), true);
+  document.addEventListener('change', e => { if (e.target.tagName === 'SELECT') b.keys.push(performance.now()); }, true);
   b.watch = (img) => {
     if (b.observer) b.observer.disconnect();
     b.paints = [];
@@ -132,12 +140,71 @@ h => {
 """
 
 
+# The other controls as positions 0..high: a drop-down's selected option, the active button of a
+# toggle-button row, a checkbox's state (0 or 1).
+CHOICE_STATE_JS = """
+el => {
+  if (el.tagName === 'SELECT')
+    return {disabled: el.disabled, now: el.selectedIndex, low: 0, high: el.options.length - 1, step: 1};
+  if (el.type === 'checkbox') return {disabled: el.disabled, now: el.checked ? 1 : 0, low: 0, high: 1, step: 1};
+  const buttons = [...el.querySelectorAll('button')];
+  return {disabled: buttons.every(b => b.disabled), now: buttons.findIndex(b => b.classList.contains('mod-active')),
+          low: 0, high: buttons.length - 1, step: 1};
+}
+"""
+CHOICE_NAME_JS = """
+el => {
+  const box = el.closest('.widget-dropdown, .widget-toggle-buttons, .widget-checkbox');
+  return (box.querySelector('.widget-label-basic') || box.querySelector('.widget-label') || box).textContent.trim();
+}
+"""
+# Selector of each kind of control inside an explorer: the element that is stepped (see Control).
+CONTROL_KINDS = {
+    "slider": ".widget-slider .noUi-handle",
+    "drop-down": ".widget-dropdown select",
+    "toggle buttons": ".widget-toggle-buttons",
+    "checkbox": ".widget-checkbox input[type=checkbox]",
+}
+
+
 @dataclass
-class SliderResult:
-    """Latencies (ms) of one slider's moves, and how many moves painted nothing new."""
+class Control:
+    """One control in the page, stepped by the keyboard: a slider's handle, a ``<select>``, a
+    toggle-button row or a checkbox ``<input>`` (``element``), of ``kind`` (a key of CONTROL_KINDS)."""
+
+    kind: str
+    name: str
+    element: Any
+
+    def state(self) -> dict:
+        """``{disabled, now, low, high, step}``: where the control stands, as positions."""
+        return self.element.evaluate(SLIDER_STATE_JS if self.kind == "slider" else CHOICE_STATE_JS)
+
+    def press(self, page, key: str) -> None:
+        """One step up (``key`` "ArrowRight") or down ("ArrowLeft"), as :func:`next_key` says."""
+        if key not in ("ArrowRight", "ArrowLeft"):
+            raise ValueError(f"key must be 'ArrowRight' or 'ArrowLeft', got {key!r}")
+        if self.kind == "slider":
+            self.element.focus()
+            page.keyboard.press(key)
+            return
+        target = self.state()["now"] + (1 if key == "ArrowRight" else -1)
+        if self.kind == "drop-down":
+            self.element.select_option(index=target)
+        elif self.kind == "toggle buttons":
+            self.element.locator("button").nth(target).focus()
+            page.keyboard.press("Enter")
+        else:  # a checkbox: Space flips it either way
+            self.element.focus()
+            page.keyboard.press(" ")
+
+
+@dataclass
+class ControlResult:
+    """Latencies (ms) of one control's moves, and how many moves painted nothing new."""
 
     explorer: str
-    slider: str
+    control: str
     times: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # key press -> new src set (transport + kernel)
     missed: int = 0
@@ -266,13 +333,18 @@ def _wait_prompts(page, done, timeout: float) -> bool:
 
 
 # ----------------------------------------------------------------------------- measurements
-def slider_state(handle) -> dict:
-    return handle.evaluate(SLIDER_STATE_JS)
-
-
-def slider_names(explorer) -> list[str]:
-    return explorer.locator(".widget-slider").evaluate_all(
-        "els => els.map(e => (e.querySelector('.widget-label') || {}).textContent || '?')")
+def controls_of(explorer) -> list[Control]:
+    """Every control of one explorer in the page: its sliders first, then the other kinds."""
+    controls = []
+    for kind, selector in CONTROL_KINDS.items():
+        elements = explorer.locator(selector)
+        if kind == "slider":
+            names = explorer.locator(".widget-slider").evaluate_all(
+                "els => els.map(e => (e.querySelector('.widget-label') || {}).textContent || '?')")
+        else:
+            names = elements.evaluate_all(f"els => els.map({CHOICE_NAME_JS.strip()})")
+        controls += [Control(kind, name or "?", elements.nth(i)) for i, name in enumerate(names)]
+    return controls
 
 
 def watch(explorer) -> None:
@@ -283,24 +355,23 @@ def watch(explorer) -> None:
     picture.evaluate("img => __bench.watch(img)")
 
 
-def press_and_wait(page, handle, key: str) -> tuple[float, float] | None:
-    """Press ``key`` on ``handle``; (key -> paint, key -> new src) in ms, None if no picture came."""
-    handle.focus()
-    page.keyboard.press(key)
+def press_and_wait(page, control: Control, key: str) -> tuple[float, float] | None:
+    """Step ``control`` by ``key``; (key -> paint, key -> new src) in ms, None if no picture came."""
+    control.press(page, key)
     hit = page.evaluate("t => __bench.paintAfter(__bench.keys[__bench.keys.length - 1], t)", MOVE_TIMEOUT_MS)
     return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"])
 
 
-def measure_slider(page, handle, result: SliderResult, moves: int) -> SliderResult:
-    """Walk one slider back and forth for ``moves`` independent moves, then put it back."""
-    start = slider_state(handle)["now"]
+def measure_control(page, control: Control, result: ControlResult, moves: int) -> ControlResult:
+    """Walk one control back and forth for ``moves`` independent moves, then put it back."""
+    start = control.state()["now"]
     direction, misses = +1, 0
     while len(result.times) + result.missed < moves and misses < MAX_MISSES:
-        state = slider_state(handle)
+        state = control.state()
         key, direction = next_key(state["now"], state["low"], state["high"], direction)
         if key is None or state["disabled"]:
             break
-        hit = press_and_wait(page, handle, key)
+        hit = press_and_wait(page, control, key)
         if hit is None:
             result.missed, misses = result.missed + 1, misses + 1
             time.sleep(0.5)  # let a late picture land before the next move
@@ -308,64 +379,62 @@ def measure_slider(page, handle, result: SliderResult, moves: int) -> SliderResu
             result.times.append(hit[0])
             result.arrivals.append(hit[1])
             misses = 0
-    restore(page, handle, start)
+    restore(page, control, start)
     return result
 
 
-def restore(page, handle, value: float) -> None:
-    """Step a slider back to ``value`` (unmeasured), so the next slider starts from the defaults.
+def restore(page, control: Control, value: float) -> None:
+    """Step a control back to ``value`` (unmeasured), so the next control starts from the defaults.
 
-    Other sliders' ranges depend on this one (a larger kernel needs a larger input, ...), so a
+    Other controls' ranges depend on this one (a larger kernel needs a larger input, ...), so a
     walk left anywhere could disable controls that are enabled in the explorer as built.
     """
     for _ in range(200):
-        now = slider_state(handle)["now"]
+        now = control.state()["now"]
         if now == value:
             return
-        if press_and_wait(page, handle, "ArrowRight" if now < value else "ArrowLeft") is None:
-            return  # the slider no longer reaches ``value``: leave it where it is
+        if press_and_wait(page, control, "ArrowRight" if now < value else "ArrowLeft") is None:
+            return  # the control no longer reaches ``value``: leave it where it is
 
 
-def measure_drag(page, handle, explorer: str, slider: str) -> DragResult | None:
-    """Send ``DRAG_PRESSES`` keys without waiting, then time the final picture."""
-    state = slider_state(handle)
+def measure_drag(page, control: Control, explorer: str) -> DragResult | None:
+    """Send ``DRAG_PRESSES`` keys to a slider without waiting, then time the final picture."""
+    state = control.state()
     count = int(round((state["high"] - state["low"]) / state["step"])) + 1
     position = int(round((state["now"] - state["low"]) / state["step"]))
     keys = drag_keys(position, count, DRAG_PRESSES)
     if state["disabled"] or not keys:
         return None
     time.sleep(0.3)  # nothing from earlier moves still in flight
-    handle.focus()
+    control.element.focus()
     for key in keys:
         page.keyboard.press(key)
     stamps = page.evaluate("n => __bench.settle(n, 300, 15000)", len(keys))
     span, final, pictures = drag_summary(stamps["keys"], stamps["paints"])
-    return DragResult(explorer, slider, len(keys), span, final, pictures)
+    return DragResult(explorer, control.name, len(keys), span, final, pictures)
 
 
-def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[SliderResult], DragResult | None]:
-    """Every enabled slider of one explorer, then a drag on its slider with the most positions."""
+def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[ControlResult], DragResult | None]:
+    """Every enabled control of one explorer, then a drag on its slider with the most positions."""
     watch(explorer)
-    handles = explorer.locator(".widget-slider .noUi-handle")
-    names = slider_names(explorer)
     results, widest = [], None
-    for index in range(handles.count()):
-        handle = handles.nth(index)
-        state = slider_state(handle)
+    for control in controls_of(explorer):
+        label = control.name if control.kind == "slider" else f"{control.name} ({control.kind})"
+        state = control.state()
         if state["disabled"] or state["high"] <= state["low"]:
-            results.append(SliderResult(name, names[index], note="disabled, skipped"))
+            results.append(ControlResult(name, label, note="disabled, skipped"))
             continue
         count = moves * FLOOR_MOVES_FACTOR if name == FLOOR else moves
-        results.append(measure_slider(page, handle, SliderResult(name, names[index]), count))
+        results.append(measure_control(page, control, ControlResult(name, label), count))
         positions = (state["high"] - state["low"]) / state["step"]
-        if widest is None or positions > widest[0]:
-            widest = (positions, index)
-    drag = None if widest is None else measure_drag(page, handles.nth(widest[1]), name, names[widest[1]])
+        if control.kind == "slider" and (widest is None or positions > widest[0]):
+            widest = (positions, control)
+    drag = None if widest is None else measure_drag(page, widest[1], name)
     return results, drag
 
 
 def measure_front_end(front_end: str, browser, root: Path, names: list[str], moves: int, stock: bool):
-    """Serve the notebook, measure every explorer; returns (slider results, drags, problems, kernel times)."""
+    """Serve the notebook, measure every explorer; returns (control results, drags, problems, kernel times)."""
     base = Path(tempfile.mkdtemp(prefix=f"latency-{front_end}-"))
     (root / KERNEL_LOG).unlink(missing_ok=True)
     try:
@@ -373,10 +442,10 @@ def measure_front_end(front_end: str, browser, root: Path, names: list[str], mov
         # unless --stock-sockets asks for the servers' own settings, for comparison.
         server = (start_lab if front_end == "lab" else start_voila)(root, base, project_config=not stock)
         try:
-            sliders, drags, problems = measure_page(front_end, browser, server, names, moves)
+            results, drags, problems = measure_page(front_end, browser, server, names, moves)
         finally:
             server.stop()
-        return sliders, drags, problems, kernel_times(root / KERNEL_LOG)
+        return results, drags, problems, kernel_times(root / KERNEL_LOG)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -387,19 +456,20 @@ def measure_page(front_end: str, browser, server: Server, names: list[str], move
     page = context.new_page()
     try:
         open_explorers(front_end, page, server, expected=len(names))
-        sliders, drags = [], []
+        measured, drags = [], []
         floor = page.locator(EXPLORER).nth(names.index(FLOOR))
-        floor_blocks = SliderResult(FLOOR, "picture (between explorers)")
+        floor_slider = controls_of(floor)[0]
+        floor_blocks = ControlResult(FLOOR, "picture (between explorers)")
         for index, name in enumerate(names):
             if name != FLOOR:  # the floor is sampled all through the run, so slow drifts cancel in the ratios
                 watch(floor)
                 target = len(floor_blocks.times) + floor_blocks.missed + FLOOR_BLOCK
-                measure_slider(page, floor.locator(".widget-slider .noUi-handle").first, floor_blocks, target)
+                measure_control(page, floor_slider, floor_blocks, target)
             results, drag = measure_explorer(page, page.locator(EXPLORER).nth(index), name, moves)
-            sliders += results + ([floor_blocks] if name == FLOOR else [])
+            measured += results + ([floor_blocks] if name == FLOOR else [])
             drags += [drag] if drag else []
             print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves)", file=sys.stderr)
-        return sliders, drags, page_problems(page)
+        return measured, drags, page_problems(page)
     except Exception:
         shot = Path(tempfile.gettempdir()) / f"latency-{front_end}-failure.png"
         page.screenshot(path=str(shot), full_page=True)
@@ -414,37 +484,37 @@ def _ms(value: float | None) -> str:
     return "-" if value is None or value != value else f"{value:.1f}"
 
 
-def latency_table(front_end: str, results: list[SliderResult], names: list[str]) -> str:
-    """Markdown: one row per slider, one bold row per explorer with its p50 ratio to the floor."""
+def latency_table(front_end: str, results: list[ControlResult], names: list[str]) -> str:
+    """Markdown: one row per control, one bold row per explorer with its p50 ratio to the floor."""
     floor_p50 = summarize([t for r in results if r.explorer == FLOOR for t in r.times])[0]
     lines = [f"### {front_end}: key press -> first painted frame with new pixels (ms)", "",
-             "| explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |",
+             "| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |",
              "|---|---|---:|---:|---:|---:|---:|---:|---|"]
     for name in names:
         rows = [r for r in results if r.explorer == name]
-        lines += [_slider_row(r, floor_p50) for r in rows]
+        lines += [_control_row(r, floor_p50) for r in rows]
         lines.append(_explorer_row(name, rows, floor_p50))
     return "\n".join(lines)
 
 
-def _slider_row(r: SliderResult, floor_p50: float) -> str:
+def _control_row(r: ControlResult, floor_p50: float) -> str:
     if r.note:
-        return f"| {r.explorer} | {r.slider} | 0 ({r.note}) | - | - | - | - | - | |"
+        return f"| {r.explorer} | {r.control} | 0 ({r.note}) | - | - | - | - | - | |"
     missed = f" ({r.missed} without a new picture)" if r.missed else ""
     p50, p95, top = summarize(r.times)
-    return (f"| {r.explorer} | {r.slider} | {len(r.times)}{missed} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | "
+    return (f"| {r.explorer} | {r.control} | {len(r.times)}{missed} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | "
             f"{p50 / floor_p50:.2f} | {_ms(summarize(r.arrivals)[0])} | |")
 
 
-def _explorer_row(name: str, rows: list[SliderResult], floor_p50: float) -> str:
+def _explorer_row(name: str, rows: list[ControlResult], floor_p50: float) -> str:
     times = [t for r in rows for t in r.times]
     if not times:
-        return f"| **{name}** | (no enabled slider) | 0 | - | - | - | - | - | - |"
+        return f"| **{name}** | (no enabled control) | 0 | - | - | - | - | - | - |"
     p50, p95, top = summarize(times)
     ratio = p50 / floor_p50
     met = ratio <= TARGET_RATIO and p95 < TARGET_P95_MS
     arrival = summarize([a for r in rows for a in r.arrivals])[0]
-    return (f"| **{name}** | **all sliders** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
+    return (f"| **{name}** | **all controls** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
             f"**{ratio:.2f}** | {_ms(arrival)} | {'met' if met else 'MISSED'} |")
 
 
@@ -524,7 +594,7 @@ def readme_table(report: str) -> str:
                     kernel[cells[0]] = cells[2]
         for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
             cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
-            if len(cells) == 9 and cells[1] == "all sliders":
+            if len(cells) == 9 and cells[1] == "all controls":
                 name, moves, p50, p95, top, ratio = cells[0], cells[2], cells[3], cells[4], cells[5], cells[6]
                 rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | "
                             f"{drags.get((front_end, name), '-')} | {kernel.get(name, '-')} |")
@@ -543,7 +613,7 @@ def write_readme_table(report: str, path: Path = README) -> None:
 # ----------------------------------------------------------------------------- main
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--moves", type=int, default=30, help="moves per slider (default 30)")
+    parser.add_argument("--moves", type=int, default=30, help="moves per control (default 30)")
     parser.add_argument("--only", choices=["lab", "voila"], help="measure one front-end only")
     parser.add_argument("--out", type=Path, help="also write the tables to this file")
     parser.add_argument("--readme", action="store_true", help="also replace the summary table in README.md")

@@ -93,12 +93,12 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 
 ### lab: key press -> first painted frame with new pixels (ms)
 
-| explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
+| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
 |---|---|---:|---:|---:|---:|---:|---:|---|
 | conv | kernel | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 20.0 | |
-| **conv** | **all sliders** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 20.0 | met |
-| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |
-| **floor** | **all sliders** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
+| **conv** | **all controls** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 20.0 | met |
+| **refs** | (no enabled control) | 0 | - | - | - | - | - | - |
+| **floor** | **all controls** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
 
 ### lab: Python update inside the kernel during the run (ms; the moves above, the restoring steps and the drags)
 
@@ -110,9 +110,9 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 
 ### voila: key press -> first painted frame with new pixels (ms)
 
-| explorer | slider | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
+| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
 |---|---|---:|---:|---:|---:|---:|---:|---|
-| **conv** | **all sliders** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | MISSED |
+| **conv** | **all controls** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | MISSED |
 
 ### 20-press drag (keys sent without waiting)
 
