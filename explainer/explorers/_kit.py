@@ -273,7 +273,11 @@ class Explorer(widgets.VBox):
         a file for slides or a README favours size.
 
         Example:
-            >>> ex.save_png("stride2.png")  # doctest: +SKIP
+            >>> import tempfile
+            >>> from explainer.explorers import conv_arithmetic_explorer
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     Image.open(conv_arithmetic_explorer(stride=2).save_png(Path(folder) / "stride2.png")).format
+            'PNG'
         """
         path = Path(path)
         Image.open(io.BytesIO(self.png())).save(path, format="png", optimize=True)
@@ -298,7 +302,11 @@ class Explorer(widgets.VBox):
                 control does not allow here or whose update fails (nothing is written then).
 
         Example:
-            >>> ex.save_gif("stride.gif", "stride", [1, 2, 3])  # doctest: +SKIP
+            >>> import tempfile
+            >>> from explainer.explorers import conv_arithmetic_explorer
+            >>> with tempfile.TemporaryDirectory() as folder:
+            ...     Image.open(conv_arithmetic_explorer().save_gif(Path(folder) / "s.gif", "stride", [1, 2, 3])).n_frames
+            3
         """
         values = self._check_sweep(control, values, fps)
         writer = _PaintedFrames(self.painter, fps=fps)

@@ -82,8 +82,11 @@ def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = Non
     """A bar panel with y from 0 to ``ymax`` (one tick at each end), title above.
 
     Example:
-        >>> view = draw_bars(ax, "channel gates")  # doctest: +SKIP
-        >>> view.update(np.array([0.2, 0.9]), highlight=1)  # doctest: +SKIP
+        >>> from matplotlib.figure import Figure
+        >>> view = draw_bars(Figure().add_subplot(), "channel gates")
+        >>> view.update(np.array([0.2, 0.9]), highlight=1)
+        >>> len(view.bars.get_paths())
+        2
     """
     theme = theme or get_theme()
     _bare(ax, ylim=(0, ymax))
