@@ -205,6 +205,7 @@ class ControlResult:
 
     explorer: str
     control: str
+    kind: str = "slider"  # a key of CONTROL_KINDS
     times: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # key press -> new src set (transport + kernel)
     missed: int = 0
@@ -422,10 +423,10 @@ def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[Contro
         label = control.name if control.kind == "slider" else f"{control.name} ({control.kind})"
         state = control.state()
         if state["disabled"] or state["high"] <= state["low"]:
-            results.append(ControlResult(name, label, note="disabled, skipped"))
+            results.append(ControlResult(name, label, control.kind, note="disabled, skipped"))
             continue
         count = moves * FLOOR_MOVES_FACTOR if name == FLOOR else moves
-        results.append(measure_control(page, control, ControlResult(name, label), count))
+        results.append(measure_control(page, control, ControlResult(name, label, control.kind), count))
         positions = (state["high"] - state["low"]) / state["step"]
         if control.kind == "slider" and (widest is None or positions > widest[0]):
             widest = (positions, control)
@@ -485,7 +486,9 @@ def _ms(value: float | None) -> str:
 
 
 def latency_table(front_end: str, results: list[ControlResult], names: list[str]) -> str:
-    """Markdown: one row per control, one bold row per explorer with its p50 ratio to the floor."""
+    """Markdown: one row per control; per explorer, a bold row over its sliders with the target (the
+    issue's figure) and, where it has other controls, a bold row over all of them (reported, not
+    targeted), each with its p50 ratio to the floor."""
     floor_p50 = summarize([t for r in results if r.explorer == FLOOR for t in r.times])[0]
     lines = [f"### {front_end}: key press -> first painted frame with new pixels (ms)", "",
              "| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |",
@@ -493,7 +496,9 @@ def latency_table(front_end: str, results: list[ControlResult], names: list[str]
     for name in names:
         rows = [r for r in results if r.explorer == name]
         lines += [_control_row(r, floor_p50) for r in rows]
-        lines.append(_explorer_row(name, rows, floor_p50))
+        lines.append(_explorer_row(name, [r for r in rows if r.kind == "slider"], floor_p50, "sliders"))
+        if any(r.kind != "slider" for r in rows):
+            lines.append(_explorer_row(name, rows, floor_p50, "controls"))
     return "\n".join(lines)
 
 
@@ -506,16 +511,18 @@ def _control_row(r: ControlResult, floor_p50: float) -> str:
             f"{p50 / floor_p50:.2f} | {_ms(summarize(r.arrivals)[0])} | |")
 
 
-def _explorer_row(name: str, rows: list[ControlResult], floor_p50: float) -> str:
+def _explorer_row(name: str, rows: list[ControlResult], floor_p50: float, over: str) -> str:
+    """The bold row of one explorer over ``rows``: ``over`` is "sliders" (targeted) or "controls"."""
     times = [t for r in rows for t in r.times]
     if not times:
-        return f"| **{name}** | (no enabled control) | 0 | - | - | - | - | - | - |"
+        return f"| **{name}** | (no enabled {over[:-1]}) | 0 | - | - | - | - | - | - |"
     p50, p95, top = summarize(times)
     ratio = p50 / floor_p50
     met = ratio <= TARGET_RATIO and p95 < TARGET_P95_MS
+    verdict = ("met" if met else "MISSED") if over == "sliders" else "(not targeted)"
     arrival = summarize([a for r in rows for a in r.arrivals])[0]
-    return (f"| **{name}** | **all controls** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
-            f"**{ratio:.2f}** | {_ms(arrival)} | {'met' if met else 'MISSED'} |")
+    return (f"| **{name}** | **all {over}** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
+            f"**{ratio:.2f}** | {_ms(arrival)} | {verdict} |")
 
 
 def kernel_times(path: Path) -> dict[str, list[float]]:
@@ -561,9 +568,10 @@ def machine_line(browser, stock: bool) -> str:
 
 
 def targets_line() -> str:
-    return (f"targets (JupyterLab): every explorer's p50 <= {TARGET_RATIO}x the floor's and p95 < "
+    return (f"targets (JupyterLab): every explorer's p50 over its sliders <= {TARGET_RATIO}x the floor's and p95 < "
             f"{TARGET_P95_MS:.0f} ms; after a drag the final picture <= {TARGET_DRAG_MS:.0f} ms after the last key "
-            "(the 'target' column applies the same bars to Voila, for comparison).")
+            "(the 'target' column applies the same bars to Voila, for comparison). The 'all controls' rows add the "
+            "drop-downs, toggle buttons and checkboxes; they are reported, not targeted.")
 
 
 README = ROOT / "README.md"
@@ -580,9 +588,10 @@ def readme_table(report: str) -> str:
         if len(cells) == 8 and cells[0] in FRONT_END_NAMES:
             drags[(cells[0], cells[1])] = f"{cells[5]} ({cells[6]})"
     rows = [f"Measured on {machine}.", "",
-            "| front-end | explorer | moves | p50 ms | p95 ms | max ms | p50 / floor | "
+            "| front-end | explorer | slider moves | p50 ms | p95 ms | max ms | p50 / floor | "
+            "all controls: moves, p50 ms, p50 / floor | "
             "drag: last key to final picture ms (pictures drawn) | Python update in the kernel p50 ms |",
-            "|---|---|---:|---:|---:|---:|---:|---|---:|"]
+            "|---|---|---:|---:|---:|---:|---:|---|---|---:|"]
     for front_end, label in FRONT_END_NAMES.items():
         if f"### {front_end}:" not in report:
             continue
@@ -592,12 +601,17 @@ def readme_table(report: str) -> str:
                 cells = [c.strip() for c in line.strip("|").split("|")]
                 if len(cells) == 5 and cells[1].isdigit():
                     kernel[cells[0]] = cells[2]
+        sliders, controls = {}, {}  # explorer -> the cells of its bold rows
         for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
             cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
-            if len(cells) == 9 and cells[1] == "all controls":
-                name, moves, p50, p95, top, ratio = cells[0], cells[2], cells[3], cells[4], cells[5], cells[6]
-                rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | "
-                            f"{drags.get((front_end, name), '-')} | {kernel.get(name, '-')} |")
+            if len(cells) == 9 and line.startswith("| **"):
+                (sliders if "slider" in cells[1] else controls)[cells[0]] = cells
+        for name, cells in sliders.items():
+            moves, p50, p95, top, ratio = cells[2], cells[3], cells[4], cells[5], cells[6]
+            every = controls.get(name)
+            every = "sliders only" if every is None else f"{every[2]}, {every[3]}, {every[6]}"
+            rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | {every} | "
+                        f"{drags.get((front_end, name), '-')} | {kernel.get(name, '-')} |")
     return "\n".join(rows)
 
 

@@ -96,9 +96,13 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 | explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
 |---|---|---:|---:|---:|---:|---:|---:|---|
 | conv | kernel | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 20.0 | |
-| **conv** | **all controls** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 20.0 | met |
-| **refs** | (no enabled control) | 0 | - | - | - | - | - | - |
-| **floor** | **all controls** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
+| conv | mask (toggle buttons) | 30 | 50.0 | 60.0 | 70.0 | 1.56 | 22.0 | |
+| **conv** | **all sliders** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 20.0 | met |
+| **conv** | **all controls** | 60 | **45.0** | **55.0** | 70.0 | **1.41** | 21.0 | (not targeted) |
+| refs | network (drop-down) | 30 | 33.0 | 40.0 | 41.0 | 1.03 | 16.0 | |
+| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |
+| **refs** | **all controls** | 30 | **33.0** | **40.0** | 41.0 | **1.03** | 16.0 | (not targeted) |
+| **floor** | **all sliders** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
 
 ### lab: Python update inside the kernel during the run (ms; the moves above, the restoring steps and the drags)
 
@@ -112,7 +116,7 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 
 | explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
 |---|---|---:|---:|---:|---:|---:|---:|---|
-| **conv** | **all controls** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | MISSED |
+| **conv** | **all sliders** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | MISSED |
 
 ### 20-press drag (keys sent without waiting)
 
@@ -128,13 +132,42 @@ def test_readme_table_summarises_each_front_end_and_explorer(tmp_path):
     lines = table.splitlines()
     assert lines[0] == ("Measured on 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; "
                         "the project's jupyter_config.")
-    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 70.2 (3) | 7.5 |",
-                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | - | 0.3 |",
-                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 40.5 (2) | - |"]
+    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 60, 45.0, 1.41 | 70.2 (3) | 7.5 |",
+                         "| JupyterLab | refs | 0 | - | - | - | - | 30, 33.0, 1.03 | - | - |",
+                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | sliders only | - | 0.3 |",
+                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | sliders only | 40.5 (2) | - |"]
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
     bench.write_readme_table(REPORT, readme)
     assert readme.read_text() == f"intro\n<!-- latency-table -->\n{table}\n<!-- /latency-table -->\nafter\n"
+
+
+def _moves(explorer: str, control: str, kind: str, ms: float, count: int = 30) -> bench.ControlResult:
+    return bench.ControlResult(explorer, control, kind, times=[ms] * count, arrivals=[ms / 2] * count)
+
+
+def test_latency_table_targets_the_sliders_and_reports_every_control():
+    results = [_moves("conv", "kernel", "slider", 40.0), _moves("conv", "mask (toggle buttons)", "toggle buttons", 50.0),
+               bench.ControlResult("conv", "groups", "slider", note="disabled, skipped"),
+               _moves("refs", "network (drop-down)", "drop-down", 33.0), _moves("floor", "picture", "slider", 32.0, 60)]
+    table = bench.latency_table("lab", results, ["conv", "refs", "floor"]).splitlines()
+    assert table[4:] == [
+        "| conv | kernel | 30 | 40.0 | 40.0 | 40.0 | 1.25 | 20.0 | |",
+        "| conv | mask (toggle buttons) | 30 | 50.0 | 50.0 | 50.0 | 1.56 | 25.0 | |",
+        "| conv | groups | 0 (disabled, skipped) | - | - | - | - | - | |",
+        "| **conv** | **all sliders** | 30 | **40.0** | **40.0** | 40.0 | **1.25** | 20.0 | met |",
+        "| **conv** | **all controls** | 60 | **45.0** | **50.0** | 50.0 | **1.41** | 22.5 | (not targeted) |",
+        "| refs | network (drop-down) | 30 | 33.0 | 33.0 | 33.0 | 1.03 | 16.5 | |",
+        "| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |",
+        "| **refs** | **all controls** | 30 | **33.0** | **33.0** | 33.0 | **1.03** | 16.5 | (not targeted) |",
+        "| floor | picture | 60 | 32.0 | 32.0 | 32.0 | 1.00 | 16.0 | |",
+        "| **floor** | **all sliders** | 60 | **32.0** | **32.0** | 32.0 | **1.00** | 16.0 | met |"]
+    # The table a run prints is the table the README summary reads.
+    report = "\n\n".join(["machine: m", "\n".join(table), bench.drag_table([])])
+    assert bench.readme_table(report).splitlines()[4:] == [
+        "| JupyterLab | conv | 30 | 40.0 | 40.0 | 40.0 | 1.25 | 60, 45.0, 1.41 | - | - |",
+        "| JupyterLab | refs | 0 | - | - | - | - | 30, 33.0, 1.03 | - | - |",
+        "| JupyterLab | floor | 60 | 32.0 | 32.0 | 32.0 | 1.00 | sliders only | - | - |"]
 
 
 def test_kernel_times_drop_each_explorers_first_update_and_tabulate(tmp_path):
