@@ -13,10 +13,9 @@ walk each control back and forth inside its range: arrow keys on a slider's hand
 neighbouring button of a toggle-button row, Space on a checkbox. A drop-down is picked as with the
 mouse (Playwright's ``select_option``; its ``change`` event is the stamp), because JupyterLab takes
 the arrow keys of a focused, closed ``<select>`` for its own cell navigation (ipywidgets issue
-3912). A 20-press drag per
-explorer, on its slider with the most positions (keys sent without waiting), reports the time from
-the last key to the final picture and how many pictures were drawn on the way. Clicks on pictures
-are not timed (the browser tests check that they repaint).
+3912). A 20-press drag per explorer, on its slider with the most positions (keys sent without
+waiting), reports the time from the last key to the final picture and how many pictures were drawn
+on the way. Clicks on pictures are not timed (the browser tests check that they repaint).
 
 The floor is every ratio's denominator, so it is sampled all through the run: 10 moves before each
 explorer, plus its own turn at the end (twice the moves of an explorer's slider); its p50 pools them.
@@ -169,8 +168,9 @@ CONTROL_KINDS = {
 
 @dataclass
 class Control:
-    """One control in the page, stepped by the keyboard: a slider's handle, a ``<select>``, a
-    toggle-button row or a checkbox ``<input>`` (``element``), of ``kind`` (a key of CONTROL_KINDS)."""
+    """One control in the page, stepped one position at a time as a student would: a slider's handle,
+    a ``<select>``, a toggle-button row or a checkbox ``<input>`` (``element``), of ``kind`` (a key of
+    CONTROL_KINDS)."""
 
     kind: str
     name: str
