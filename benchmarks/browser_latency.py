@@ -8,8 +8,9 @@ JupyterLab and by Voila on 127.0.0.1 with a token and driven by Debian's Chromiu
 Latency is measured in the page: a capturing ``keydown`` listener on ``document`` stamps
 ``performance.now()``; a MutationObserver on the watched ``img.explainer-picture`` sees the new
 ``src``, waits for ``img.decode()`` and one ``requestAnimationFrame`` callback, and stamps the
-paint there. Each move waits for its frame before the next key, so moves are independent; keys
-walk each control back and forth inside its range: arrow keys on a slider's handle, Enter on the
+paint there. Each move waits for its frame before the next key, so moves are independent, and
+then for a random part of a frame (:func:`phase_delays`), so that keys fall anywhere in the
+display's frame. Keys walk each control back and forth inside its range: arrow keys on a slider's handle, Enter on the
 neighbouring button of a toggle-button row, Space on a checkbox. A drop-down is picked as with the
 mouse (Playwright's ``select_option``; its ``change`` event is the stamp), because JupyterLab takes
 the arrow keys of a focused, closed ``<select>`` for its own cell navigation (ipywidgets issue
@@ -77,6 +78,7 @@ MOVE_TIMEOUT_MS = 5000
 FLOOR_MOVES_FACTOR = 2  # the floor is every ratio's denominator: give it a steadier p50
 FLOOR_BLOCK = 10  # floor moves measured before each explorer, on top of the floor's own turn
 MAX_MISSES = 3  # consecutive moves without a new picture before a control is given up
+FRAME_S = 1 / 60  # the page's frame period; each timed key waits a random part of it (phase_delays)
 TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
 
 # Installed once per page. Keys and paints are performance.now() stamps on the page's own clock.
@@ -356,8 +358,29 @@ def watch(explorer) -> None:
     picture.evaluate("img => __bench.watch(img)")
 
 
-def press_and_wait(page, control: Control, key: str) -> tuple[float, float] | None:
-    """Step ``control`` by ``key``; (key -> paint, key -> new src) in ms, None if no picture came."""
+def phase_delays(count: int, seed: int = 0) -> list[float]:
+    """``count`` waits in seconds, uniform over one 60 Hz frame, drawn from a seeded generator.
+
+    The page paints once per frame, so a picture that is ready shows at the next frame boundary:
+    where a key falls within the frame decides part of its latency. Pressed as soon as the previous
+    picture is painted (plus the driver's own round trips), keys keep a preferred phase: without
+    this wait, the key's position within the frame was far from uniform (in 922 moves, the busiest
+    eighth of the frame held 199 keys and the quietest 59), so a p50 could move by part of a frame
+    with the load. A student's or a lecturer's key is not tied to the display's clock.
+
+    Example:
+        >>> waits = phase_delays(3)
+        >>> len(waits), all(0 <= w < FRAME_S for w in waits)
+        (3, True)
+    """
+    return [float(w) for w in np.random.default_rng(seed).uniform(0, FRAME_S, count)]
+
+
+def press_and_wait(page, control: Control, key: str, wait: float = 0.0) -> tuple[float, float] | None:
+    """Step ``control`` by ``key`` after ``wait`` seconds (see :func:`phase_delays`); (key -> paint,
+    key -> new src) in ms, None if no picture came."""
+    if wait:
+        time.sleep(wait)
     control.press(page, key)
     hit = page.evaluate("t => __bench.paintAfter(__bench.keys[__bench.keys.length - 1], t)", MOVE_TIMEOUT_MS)
     return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"])
@@ -367,12 +390,13 @@ def measure_control(page, control: Control, result: ControlResult, moves: int) -
     """Walk one control back and forth for ``moves`` independent moves, then put it back."""
     start = control.state()["now"]
     direction, misses = +1, 0
+    waits = iter(phase_delays(moves, seed=len(result.times)))  # at most `moves` keys; blocks differ
     while len(result.times) + result.missed < moves and misses < MAX_MISSES:
         state = control.state()
         key, direction = next_key(state["now"], state["low"], state["high"], direction)
         if key is None or state["disabled"]:
             break
-        hit = press_and_wait(page, control, key)
+        hit = press_and_wait(page, control, key, next(waits))
         if hit is None:
             result.missed, misses = result.missed + 1, misses + 1
             time.sleep(0.5)  # let a late picture land before the next move

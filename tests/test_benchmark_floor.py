@@ -55,6 +55,18 @@ def test_summarize_gives_p50_p95_max():
     assert all(math.isnan(x) for x in bench.summarize([]))
 
 
+def test_phase_delays_spread_keys_evenly_over_one_frame():
+    waits = bench.phase_delays(4000, seed=3)
+    assert bench.FRAME_S == pytest.approx(1 / 60)
+    assert all(0 <= w < bench.FRAME_S for w in waits)
+    eighths = [0] * 8
+    for w in waits:
+        eighths[int(w / bench.FRAME_S * 8)] += 1
+    assert min(eighths) > 400 and max(eighths) < 600, eighths  # 500 each if uniform
+    assert bench.phase_delays(5, seed=3) == waits[:5]  # repeatable
+    assert bench.phase_delays(5, seed=4) != waits[:5]  # another block of moves, other waits
+
+
 @pytest.mark.parametrize(
     ("now", "direction", "expected"),
     [(0, +1, ("ArrowRight", +1)), (5, +1, ("ArrowLeft", -1)), (0, -1, ("ArrowRight", +1)), (3, -1, ("ArrowLeft", -1))],
