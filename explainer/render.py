@@ -242,9 +242,10 @@ class Painter:
             self._background = self.canvas.copy_from_bbox(self.fig.bbox)
         else:
             self.canvas.restore_region(self._background)
+        renderer = self.canvas.get_renderer()  # once per frame (Figure.draw_artist asks per artist)
         for artist in sorted(self._animated, key=lambda a: a.get_zorder()):
             if artist.get_visible() and artist.figure is not None:
-                self.fig.draw_artist(artist)
+                artist.draw(renderer)
 
     def encode(self) -> bytes:
         """Encode the canvas as an RGBA PNG: filter type 0 rows, deflated by ISA-L when available.

@@ -101,3 +101,87 @@ def test_kept_pixels_follow_every_change_of_data_colours_alpha_and_place():
             assert not np.array_equal(got, before), step
         before = got
     assert fast._nearest is not None  # and the last pixels are kept for the next, unchanged draw
+
+
+# ----------------------------------------------------------------------------- opaque pixels copied
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
+
+from explainer.views import _pixels  # noqa: E402
+from explainer.views._pixels import PixelImage, blit_opaque  # noqa: E402
+
+_coordinate = st.floats(-12.0, 60.0, allow_nan=False).map(lambda v: round(v * 4) / 4)  # whole, half, quarter px
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.integers(1, 23), cols=st.integers(1, 31), x=st.integers(-10, 50), y=st.integers(-10, 40),
+       clip=st.none() | st.tuples(_coordinate, _coordinate, _coordinate, _coordinate), seed=st.integers(0, 2**16))
+def test_blit_opaque_writes_the_bytes_agg_draw_image_writes(rows, cols, x, y, clip, seed):
+    """The oracle is Agg itself: draw_image with the same gc clip rectangle, on the same background."""
+    generator = np.random.default_rng(seed)
+    pixels = generator.integers(0, 256, (rows, cols, 4), dtype=np.uint8)
+    pixels[..., 3] = 255
+    background = generator.integers(0, 256, (37, 45, 4), dtype=np.uint8)
+    box = None if clip is None else Bbox.from_extents(*clip)  # extents in any order, as a gc may hold them
+
+    agg, ours = RendererAgg(45, 37, 72), RendererAgg(45, 37, 72)
+    for renderer in (agg, ours):
+        np.asarray(renderer.buffer_rgba())[...] = background
+    gc = agg.new_gc()
+    gc.set_clip_rectangle(box)
+    agg.draw_image(gc, x, y, pixels)
+    gc.restore()
+    assert blit_opaque(ours, pixels, x, y, box)
+    assert np.array_equal(np.asarray(ours.buffer_rgba()), np.asarray(agg.buffer_rgba()))
+
+
+def test_blit_opaque_leaves_other_renderers_to_their_own_draw_image():
+    from matplotlib.backends.backend_svg import RendererSVG
+    import io
+
+    assert blit_opaque(RendererSVG(10, 10, io.StringIO()), np.full((2, 2, 4), 255, np.uint8), 0, 0) is False
+
+
+def _explorer_pixels(factory, moves):
+    explorer = factory()
+    frames = []
+    for name, value in moves:
+        explorer.controls[name].value = value
+        assert explorer.last_error is None
+        explorer.painter.render()
+        frames.append(np.asarray(explorer.painter.canvas.buffer_rgba()).copy())
+    return frames
+
+
+@pytest.mark.parametrize(("factory", "moves"), [
+    ("conv_attention_explorer", [("row", 7), ("kernel", "blur 5x5"), ("sharpness", 0.5)]),
+    ("self_attention_explorer", [("tokens", 11), ("mask", "causal"), ("num_heads", 4)]),
+    ("se_explorer", [("channel", 5), ("stage", 2)]),
+    ("receptive_field_explorer", [("kernel_size", 5), ("depth", 3)]),
+])
+def test_explorer_frames_with_copied_pixels_equal_agg_blending_them(factory, moves, monkeypatch):
+    import explainer.explorers as explorers
+
+    fast = _explorer_pixels(getattr(explorers, factory), moves)
+    monkeypatch.setattr(_pixels, "blit_opaque", lambda *args, **kwargs: False)  # Agg draws every image
+    slow = _explorer_pixels(getattr(explorers, factory), moves)
+    for step, (got, expected) in enumerate(zip(fast, slow)):
+        assert np.array_equal(got, expected), (factory, moves[step])
+
+
+def test_pixel_images_with_transparent_cells_are_blended_by_agg(monkeypatch):
+    fig = new_figure(2, 2, dpi=50)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    image = PixelImage(ax)
+    rgba = np.full((3, 3, 4), 255, np.uint8)
+    image.set(rgba)
+    assert image._opaque
+    rgba[1, 1, 3] = 100
+    image.set(rgba)
+    assert not image._opaque
+    called = []
+    monkeypatch.setattr(_pixels, "blit_opaque", lambda *args: called.append(args) or True)
+    fig.canvas.draw()
+    assert called == []  # blended, not copied

@@ -4,18 +4,66 @@ matplotlib resamples an ``imshow`` image on every draw (several ms for a few hun
 11 ms for the ten heatmaps of the self-attention explorer); copying an array of exactly the axes'
 pixel size costs about 0.1 ms per heatmap, whatever the matrix size. :class:`PixelImage` fills a
 whole axes; :func:`fast_imshow` keeps everything ``imshow`` offers (extent, origin, norm, alpha,
-clipping) and only replaces the resampling, for nearest-neighbour images on unrotated axes.
+clipping) and only replaces the resampling, for nearest-neighbour images on unrotated axes. Both
+write opaque pixels straight into an Agg canvas (:func:`blit_opaque`: the bytes Agg's own
+``draw_image`` writes, at a tenth of its cost) and leave anything translucent to Agg.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
+from matplotlib import artist as martist
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import RendererAgg
 from matplotlib.image import AxesImage
-from matplotlib.transforms import IdentityTransform
+from matplotlib.transforms import Bbox, IdentityTransform
 
-__all__ = ["PixelImage", "NearestImage", "fast_imshow"]
+__all__ = ["PixelImage", "NearestImage", "fast_imshow", "blit_opaque"]
+
+
+def blit_opaque(renderer, pixels: np.ndarray, x: int, y: int, clip: Bbox | None = None) -> bool:  # noqa: ANN001
+    """Copy fully opaque ``pixels`` onto an Agg canvas, exactly as Agg's ``draw_image`` would.
+
+    Agg blends every pixel of an image it draws; over an opaque source at full alpha, the blend is
+    a copy, so a numpy slice assignment gives the same bytes at a tenth of the cost (0.01 ms
+    against 0.1 ms for 320x320 pixels). The placement and the clip rectangle follow Agg's own
+    rounding (``RendererAgg::draw_image`` and ``set_clipbox``: the clip box is rounded to whole
+    pixels and its edges are inclusive).
+
+    Args:
+        renderer: the renderer drawing; only an Agg renderer is handled.
+        pixels: ``(h, w, 4)`` uint8 RGBA with every alpha 255, row 0 at the *bottom* (as
+            ``draw_image`` takes it).
+        x, y: canvas position of the bottom-left corner, in pixels from the bottom-left.
+        clip: the clip rectangle in display coordinates (the gc's), or None for the whole canvas.
+
+    Returns:
+        False (nothing drawn) when ``renderer`` is not an Agg renderer: the caller draws as usual.
+    """
+    if not isinstance(renderer, RendererAgg):
+        return False
+    canvas = np.asarray(renderer.buffer_rgba())  # (H, W, 4), row 0 at the top, writable
+    height, width = canvas.shape[:2]
+    rows, cols = pixels.shape[:2]
+    top, left = int(height - (y + rows)), int(x)  # the image's first row, counted from the top
+    col0, col1, row0, row1 = 0, width - 1, 0, height - 1  # inclusive, like Agg's clip box
+    if clip is not None and (clip.x0, clip.y0, clip.x1, clip.y1) != (0, 0, 0, 0):
+        # Agg's set_clipbox: each edge rounded, the first two raised to 0 and the last two capped at
+        # the canvas size *before* the box is normalised, then clipped to the canvas.
+        a, b = max(math.floor(clip.x0 + 0.5), 0), max(math.floor(height - clip.y0 + 0.5), 0)
+        c, d = min(math.floor(clip.x1 + 0.5), width), min(math.floor(height - clip.y1 + 0.5), height)
+        col0, col1 = max(col0, min(a, c)), min(col1, max(a, c))
+        row0, row1 = max(row0, min(b, d)), min(row1, max(b, d))
+    c0, c1 = max(left, col0), min(left + cols - 1, col1)
+    r0, r1 = max(top, row0), min(top + rows - 1, row1)
+    if c0 > c1 or r0 > r1:
+        return True  # nothing of it inside the clip
+    flipped = pixels[::-1]  # row 0 at the top, as the canvas
+    canvas[r0:r1 + 1, c0:c1 + 1] = flipped[r0 - top:r1 - top + 1, c0 - left:c1 - left + 1]
+    return True
 
 
 class PixelImage(Artist):
@@ -34,9 +82,10 @@ class PixelImage(Artist):
         super().__init__()
         self.ax = ax
         self.pixels = np.zeros((1, 1, 4), np.uint8)
+        self._opaque = False  # every alpha 255: drawn by blit_opaque
         self.ox = self.oy = 0
         self._lookup_key: tuple[int, int, int, int] | None = None
-        self._lookup: tuple[np.ndarray, np.ndarray] = (np.zeros((1, 1), np.intp), np.zeros((1, 1), np.intp))
+        self._lookup: tuple[np.ndarray, np.ndarray] = (np.zeros(1, np.intp), np.zeros(1, np.intp))
         self.set_zorder(zorder)
         ax.add_artist(self)
 
@@ -48,16 +97,22 @@ class PixelImage(Artist):
         if self._lookup_key != (rows, cols, width, height):  # source row / column of every screen pixel
             bottom_up = (np.arange(height - 1, -1, -1) * rows) // height  # (height,)
             across = (np.arange(width) * cols) // width  # (width,)
-            self._lookup = (bottom_up[:, None], across[None, :])
+            self._lookup = (bottom_up, across)
             self._lookup_key = (rows, cols, width, height)
-        # One gather of whole pixels (as uint32) instead of two of bytes: about 5x faster.
+        # Whole pixels (as uint32) gathered columns first, then rows: 5x faster than gathering bytes,
+        # and 4-7x faster than one broadcast (rows[:, None], cols[None, :]) fancy index.
         packed = np.ascontiguousarray(rgba, dtype=np.uint8).view(np.uint32).reshape(rows, cols)
-        self.pixels = packed[self._lookup].view(np.uint8).reshape(height, width, 4)  # (height, width, 4)
+        bottom_up, across = self._lookup
+        self.pixels = packed[:, across][bottom_up].view(np.uint8).reshape(height, width, 4)  # (height, width, 4)
+        self._opaque = bool((np.asarray(rgba)[..., 3] == 0xFF).all())
         self.ox, self.oy = x0, y0
         self.stale = True
 
     def draw(self, renderer) -> None:  # noqa: ANN001 - a matplotlib renderer
         if not self.get_visible():
+            return
+        if self._opaque and blit_opaque(renderer, self.pixels, self.ox, self.oy):
+            self.stale = False
             return
         gc = renderer.new_gc()
         try:
@@ -82,11 +137,38 @@ class NearestImage(AxesImage):
     """
 
     def make_image(self, renderer, magnification=1.0, unsampled=False):  # noqa: ANN001, ANN201 - matplotlib's API
-        fast = (not unsampled and magnification == 1.0 and self._A is not None and self._A.size
-                and self.get_interpolation() == "nearest" and np.ndim(self.get_alpha()) == 0)
+        fast = None if unsampled or magnification != 1.0 else self._nearest_pixels()
+        if fast is None:
+            return super().make_image(renderer, magnification, unsampled)
+        pixels, px0, py0, _ = fast
+        return (None, 0, 0, None) if pixels is None else (pixels, px0, py0, IdentityTransform())
+
+    @martist.allow_rasterization
+    def draw(self, renderer) -> None:  # noqa: ANN001 - a matplotlib renderer
+        """matplotlib's image draw; opaque pixels on an Agg canvas are copied (:func:`blit_opaque`)."""
+        fast = None
+        if (self.get_visible() and isinstance(renderer, RendererAgg) and self.get_clip_path() is None
+                and renderer.get_image_magnification() == 1.0):
+            fast = self._nearest_pixels()
+        if fast is None or not fast[3]:
+            return super().draw(renderer)
+        pixels, px0, py0, _ = fast
+        clip = self.get_clip_box() if self.get_clip_on() else None
+        if pixels is not None and not blit_opaque(renderer, pixels, px0, py0, clip):
+            return super().draw(renderer)
+        self.stale = False
+        return None
+
+    def _nearest_pixels(self) -> tuple[np.ndarray | None, int, int, bool] | None:
+        """``(pixels, px0, py0, opaque)`` by the numpy lookup, or None where matplotlib must resample.
+
+        ``pixels`` is None when no screen pixel of the image lies inside its clip box.
+        """
+        fast = (self._A is not None and self._A.size and self.get_interpolation() == "nearest"
+                and np.ndim(self.get_alpha()) == 0)
         matrix = self.get_transform().get_matrix() if fast and self.get_transform().is_affine else None
         if matrix is None or abs(matrix[0, 1]) > 1e-12 or abs(matrix[1, 0]) > 1e-12:
-            return super().make_image(renderer, magnification, unsampled)
+            return None
         rows, cols = self._A.shape[:2]
         left, right, bottom, top = self.get_extent()
         first_row_y, last_row_y = (top, bottom) if self.origin == "upper" else (bottom, top)
@@ -98,23 +180,24 @@ class NearestImage(AxesImage):
         px0, px1 = int(np.ceil(lo_x - 0.5)), int(np.floor(hi_x - 0.5)) + 1
         py0, py1 = int(np.ceil(lo_y - 0.5)), int(np.floor(hi_y - 0.5)) + 1
         if px1 <= px0 or py1 <= py0:
-            return None, 0, 0, None
+            return None, 0, 0, False
         norm = self.norm
         key = (px0, px1, py0, py1, x0, x1, y0, y1, self.get_alpha(), norm.vmin, norm.vmax)
         held = (self._A, self.cmap, norm)  # compared by identity; kept alive, so no id is ever reused
         cached = getattr(self, "_nearest", None)
         if cached is not None and cached[0] == key and all(a is b for a, b in zip(cached[1], held)):
-            return cached[2], px0, py0, IdentityTransform()  # same data, colours and place: same pixels
+            return cached[2], px0, py0, cached[3]  # same data, colours and place: same pixels
         col = ((np.arange(px0, px1) + 0.5 - x0) * (cols / (x1 - x0))).astype(np.intp).clip(0, cols - 1)
         row = ((np.arange(py0, py1) + 0.5 - y0) * (rows / (y1 - y0))).astype(np.intp).clip(0, rows - 1)
         rgba = np.array(self.to_rgba(self._A, bytes=True), dtype=np.uint8, order="C")  # (rows, cols, 4), a copy
         if self.get_alpha() is not None:  # matplotlib scales the alpha channel by a scalar alpha, as here
             rgba[..., 3] = (rgba[..., 3].astype(np.float32) * self.get_alpha()).astype(np.uint8)
+        opaque = bool((rgba[..., 3] == 0xFF).all())
         # Row 0 of the result is the bottom screen row, as Agg's draw_image expects.
-        picked = rgba.view(np.uint32).reshape(rows, cols)[row[:, None], col[None, :]]
+        picked = rgba.view(np.uint32).reshape(rows, cols)[:, col][row]  # columns, then rows (see PixelImage.set)
         pixels = picked.view(np.uint8).reshape(len(row), len(col), 4)
-        self._nearest = (key, held, pixels)
-        return pixels, px0, py0, IdentityTransform()
+        self._nearest = (key, held, pixels, opaque)
+        return pixels, px0, py0, opaque
 
 
 def fast_imshow(ax: Axes, data, **kwargs) -> NearestImage:  # noqa: ANN001 - whatever imshow takes
