@@ -18,8 +18,15 @@ the arrow keys of a focused, closed ``<select>`` for its own cell navigation (ip
 waiting), reports the time from the last key to the final picture and how many pictures were drawn
 on the way. Clicks on pictures are not timed (the browser tests check that they repaint).
 
-The floor is every ratio's denominator, so it is sampled all through the run: 10 moves before each
-explorer, plus its own turn at the end (twice the moves of an explorer's slider); its p50 pools them.
+The floor is every ratio's denominator, and it is measured beside each explorer: each notebook
+cell shows an explorer with a floor explorer under it (one output, both in view), and every 5
+timed moves of a control are followed by 5 timed floor moves. Each explorer's ratio divides its
+p50 by the p50 of the floor moves made between its own. The page was seen to switch, for tens of
+seconds at a time, between two speeds of getting a decoded picture on screen (new src to painted
+frame ~11 ms or ~19 ms p50, the floor's included), so a floor measured elsewhere in the run could
+sit in the other state. (Alternating every single move made both slower by ~10 ms.) The last floor
+also gets a turn of its own (twice an explorer slider's moves) and its drag; the floor's rows pool
+every floor move.
 
     .venv/bin/python benchmarks/browser_latency.py [--moves 30] [--only lab|voila] [--out PATH] [--stock-sockets]
                                                    [--readme]
@@ -75,9 +82,10 @@ Explorer.update = _logged(Explorer.update)
 FLOOR = "floor"
 DRAG_PRESSES = 20
 MOVE_TIMEOUT_MS = 5000
-FLOOR_MOVES_FACTOR = 2  # the floor is every ratio's denominator: give it a steadier p50
-FLOOR_BLOCK = 10  # floor moves measured before each explorer, on top of the floor's own turn
+FLOOR_MOVES_FACTOR = 2  # the floor's own turn, at the end: twice an explorer slider's moves
+FLOOR_BLOCK = 5  # explorer moves, then as many floor moves beside it, then the next explorer moves
 MAX_MISSES = 3  # consecutive moves without a new picture before a control is given up
+VIEWPORT_HEIGHT = 1700  # px: an explorer and the floor under it must both be in view
 FRAME_S = 1 / 60  # the page's frame period; each timed key waits a random part of it (phase_delays)
 TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
 
@@ -211,6 +219,7 @@ class ControlResult:
     times: list[float] = field(default_factory=list)
     arrivals: list[float] = field(default_factory=list)  # key press -> new src set (transport + kernel)
     missed: int = 0
+    floor: list[float] = field(default_factory=list)  # the floor moves interleaved with these (key -> paint)
     note: str = ""
 
 
@@ -280,14 +289,16 @@ def drag_summary(keys: list[float], paints: list[dict]) -> tuple[float, float | 
 
 # ----------------------------------------------------------------------------- notebook + servers
 def write_notebook(root: Path, factories: list[str]) -> Path:
-    """A notebook with one ``ex = factory(); ex`` cell per explorer, the floor last."""
+    """A notebook with one cell per explorer, showing it with a floor explorer under it."""
     import nbformat.v4 as nbf
 
     shutil.copy(HERE / "floor.py", root / "floor.py")  # the kernel runs next to the notebook
     cells = [nbf.new_code_cell(f"from explainer.explorers import {', '.join(factories)}\n"
-                               f"from floor import floor_explorer\n{KERNEL_HOOK}")]
-    cells += [nbf.new_code_cell(f"ex = {name}(); ex.bench_name = {name.removesuffix('_explorer')!r}; ex")
-              for name in [*factories, "floor_explorer"]]
+                               f"from floor import floor_explorer\nimport ipywidgets as widgets\n{KERNEL_HOOK}")]
+    for name in factories:  # one cell, one output: focus moving between the two does not change the active cell
+        cells.append(nbf.new_code_cell(
+            f"ex = {name}(); ex.bench_name = {name.removesuffix('_explorer')!r}\n"
+            f"floor = floor_explorer(); floor.bench_name = {FLOOR!r}\nwidgets.VBox([ex, floor])"))
     notebook = nbf.new_notebook(cells=cells, metadata={"kernelspec": {
         "name": "python3", "display_name": "Python 3", "language": "python"}})
     path = root / NOTEBOOK
@@ -350,12 +361,50 @@ def controls_of(explorer) -> list[Control]:
     return controls
 
 
-def watch(explorer) -> None:
-    """Scroll ``explorer``'s picture into view and watch it for new paints."""
+def watch(explorer, scroll: bool = True) -> None:
+    """Watch ``explorer``'s picture for new paints (scrolled into view first, unless ``scroll`` is False)."""
     picture = explorer.locator(PICTURE)
-    explorer.scroll_into_view_if_needed()
-    picture.scroll_into_view_if_needed()
+    if scroll:
+        explorer.scroll_into_view_if_needed()
+        picture.scroll_into_view_if_needed()
     picture.evaluate("img => __bench.watch(img)")
+
+
+@dataclass
+class Beside:
+    """The floor explorer shown under the one measured, stepped in blocks between its moves."""
+
+    explorer: Any  # its locator
+    slider: Control
+    direction: int = +1
+
+    def moves(self, page, waits: list[float], watched) -> list[float]:
+        """Timed floor moves, one per wait (key -> paint ms of those that painted), then watch
+        ``watched`` again."""
+        watch(self.explorer, scroll=False)
+        times = []
+        for wait in waits:
+            state = self.slider.state()
+            key, self.direction = next_key(state["now"], state["low"], state["high"], self.direction)
+            hit = None if key is None else press_and_wait(page, self.slider, key, wait)
+            if hit is not None:
+                times.append(hit[0])
+        watch(watched, scroll=False)
+        return times
+
+
+def show_pair(page, explorer, floor) -> None:
+    """Scroll so that both pictures are in view: the explorer's and its floor's, under it.
+
+    Raises:
+        PageProblem: the viewport cannot hold both.
+    """
+    explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
+    floor.locator(PICTURE).scroll_into_view_if_needed()
+    height = page.viewport_size["height"]
+    boxes = [x.locator(PICTURE).bounding_box() for x in (explorer, floor)]
+    if any(b is None or b["y"] < 0 or b["y"] + b["height"] > height for b in boxes):
+        raise PageProblem(f"an explorer's picture and its floor's do not fit in a {height}px viewport: {boxes}")
 
 
 def phase_delays(count: int, seed: int = 0) -> list[float]:
@@ -386,11 +435,17 @@ def press_and_wait(page, control: Control, key: str, wait: float = 0.0) -> tuple
     return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"])
 
 
-def measure_control(page, control: Control, result: ControlResult, moves: int) -> ControlResult:
-    """Walk one control back and forth for ``moves`` independent moves, then put it back."""
+def measure_control(page, control: Control, result: ControlResult, moves: int, beside: Beside | None = None,
+                    owner=None) -> ControlResult:  # noqa: ANN001
+    """Walk one control back and forth for ``moves`` independent moves, then put it back.
+
+    With ``beside``, every ``FLOOR_BLOCK`` timed moves (and the last few) are followed by as many
+    timed moves of that floor (into ``result.floor``); ``owner`` is the explorer whose picture is
+    watched again after them.
+    """
     start = control.state()["now"]
-    direction, misses = +1, 0
-    waits = iter(phase_delays(moves, seed=len(result.times)))  # at most `moves` keys; blocks differ
+    direction, misses, pending = +1, 0, 0  # pending: explorer moves not yet followed by floor moves
+    waits = iter(phase_delays(2 * moves, seed=len(result.times)))  # at most 2 * `moves` keys
     while len(result.times) + result.missed < moves and misses < MAX_MISSES:
         state = control.state()
         key, direction = next_key(state["now"], state["low"], state["high"], direction)
@@ -404,6 +459,12 @@ def measure_control(page, control: Control, result: ControlResult, moves: int) -
             result.times.append(hit[0])
             result.arrivals.append(hit[1])
             misses = 0
+        pending += 1
+        if beside is not None and pending == FLOOR_BLOCK:
+            result.floor += beside.moves(page, [next(waits) for _ in range(pending)], owner)
+            pending = 0
+    if beside is not None and pending:
+        result.floor += beside.moves(page, [next(waits) for _ in range(pending)], owner)
     restore(page, control, start)
     return result
 
@@ -439,8 +500,12 @@ def measure_drag(page, control: Control, explorer: str) -> DragResult | None:
     return DragResult(explorer, control.name, len(keys), span, final, pictures)
 
 
-def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[ControlResult], DragResult | None]:
-    """Every enabled control of one explorer, then a drag on its slider with the most positions."""
+def measure_explorer(page, explorer, name: str, moves: int,
+                     beside: Beside | None = None) -> tuple[list[ControlResult], DragResult | None]:
+    """Every enabled control of one explorer (each move followed by one of the floor ``beside`` it,
+    if given), then a drag on its slider with the most positions."""
+    if beside is not None:
+        show_pair(page, explorer, beside.explorer)
     watch(explorer)
     results, widest = [], None
     for control in controls_of(explorer):
@@ -450,7 +515,8 @@ def measure_explorer(page, explorer, name: str, moves: int) -> tuple[list[Contro
             results.append(ControlResult(name, label, control.kind, note="disabled, skipped"))
             continue
         count = moves * FLOOR_MOVES_FACTOR if name == FLOOR else moves
-        results.append(measure_control(page, control, ControlResult(name, label, control.kind), count))
+        results.append(measure_control(page, control, ControlResult(name, label, control.kind), count, beside,
+                                       explorer))
         positions = (state["high"] - state["low"]) / state["step"]
         if control.kind == "slider" and (widest is None or positions > widest[0]):
             widest = (positions, control)
@@ -477,23 +543,25 @@ def measure_front_end(front_end: str, browser, root: Path, names: list[str], mov
 
 def measure_page(front_end: str, browser, server: Server, names: list[str], moves: int):
     """Open the served notebook in a fresh browser context and measure each explorer in turn."""
-    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+    context = browser.new_context(viewport={"width": 1500, "height": VIEWPORT_HEIGHT})
     page = context.new_page()
     try:
-        open_explorers(front_end, page, server, expected=len(names))
-        measured, drags = [], []
-        floor = page.locator(EXPLORER).nth(names.index(FLOOR))
-        floor_slider = controls_of(floor)[0]
-        floor_blocks = ControlResult(FLOOR, "picture (between explorers)")
-        for index, name in enumerate(names):
-            if name != FLOOR:  # the floor is sampled all through the run, so slow drifts cancel in the ratios
-                watch(floor)
-                target = len(floor_blocks.times) + floor_blocks.missed + FLOOR_BLOCK
-                measure_control(page, floor_slider, floor_blocks, target)
-            results, drag = measure_explorer(page, page.locator(EXPLORER).nth(index), name, moves)
-            measured += results + ([floor_blocks] if name == FLOOR else [])
+        explorers = [n for n in names if n != FLOOR]
+        open_explorers(front_end, page, server, expected=2 * len(explorers))
+        measured, drags, pictures = [], [], page.locator(EXPLORER)
+        for index, name in enumerate(explorers):  # cells: explorer 0, floor, explorer 1, floor, ...
+            floor = pictures.nth(2 * index + 1)
+            beside = Beside(floor, controls_of(floor)[0])
+            results, drag = measure_explorer(page, pictures.nth(2 * index), name, moves, beside)
+            floor_moves = sum(len(r.floor) for r in results)
+            measured += results + [ControlResult(FLOOR, f"picture (beside {name})", times=[
+                t for r in results for t in r.floor])]
             drags += [drag] if drag else []
-            print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves)", file=sys.stderr)
+            print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves, {floor_moves} floor "
+                  "moves beside)", file=sys.stderr)
+        results, drag = measure_explorer(page, pictures.nth(2 * len(explorers) - 1), FLOOR, moves)
+        measured += results
+        drags += [drag] if drag else []
         return measured, drags, page_problems(page)
     except Exception:
         shot = Path(tempfile.gettempdir()) / f"latency-{front_end}-failure.png"
@@ -512,41 +580,50 @@ def _ms(value: float | None) -> str:
 def latency_table(front_end: str, results: list[ControlResult], names: list[str]) -> str:
     """Markdown: one row per control; per explorer, a bold row over its sliders with the target (the
     issue's figure) and, where it has other controls, a bold row over all of them (reported, not
-    targeted), each with its p50 ratio to the floor."""
-    floor_p50 = summarize([t for r in results if r.explorer == FLOOR for t in r.times])[0]
+    targeted). Ratios divide by the p50 of the floor moves interleaved with the same moves (the
+    'floor p50' column); the floor's own rows, which have none, divide by all floor moves."""
+    pooled = [t for r in results if r.explorer == FLOOR for t in r.times]
     lines = [f"### {front_end}: key press -> first painted frame with new pixels (ms)", "",
-             "| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---|"]
+             "| explorer | control | moves | p50 | p95 | max | p50 / floor | floor p50 | key -> new src p50 | target |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name in names:
         rows = [r for r in results if r.explorer == name]
-        lines += [_control_row(r, floor_p50) for r in rows]
-        lines.append(_explorer_row(name, [r for r in rows if r.kind == "slider"], floor_p50, "sliders"))
+        lines += [_control_row(r, pooled) for r in rows]
+        lines.append(_explorer_row(name, [r for r in rows if r.kind == "slider"], pooled, "sliders"))
         if any(r.kind != "slider" for r in rows):
-            lines.append(_explorer_row(name, rows, floor_p50, "controls"))
+            lines.append(_explorer_row(name, rows, pooled, "controls"))
     return "\n".join(lines)
 
 
-def _control_row(r: ControlResult, floor_p50: float) -> str:
+def _floor_p50(rows: list[ControlResult], pooled: list[float]) -> float:
+    """p50 of the floor moves interleaved with ``rows``; of ``pooled`` where they have none."""
+    beside = [t for r in rows for t in r.floor]
+    return summarize(beside or pooled)[0]
+
+
+def _control_row(r: ControlResult, pooled: list[float]) -> str:
     if r.note:
-        return f"| {r.explorer} | {r.control} | 0 ({r.note}) | - | - | - | - | - | |"
+        return f"| {r.explorer} | {r.control} | 0 ({r.note}) | - | - | - | - | - | - | |"
     missed = f" ({r.missed} without a new picture)" if r.missed else ""
     p50, p95, top = summarize(r.times)
+    floor = _floor_p50([r], pooled)
     return (f"| {r.explorer} | {r.control} | {len(r.times)}{missed} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | "
-            f"{p50 / floor_p50:.2f} | {_ms(summarize(r.arrivals)[0])} | |")
+            f"{p50 / floor:.2f} | {_ms(floor)} | {_ms(summarize(r.arrivals)[0])} | |")
 
 
-def _explorer_row(name: str, rows: list[ControlResult], floor_p50: float, over: str) -> str:
+def _explorer_row(name: str, rows: list[ControlResult], pooled: list[float], over: str) -> str:
     """The bold row of one explorer over ``rows``: ``over`` is "sliders" (targeted) or "controls"."""
     times = [t for r in rows for t in r.times]
     if not times:
-        return f"| **{name}** | (no enabled {over[:-1]}) | 0 | - | - | - | - | - | - |"
+        return f"| **{name}** | (no enabled {over[:-1]}) | 0 | - | - | - | - | - | - | - |"
     p50, p95, top = summarize(times)
-    ratio = p50 / floor_p50
+    floor = _floor_p50(rows, pooled)
+    ratio = p50 / floor
     met = ratio <= TARGET_RATIO and p95 < TARGET_P95_MS
     verdict = ("met" if met else "MISSED") if over == "sliders" else "(not targeted)"
     arrival = summarize([a for r in rows for a in r.arrivals])[0]
     return (f"| **{name}** | **all {over}** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
-            f"**{ratio:.2f}** | {_ms(arrival)} | {verdict} |")
+            f"**{ratio:.2f}** | {_ms(floor)} | {_ms(arrival)} | {verdict} |")
 
 
 def kernel_times(path: Path) -> dict[str, list[float]]:
@@ -595,7 +672,9 @@ def targets_line() -> str:
     return (f"targets (JupyterLab): every explorer's p50 over its sliders <= {TARGET_RATIO}x the floor's and p95 < "
             f"{TARGET_P95_MS:.0f} ms; after a drag the final picture <= {TARGET_DRAG_MS:.0f} ms after the last key "
             "(the 'target' column applies the same bars to Voila, for comparison). The 'all controls' rows add the "
-            "drop-downs, toggle buttons and checkboxes; they are reported, not targeted.")
+            f"drop-downs, toggle buttons and checkboxes; they are reported, not targeted. 'floor p50' is the floor "
+            f"measured beside each explorer ({FLOOR_BLOCK} floor moves after every {FLOOR_BLOCK} of its moves); the "
+            "ratio divides by it.")
 
 
 README = ROOT / "README.md"
@@ -612,10 +691,10 @@ def readme_table(report: str) -> str:
         if len(cells) == 8 and cells[0] in FRONT_END_NAMES:
             drags[(cells[0], cells[1])] = f"{cells[5]} ({cells[6]})"
     rows = [f"Measured on {machine}.", "",
-            "| front-end | explorer | slider moves | p50 ms | p95 ms | max ms | p50 / floor | "
+            "| front-end | explorer | slider moves | p50 ms | p95 ms | max ms | p50 / floor | floor p50 ms | "
             "all controls: moves, p50 ms, p50 / floor | "
             "drag: last key to final picture ms (pictures drawn) | Python update in the kernel p50 ms |",
-            "|---|---|---:|---:|---:|---:|---:|---|---|---:|"]
+            "|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|"]
     for front_end, label in FRONT_END_NAMES.items():
         if f"### {front_end}:" not in report:
             continue
@@ -628,13 +707,13 @@ def readme_table(report: str) -> str:
         sliders, controls = {}, {}  # explorer -> the cells of its bold rows
         for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
             cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
-            if len(cells) == 9 and line.startswith("| **"):
+            if len(cells) == 10 and line.startswith("| **"):
                 (sliders if "slider" in cells[1] else controls)[cells[0]] = cells
         for name, cells in sliders.items():
-            moves, p50, p95, top, ratio = cells[2], cells[3], cells[4], cells[5], cells[6]
+            moves, p50, p95, top, ratio, floor = cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]
             every = controls.get(name)
             every = "sliders only" if every is None else f"{every[2]}, {every[3]}, {every[6]}"
-            rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | {every} | "
+            rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | {floor} | {every} | "
                         f"{drags.get((front_end, name), '-')} | {kernel.get(name, '-')} |")
     return "\n".join(rows)
 

@@ -105,16 +105,16 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 
 ### lab: key press -> first painted frame with new pixels (ms)
 
-| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
-|---|---|---:|---:|---:|---:|---:|---:|---|
-| conv | kernel | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 20.0 | |
-| conv | mask (toggle buttons) | 30 | 50.0 | 60.0 | 70.0 | 1.56 | 22.0 | |
-| **conv** | **all sliders** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 20.0 | met |
-| **conv** | **all controls** | 60 | **45.0** | **55.0** | 70.0 | **1.41** | 21.0 | (not targeted) |
-| refs | network (drop-down) | 30 | 33.0 | 40.0 | 41.0 | 1.03 | 16.0 | |
-| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |
-| **refs** | **all controls** | 30 | **33.0** | **40.0** | 41.0 | **1.03** | 16.0 | (not targeted) |
-| **floor** | **all sliders** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 15.6 | met |
+| explorer | control | moves | p50 | p95 | max | p50 / floor | floor p50 | key -> new src p50 | target |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---|
+| conv | kernel | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 32.0 | 20.0 | |
+| conv | mask (toggle buttons) | 30 | 50.0 | 60.0 | 70.0 | 1.56 | 32.0 | 22.0 | |
+| **conv** | **all sliders** | 30 | **40.0** | **50.0** | 60.0 | **1.25** | 32.0 | 20.0 | met |
+| **conv** | **all controls** | 60 | **45.0** | **55.0** | 70.0 | **1.41** | 32.0 | 21.0 | (not targeted) |
+| refs | network (drop-down) | 30 | 33.0 | 40.0 | 41.0 | 1.03 | 32.0 | 16.0 | |
+| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - | - |
+| **refs** | **all controls** | 30 | **33.0** | **40.0** | 41.0 | **1.03** | 32.0 | 16.0 | (not targeted) |
+| **floor** | **all sliders** | 60 | **32.0** | **46.0** | 51.9 | **1.00** | 32.0 | 15.6 | met |
 
 ### lab: Python update inside the kernel during the run (ms; the moves above, the restoring steps and the drags)
 
@@ -126,9 +126,9 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 
 ### voila: key press -> first painted frame with new pixels (ms)
 
-| explorer | control | moves | p50 | p95 | max | p50 / floor | key -> new src p50 | target |
-|---|---|---:|---:|---:|---:|---:|---:|---|
-| **conv** | **all sliders** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | MISSED |
+| explorer | control | moves | p50 | p95 | max | p50 / floor | floor p50 | key -> new src p50 | target |
+|---|---|---:|---:|---:|---:|---:|---:|---:|---|
+| **conv** | **all sliders** | 30 | **30.0** | **40.0** | 45.0 | **1.50** | 20.0 | 20.0 | MISSED |
 
 ### 20-press drag (keys sent without waiting)
 
@@ -144,42 +144,48 @@ def test_readme_table_summarises_each_front_end_and_explorer(tmp_path):
     lines = table.splitlines()
     assert lines[0] == ("Measured on 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; "
                         "the project's jupyter_config.")
-    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 60, 45.0, 1.41 | 70.2 (3) | 7.5 |",
-                         "| JupyterLab | refs | 0 | - | - | - | - | 30, 33.0, 1.03 | - | - |",
-                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | sliders only | - | 0.3 |",
-                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | sliders only | 40.5 (2) | - |"]
+    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 32.0 | 60, 45.0, 1.41 | 70.2 (3) | 7.5 |",
+                         "| JupyterLab | refs | 0 | - | - | - | - | - | 30, 33.0, 1.03 | - | - |",
+                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | 32.0 | sliders only | - | 0.3 |",
+                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 20.0 | sliders only | 40.5 (2) | - |"]
     readme = tmp_path / "README.md"
     readme.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
     bench.write_readme_table(REPORT, readme)
     assert readme.read_text() == f"intro\n<!-- latency-table -->\n{table}\n<!-- /latency-table -->\nafter\n"
 
 
-def _moves(explorer: str, control: str, kind: str, ms: float, count: int = 30) -> bench.ControlResult:
-    return bench.ControlResult(explorer, control, kind, times=[ms] * count, arrivals=[ms / 2] * count)
+def _moves(explorer: str, control: str, kind: str, ms: float, count: int = 30,
+           floor: float | None = None) -> bench.ControlResult:
+    return bench.ControlResult(explorer, control, kind, times=[ms] * count, arrivals=[ms / 2] * count,
+                               floor=[] if floor is None else [floor] * count)
 
 
-def test_latency_table_targets_the_sliders_and_reports_every_control():
-    results = [_moves("conv", "kernel", "slider", 40.0), _moves("conv", "mask (toggle buttons)", "toggle buttons", 50.0),
+def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
+    results = [_moves("conv", "kernel", "slider", 40.0, floor=25.0),
+               _moves("conv", "mask (toggle buttons)", "toggle buttons", 50.0, floor=35.0),
                bench.ControlResult("conv", "groups", "slider", note="disabled, skipped"),
-               _moves("refs", "network (drop-down)", "drop-down", 33.0), _moves("floor", "picture", "slider", 32.0, 60)]
+               _moves("refs", "network (drop-down)", "drop-down", 33.0, floor=30.0),
+               _moves("floor", "picture (beside conv)", "slider", 30.0, 60),
+               _moves("floor", "picture", "slider", 32.0, 61)]
     table = bench.latency_table("lab", results, ["conv", "refs", "floor"]).splitlines()
     assert table[4:] == [
-        "| conv | kernel | 30 | 40.0 | 40.0 | 40.0 | 1.25 | 20.0 | |",
-        "| conv | mask (toggle buttons) | 30 | 50.0 | 50.0 | 50.0 | 1.56 | 25.0 | |",
-        "| conv | groups | 0 (disabled, skipped) | - | - | - | - | - | |",
-        "| **conv** | **all sliders** | 30 | **40.0** | **40.0** | 40.0 | **1.25** | 20.0 | met |",
-        "| **conv** | **all controls** | 60 | **45.0** | **50.0** | 50.0 | **1.41** | 22.5 | (not targeted) |",
-        "| refs | network (drop-down) | 30 | 33.0 | 33.0 | 33.0 | 1.03 | 16.5 | |",
-        "| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - |",
-        "| **refs** | **all controls** | 30 | **33.0** | **33.0** | 33.0 | **1.03** | 16.5 | (not targeted) |",
-        "| floor | picture | 60 | 32.0 | 32.0 | 32.0 | 1.00 | 16.0 | |",
-        "| **floor** | **all sliders** | 60 | **32.0** | **32.0** | 32.0 | **1.00** | 16.0 | met |"]
+        "| conv | kernel | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | 20.0 | |",
+        "| conv | mask (toggle buttons) | 30 | 50.0 | 50.0 | 50.0 | 1.43 | 35.0 | 25.0 | |",
+        "| conv | groups | 0 (disabled, skipped) | - | - | - | - | - | - | |",
+        "| **conv** | **all sliders** | 30 | **40.0** | **40.0** | 40.0 | **1.60** | 25.0 | 20.0 | MISSED |",
+        "| **conv** | **all controls** | 60 | **45.0** | **50.0** | 50.0 | **1.50** | 30.0 | 22.5 | (not targeted) |",
+        "| refs | network (drop-down) | 30 | 33.0 | 33.0 | 33.0 | 1.10 | 30.0 | 16.5 | |",
+        "| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - | - |",
+        "| **refs** | **all controls** | 30 | **33.0** | **33.0** | 33.0 | **1.10** | 30.0 | 16.5 | (not targeted) |",
+        "| floor | picture (beside conv) | 60 | 30.0 | 30.0 | 30.0 | 0.94 | 32.0 | 15.0 | |",
+        "| floor | picture | 61 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | 16.0 | |",
+        "| **floor** | **all sliders** | 121 | **32.0** | **32.0** | 32.0 | **1.00** | 32.0 | 16.0 | met |"]
     # The table a run prints is the table the README summary reads.
     report = "\n\n".join(["machine: m", "\n".join(table), bench.drag_table([])])
     assert bench.readme_table(report).splitlines()[4:] == [
-        "| JupyterLab | conv | 30 | 40.0 | 40.0 | 40.0 | 1.25 | 60, 45.0, 1.41 | - | - |",
-        "| JupyterLab | refs | 0 | - | - | - | - | 30, 33.0, 1.03 | - | - |",
-        "| JupyterLab | floor | 60 | 32.0 | 32.0 | 32.0 | 1.00 | sliders only | - | - |"]
+        "| JupyterLab | conv | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | 60, 45.0, 1.50 | - | - |",
+        "| JupyterLab | refs | 0 | - | - | - | - | - | 30, 33.0, 1.10 | - | - |",
+        "| JupyterLab | floor | 121 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | sliders only | - | - |"]
 
 
 def test_kernel_times_drop_each_explorers_first_update_and_tabulate(tmp_path):
