@@ -10,13 +10,13 @@ Latency is measured in the page: a capturing ``keydown`` listener on ``document`
 ``src``, waits for ``img.decode()`` and one ``requestAnimationFrame`` callback, and stamps the
 paint there. Each move waits for its frame before the next key, so moves are independent, and
 then for a random part of a frame (:func:`phase_delays`), so that keys fall anywhere in the
-display's frame. Keys walk each control back and forth inside its range: arrow keys on a slider's handle, Enter on the
-neighbouring button of a toggle-button row, Space on a checkbox. A drop-down is picked as with the
-mouse (Playwright's ``select_option``; its ``change`` event is the stamp), because JupyterLab takes
-the arrow keys of a focused, closed ``<select>`` for its own cell navigation (ipywidgets issue
-3912). A 20-press drag per explorer, on its slider with the most positions (keys sent without
-waiting), reports the time from the last key to the final picture and how many pictures were drawn
-on the way. Clicks on pictures are not timed (the browser tests check that they repaint).
+display's frame. Keys walk each control back and forth inside its range: arrow keys on a
+slider's handle, Enter on the neighbouring button of a toggle-button row, Space on a checkbox. A
+drop-down is picked as with the mouse (Playwright's ``select_option``; its ``change`` event is the
+stamp), because JupyterLab takes the arrow keys of a focused, closed ``<select>`` for its own cell
+navigation (ipywidgets issue 3912). A 20-press drag per explorer, on its slider with the most
+positions (keys sent without waiting), reports the time from the last key to the final picture
+and how many pictures were drawn on the way. Clicks on pictures are not timed (the browser tests check that they repaint).
 
 The floor is every ratio's denominator, and it is measured beside each explorer: each notebook
 cell shows an explorer with a floor explorer under it (one output, both in view), and every 5
@@ -502,8 +502,9 @@ def measure_drag(page, control: Control, explorer: str) -> DragResult | None:
 
 def measure_explorer(page, explorer, name: str, moves: int,
                      beside: Beside | None = None) -> tuple[list[ControlResult], DragResult | None]:
-    """Every enabled control of one explorer (each move followed by one of the floor ``beside`` it,
-    if given), then a drag on its slider with the most positions."""
+    """Every enabled control of one explorer (its moves in blocks with those of the floor
+    ``beside`` it, if given: see :func:`measure_control`), then a drag on its slider with the most
+    positions."""
     if beside is not None:
         show_pair(page, explorer, beside.explorer)
     watch(explorer)
@@ -553,12 +554,11 @@ def measure_page(front_end: str, browser, server: Server, names: list[str], move
             floor = pictures.nth(2 * index + 1)
             beside = Beside(floor, controls_of(floor)[0])
             results, drag = measure_explorer(page, pictures.nth(2 * index), name, moves, beside)
-            floor_moves = sum(len(r.floor) for r in results)
-            measured += results + [ControlResult(FLOOR, f"picture (beside {name})", times=[
-                t for r in results for t in r.floor])]
+            floor_times = [t for r in results for t in r.floor]
+            measured += results + [ControlResult(FLOOR, f"picture (beside {name})", times=floor_times)]
             drags += [drag] if drag else []
-            print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves, {floor_moves} floor "
-                  "moves beside)", file=sys.stderr)
+            print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves, {len(floor_times)} "
+                  "floor moves beside)", file=sys.stderr)
         results, drag = measure_explorer(page, pictures.nth(2 * len(explorers) - 1), FLOOR, moves)
         measured += results
         drags += [drag] if drag else []
