@@ -79,6 +79,19 @@ def test_scale_temperature_and_mask_reach_the_computation(ex):
     assert max(scaled) - min(scaled) < 0.2 and unscaled[-1] < 0.3 * unscaled[0]
 
 
+def test_the_entropy_curves_follow_tokens_seed_and_temperature_through_a_walk(ex):
+    """Curves are kept per (tokens, seed, temperature): after any walk they are those of an explorer
+    built at the same values, with nothing kept."""
+    walk = [dict(temperature=2.0), dict(head_dim=32), dict(tokens=5), dict(seed=3), dict(temperature=0.5),
+            dict(mask="causal", num_heads=4), dict(tokens=12, seed=0), dict(temperature=2.0), dict(tokens=5)]
+    for move in walk:
+        ex.set(**move)
+        fresh = self_attention_explorer(**ex.values)
+        for curve in ("scaled", "unscaled"):
+            np.testing.assert_array_equal(getattr(ex.entropy, curve).get_ydata(),
+                                          getattr(fresh.entropy, curve).get_ydata(), err_msg=f"{move} {curve}")
+
+
 def test_the_query_is_limited_to_the_tokens(ex):
     ex.set(query=7)
     ex.set(tokens=4)

@@ -115,6 +115,14 @@ def test_deformation_facts_and_every_control():
     assert torch.equal(r.deformed, sampling_positions(48, 3, padding=1, offset=r.offset[0])[r.unit])
     w = torch.tensor(EDGE_KERNELS[list(EDGE_KERNELS)[1]], dtype=torch.float32)[None, None]
     assert torch.equal(r.plain, F.conv2d(x, w, padding=1)[0, 0])
+    # The deformed output is kept while only the tap or the unit moves, and follows every other control.
+    for move in (dict(tap=2), dict(mask="centre-weighted"), dict(tap=7), dict(shear=0.5), dict(tap=4)):
+        ex.set(**move)
+        r = ex.result
+        torch.testing.assert_close(r.deformed_output, deform_conv2d(x, r.offset, w, padding=1, mask=r.mask)[0, 0])
+        assert r.tap == ex.values["tap"]
+    expected = affine_offsets(3, 48, matrix @ torch.tensor([[1.0, 0.0], [0.5, 1.0]])) + random_offsets(3, 48, 0.7, seed=3)
+    torch.testing.assert_close(r.offset, expected)
 
 
 def test_deformation_click_selects_a_unit_on_any_panel():

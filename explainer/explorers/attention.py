@@ -93,6 +93,8 @@ class SelfAttentionExplorer(Explorer):
             painter.animate(view.artists)
         painter.animate(self.bars.artists, self.entropy.artists)
         self._logits: dict[tuple[int, int], Tensor] = {}  # per (tokens, seed); <= 150 KB each, <= 16 kept
+        # Entropy curves per (tokens, seed, temperature): the head width, heads, scale and mask do not change them.
+        self._curves: dict[tuple[int, int, float], tuple[np.ndarray, np.ndarray]] = {}  # <= 64 kept
         self._last: tuple | None = None  # (setting, attention, entropy curves) of the last render
         super().__init__(_controls(values, theme), painter, title="Self-attention step by step", theme=theme)
         self.enable_clicks()
@@ -109,12 +111,7 @@ class SelfAttentionExplorer(Explorer):
             if self._last is None or self._last[0] != setting:  # the query alone changes only the highlight
                 s = random_self_attention(v["tokens"], d, v["num_heads"], scale=scale,
                                           mask=causal_mask(v["tokens"]) if causal else None, seed=v["seed"])
-                key = (v["tokens"], v["seed"])
-                if key not in self._logits:
-                    if len(self._logits) >= 16:
-                        self._logits.clear()
-                    self._logits[key] = _dot_products(*key)
-                self._last = (setting, s, _entropy_curves(self._logits[key], v["temperature"]))
+                self._last = (setting, s, self._entropy_curves(v["tokens"], v["seed"], v["temperature"]))
             s, (scaled, unscaled) = self._last[1], self._last[2]
         i, a = v["query"], s.attention
         for name, matrix in (("q", s.q[0]), ("k", s.k[0]), ("v", s.v[0]), ("output", a.output[0])):
@@ -132,6 +129,19 @@ class SelfAttentionExplorer(Explorer):
         self.entropy.update(np.array(HEAD_DIMS), scaled, unscaled, v["tokens"], v["head_dim"], float(current))
         self.result = s
         self.info.value = _attention_info(s, v)
+
+    def _entropy_curves(self, tokens: int, seed: int, temperature: float) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`_entropy_curves` of the logits for (tokens, seed), both kept (a few hold at most)."""
+        key = (tokens, seed, temperature)
+        if key not in self._curves:
+            if (tokens, seed) not in self._logits:
+                if len(self._logits) >= 16:
+                    self._logits.clear()
+                self._logits[tokens, seed] = _dot_products(tokens, seed)
+            if len(self._curves) >= 64:
+                self._curves.clear()
+            self._curves[key] = _entropy_curves(self._logits[tokens, seed], temperature)
+        return self._curves[key]
 
     def on_click(self, px: float, py: float) -> None:
         t = self.values["tokens"]

@@ -325,24 +325,33 @@ class DeformationExplorer(Explorer):
 
     def _compute(self, v: dict[str, Any]) -> DeformationState:
         n = self.input_size
-        t = math.radians(v["angle"])
-        c, s = math.cos(t), math.sin(t)
-        rotate_scale = torch.tensor([[c, -s], [s, c]]) * v["scale"]
-        matrix = rotate_scale @ torch.tensor([[1.0, 0.0], [v["shear"], 1.0]])  # shear, then rotate and scale
-        offset = affine_offsets(3, n, matrix)  # (1, 18, n, n)
-        if v["noise"] > 0:  # random_offsets(3, n, noise, seed) is noise * (its draw at std 1)
-            offset = offset + self._standard_noise(v["seed"]) * v["noise"]
-        mask = _mask(v["mask"], n, v["seed"])
-        x = self.photo[None]  # (1, 1, n, n)
-        weight = torch.tensor(EDGE_KERNELS[v["kernel"]], dtype=x.dtype)[None, None]  # (1, 1, 3, 3)
+        weight = torch.tensor(EDGE_KERNELS[v["kernel"]], dtype=self.photo.dtype)[None, None]  # (1, 1, 3, 3)
+        offset, mask, output = self._deform(v, weight)
         # The taps of the selected unit: sampling_positions(n, 3, padding=1, offset=offset[0])[unit],
         # computed at that unit only (the regular grid plus the unit's (dy, dx) pairs).
         (uy, ux), regular = self.unit, self._regular[self.unit].clone()  # (9, 2)
         deformed = regular + offset[0].reshape(9, 2, n, n)[:, :, uy, ux]
         return DeformationState(
             offset=offset, mask=mask, unit=self.unit, regular=regular, deformed=deformed,
-            plain=self._plain(v["kernel"], weight),
-            deformed_output=deform_conv2d(x, offset, weight, padding=1, mask=mask)[0, 0], tap=v["tap"])
+            plain=self._plain(v["kernel"], weight), deformed_output=output, tap=v["tap"])
+
+    def _deform(self, v: dict[str, Any], weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """(offset (1, 18, n, n), mask (1, 9, n, n) or None, deformed output (n, n)) for the controls
+        that decide them; the last ones are kept, so moving the tap or clicking a unit reuses them."""
+        key = (v["angle"], v["scale"], v["shear"], v["noise"], v["seed"], v["mask"], v["kernel"])
+        if getattr(self, "_deformed_key", None) != key:
+            n = self.input_size
+            t = math.radians(v["angle"])
+            c, s = math.cos(t), math.sin(t)
+            rotate_scale = torch.tensor([[c, -s], [s, c]]) * v["scale"]
+            matrix = rotate_scale @ torch.tensor([[1.0, 0.0], [v["shear"], 1.0]])  # shear, then rotate and scale
+            offset = affine_offsets(3, n, matrix)  # (1, 18, n, n)
+            if v["noise"] > 0:  # random_offsets(3, n, noise, seed) is noise * (its draw at std 1)
+                offset = offset + self._standard_noise(v["seed"]) * v["noise"]
+            mask = _mask(v["mask"], n, v["seed"])
+            output = deform_conv2d(self.photo[None], offset, weight, padding=1, mask=mask)[0, 0]
+            self._deformed, self._deformed_key = (offset, mask, output), key
+        return self._deformed
 
     def _standard_noise(self, seed: int) -> torch.Tensor:
         """``random_offsets(3, n, 1.0, seed=seed)``, drawn once per seed."""
