@@ -376,11 +376,12 @@ class Beside:
 
     explorer: Any  # its locator
     slider: Control
+    owner: Any  # the locator of the explorer measured, watched again after each block
     direction: int = +1
 
-    def moves(self, page, waits: list[float], watched) -> list[float]:
-        """Timed floor moves, one per wait (key -> paint ms of those that painted), then watch
-        ``watched`` again."""
+    def moves(self, page, waits: list[float]) -> list[float]:
+        """Timed floor moves, one per wait (key -> paint ms of those that painted), then watch the
+        owner's picture again."""
         watch(self.explorer, scroll=False)
         times = []
         for wait in waits:
@@ -389,7 +390,7 @@ class Beside:
             hit = None if key is None else press_and_wait(page, self.slider, key, wait)
             if hit is not None:
                 times.append(hit[0])
-        watch(watched, scroll=False)
+        watch(self.owner, scroll=False)
         return times
 
 
@@ -435,13 +436,12 @@ def press_and_wait(page, control: Control, key: str, wait: float = 0.0) -> tuple
     return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"])
 
 
-def measure_control(page, control: Control, result: ControlResult, moves: int, beside: Beside | None = None,
-                    owner=None) -> ControlResult:  # noqa: ANN001
+def measure_control(page, control: Control, result: ControlResult, moves: int,
+                    beside: Beside | None = None) -> ControlResult:
     """Walk one control back and forth for ``moves`` independent moves, then put it back.
 
     With ``beside``, every ``FLOOR_BLOCK`` timed moves (and the last few) are followed by as many
-    timed moves of that floor (into ``result.floor``); ``owner`` is the explorer whose picture is
-    watched again after them.
+    timed moves of that floor (into ``result.floor``).
     """
     start = control.state()["now"]
     direction, misses, pending = +1, 0, 0  # pending: explorer moves not yet followed by floor moves
@@ -461,10 +461,10 @@ def measure_control(page, control: Control, result: ControlResult, moves: int, b
             misses = 0
         pending += 1
         if beside is not None and pending == FLOOR_BLOCK:
-            result.floor += beside.moves(page, [next(waits) for _ in range(pending)], owner)
+            result.floor += beside.moves(page, [next(waits) for _ in range(pending)])
             pending = 0
     if beside is not None and pending:
-        result.floor += beside.moves(page, [next(waits) for _ in range(pending)], owner)
+        result.floor += beside.moves(page, [next(waits) for _ in range(pending)])
     restore(page, control, start)
     return result
 
@@ -516,8 +516,7 @@ def measure_explorer(page, explorer, name: str, moves: int,
             results.append(ControlResult(name, label, control.kind, note="disabled, skipped"))
             continue
         count = moves * FLOOR_MOVES_FACTOR if name == FLOOR else moves
-        results.append(measure_control(page, control, ControlResult(name, label, control.kind), count, beside,
-                                       explorer))
+        results.append(measure_control(page, control, ControlResult(name, label, control.kind), count, beside))
         positions = (state["high"] - state["low"]) / state["step"]
         if control.kind == "slider" and (widest is None or positions > widest[0]):
             widest = (positions, control)
@@ -551,9 +550,9 @@ def measure_page(front_end: str, browser, server: Server, names: list[str], move
         open_explorers(front_end, page, server, expected=2 * len(explorers))
         measured, drags, pictures = [], [], page.locator(EXPLORER)
         for index, name in enumerate(explorers):  # cells: explorer 0, floor, explorer 1, floor, ...
-            floor = pictures.nth(2 * index + 1)
-            beside = Beside(floor, controls_of(floor)[0])
-            results, drag = measure_explorer(page, pictures.nth(2 * index), name, moves, beside)
+            explorer, floor = pictures.nth(2 * index), pictures.nth(2 * index + 1)
+            beside = Beside(floor, controls_of(floor)[0], owner=explorer)
+            results, drag = measure_explorer(page, explorer, name, moves, beside)
             floor_times = [t for r in results for t in r.floor]
             measured += results + [ControlResult(FLOOR, f"picture (beside {name})", times=floor_times)]
             drags += [drag] if drag else []
