@@ -91,6 +91,7 @@ CASES = [  # b, c, c_out, groups, offset_groups, (H, W), k, stride, padding, dil
     (1, 3, 2, 1, 3, (5, 8), (3, 1), (1, 3), (0, 2), (2, 1)),
     (1, 4, 6, 2, 4, (7, 5), (3, 3), (2, 2), (1, 1), (1, 1)),
     (2, 2, 3, 1, 1, (4, 4), (1, 2), (1, 1), (2, 0), (1, 3)),
+    (1, 2, 2, 1, 2, (1, 6), (1, 3), (1, 1), (1, 1), (1, 1)),  # one row: sampled by the gather, not grid_sample
 ]
 
 
@@ -101,6 +102,21 @@ def test_matches_the_slow_reference(case, modulated):
     x, offset, weight, bias, mask = make(b, c, c_out, g, og, hw, k, s, p, d, seed=len(hw) + sum(k), modulated=modulated)
     expected = deform_ref(x, offset, weight, bias, s, p, d, mask)
     torch.testing.assert_close(deform_conv2d(x, offset, weight, bias, s, p, d, mask), expected)
+
+
+@pytest.mark.parametrize("case", [*CASES, (1, 2, 2, 1, 1, (37, 45), (3, 3), (1, 1), (1, 1), (1, 1))])
+def test_float32_matches_the_float64_reference(case):
+    """The explorers run in float32: the sampling must keep float32 accuracy, taps on exact pixels included.
+
+    The photo-sized case matters: far from the origin, float32 coordinates carry larger rounding.
+    """
+    b, c, c_out, g, og, hw, k, s, p, d = case
+    x, offset, weight, bias, mask = make(b, c, c_out, g, og, hw, k, s, p, d, seed=7)
+    offset[:, ::3] = offset[:, ::3].round()  # a third of the taps on whole pixels, some on the border
+    expected = deform_ref(x, offset, weight, bias, s, p, d, mask)
+    got = deform_conv2d(x.float(), offset.float(), weight.float(), bias.float(), s, p, d, mask.float())
+    assert got.dtype == torch.float32
+    torch.testing.assert_close(got, expected.float())
 
 
 def test_non_contiguous_inputs_and_batch_zero():
