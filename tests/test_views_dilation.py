@@ -23,10 +23,12 @@ from explainer.views.dilation import (  # noqa: E402
     OffsetArrows,
     draw_offset_field,
     draw_taps,
+    draw_unit_markers,
     update_coverage,
     update_feature_map,
     update_offset_field,
     update_taps,
+    update_unit_markers,
 )
 
 
@@ -51,6 +53,10 @@ def test_taps_follow_positions_mesh_alpha_and_boxes():
     np.testing.assert_allclose(art.taps.get_offsets(), deformed.numpy()[:, ::-1], atol=1e-6)
     np.testing.assert_allclose(art.taps.get_facecolor()[:, 3], alpha.clamp(0.05, 1).numpy(), atol=1e-6)
     np.testing.assert_allclose(art.selected.get_offsets(), [[7.0, 5.0]], atol=1e-6)  # the centre tap stays
+    grid = deformed.double().numpy()[:, ::-1].reshape(3, 3, 2)  # (row, col, (x, y))
+    joined = [(grid[i, j], grid[i, j + 1]) for i in range(3) for j in range(2)]  # along kernel rows, then columns
+    joined += [(grid[i, j], grid[i + 1, j]) for i in range(2) for j in range(3)]
+    np.testing.assert_allclose(np.array(art.mesh.get_segments()), np.array(joined))
     assert art.footprint.get_visible() and not art.field.get_visible()
     assert art.footprint.get_bbox().bounds == pytest.approx((5.5, 3.5, 3, 3))
     assert ax.get_xlim() == (-0.5, 15.5) and ax.get_xticks().size == 0
@@ -146,3 +152,29 @@ def test_feature_map_fixed_limits_and_update():
     np.testing.assert_allclose(image.get_array(), -fmap.numpy())
     with pytest.raises(ValueError, match="image"):
         draw_taps(ax, torch.zeros(2, 4, 4), torch.zeros(1, 2), (1, 1))
+
+
+@pytest.mark.parametrize("dpi", [100, 173])
+def test_unit_markers_box_the_unit_on_every_map_at_any_dpi(dpi):
+    """One collection for both maps: each square is centred on the unit's pixel, also in an export at
+    another dpi, and a frame shows the black outline there and nowhere else on the map."""
+    fig = new_figure(6.0, 3.0, dpi=dpi)
+    axes = [fig.add_axes((0.05 + 0.5 * i, 0.1, 0.4, 0.8)) for i in range(2)]
+    maps = [draw_feature_map(ax, torch.zeros(11, 13), 1.0) for ax in axes]
+    markers = draw_unit_markers(axes)
+    assert markers.axes is None and markers.figure is fig
+    update_unit_markers(markers, axes, (3, 9))
+    centres = markers.get_offset_transform().transform(markers.get_offsets())
+    expected = [ax.transData.transform((9, 3)) for ax in axes]
+    np.testing.assert_allclose(centres, expected, atol=1e-9)
+    painter = Painter(fig)
+    painter.animate(*maps, markers)
+    painter.frame()
+    rgb = np.asarray(painter.canvas.buffer_rgba())[..., :3].astype(int)
+    height = rgb.shape[0]
+    half = 3 * dpi / 72  # the square's half side, 6 points
+    for x, y in expected:
+        row, col = int(round(height - y)), int(round(x))
+        ring = rgb[row - int(half) - 2:row + int(half) + 3, col - int(half) - 2:col + int(half) + 3]
+        assert (ring.sum(axis=-1) < 60).any(), "no black outline around the unit"
+        assert not (rgb[row, col].sum() < 60), "the square is hollow"

@@ -36,10 +36,12 @@ from explainer.views.dilation import (
     draw_feature_map,
     draw_offset_field,
     draw_taps,
+    draw_unit_markers,
     update_coverage,
     update_feature_map,
     update_offset_field,
     update_taps,
+    update_unit_markers,
 )
 
 __all__ = [
@@ -276,12 +278,11 @@ class DeformationExplorer(Explorer):
         vmax = float(first.plain.abs().max()) or 1.0
         self.plain = draw_feature_map(axes[2], first.plain, vmax, theme=theme)
         self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
-        self.markers = [ax.plot([], [], marker="s", ms=6 * theme.line_scale, mfc="none", mec="black", mew=1.5)[0]
-                        for ax in axes[2:]]
+        self.markers = draw_unit_markers(axes[2:], theme=theme)
         painter = Painter(fig)
         # The ordinary conv map changes only with the kernel, but redrawing it each frame (~1 ms) is far
         # cheaper than a full background redraw (~17 ms) when the kernel changes.
-        painter.animate(self.taps.animated, self.quiver, self.plain, self.deformed, *self.markers)
+        painter.animate(self.taps.animated, self.quiver, self.plain, self.deformed, self.markers)
         super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
         self.enable_clicks()
 
@@ -301,8 +302,7 @@ class DeformationExplorer(Explorer):
             self._kernel = values["kernel"]
             update_feature_map(self.plain, state.plain)
         update_feature_map(self.deformed, state.deformed_output)
-        for marker in self.markers:
-            marker.set_data([state.unit[1]], [state.unit[0]])
+        update_unit_markers(self.markers, self.axes[2:], state.unit)
         self.result = state
         self.info.value = _deformation_info(values, state, self.step)
 
@@ -325,7 +325,7 @@ class DeformationExplorer(Explorer):
 
     def _compute(self, v: dict[str, Any]) -> DeformationState:
         n = self.input_size
-        weight = torch.tensor(EDGE_KERNELS[v["kernel"]], dtype=self.photo.dtype)[None, None]  # (1, 1, 3, 3)
+        weight = self._weight(v["kernel"])  # (1, 1, 3, 3)
         offset, mask, output = self._deform(v, weight)
         # The taps of the selected unit: sampling_positions(n, 3, padding=1, offset=offset[0])[unit],
         # computed at that unit only (the regular grid plus the unit's (dy, dx) pairs).
@@ -342,9 +342,10 @@ class DeformationExplorer(Explorer):
         if getattr(self, "_deformed_key", None) != key:
             n = self.input_size
             t = math.radians(v["angle"])
-            c, s = math.cos(t), math.sin(t)
-            rotate_scale = torch.tensor([[c, -s], [s, c]]) * v["scale"]
-            matrix = rotate_scale @ torch.tensor([[1.0, 0.0], [v["shear"], 1.0]])  # shear, then rotate and scale
+            c, s, k, h = math.cos(t), math.sin(t), v["scale"], v["shear"]
+            # k * [[c, -s], [s, c]] @ [[1, 0], [h, 1]]: shear, then rotate and scale (in floats: a
+            # tensor per factor cost more than the rest of this branch)
+            matrix = [[k * (c - s * h), -k * s], [k * (s + c * h), k * c]]
             offset = affine_offsets(3, n, matrix)  # (1, 18, n, n)
             if v["noise"] > 0:  # random_offsets(3, n, noise, seed) is noise * (its draw at std 1)
                 offset = offset + self._standard_noise(v["seed"]) * v["noise"]
@@ -352,6 +353,13 @@ class DeformationExplorer(Explorer):
             output = deform_conv2d(self.photo[None], offset, weight, padding=1, mask=mask)[0, 0]
             self._deformed, self._deformed_key = (offset, mask, output), key
         return self._deformed
+
+    def _weight(self, kernel: str) -> torch.Tensor:
+        """``EDGE_KERNELS[kernel]`` as a ``(1, 1, 3, 3)`` tensor, made once per kernel."""
+        weights = self.__dict__.setdefault("_weights", {})
+        if kernel not in weights:
+            weights[kernel] = torch.tensor(EDGE_KERNELS[kernel], dtype=self.photo.dtype)[None, None]
+        return weights[kernel]
 
     def _standard_noise(self, seed: int) -> torch.Tensor:
         """``random_offsets(3, n, 1.0, seed=seed)``, drawn once per seed."""

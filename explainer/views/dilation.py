@@ -16,11 +16,13 @@ import torch
 from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.markers import MarkerStyle
 from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
+from matplotlib.transforms import IdentityTransform
 
 from explainer.theme import Theme, get_theme
 from explainer.views._axes import unit_square
@@ -38,6 +40,8 @@ __all__ = [
     "update_offset_field",
     "draw_feature_map",
     "update_feature_map",
+    "draw_unit_markers",
+    "update_unit_markers",
 ]
 
 
@@ -82,9 +86,9 @@ def _mesh(points: np.ndarray, kernel_size: tuple[int, int]) -> np.ndarray:
     """Segments joining neighbouring taps along kernel rows and columns; points (K, 2) as (y, x)."""
     kh, kw = kernel_size
     grid = points[:, ::-1].reshape(kh, kw, 2)  # (kh, kw, 2) as (x, y) for matplotlib
-    rows = [np.stack([grid[i, j], grid[i, j + 1]]) for i in range(kh) for j in range(kw - 1)]
-    cols = [np.stack([grid[i, j], grid[i + 1, j]]) for i in range(kh - 1) for j in range(kw)]
-    return np.array(rows + cols).reshape(-1, 2, 2)
+    rows = np.stack([grid[:, :-1], grid[:, 1:]], axis=2).reshape(-1, 2, 2)  # (kh*(kw-1), 2, 2): (i, j) -> (i, j+1)
+    cols = np.stack([grid[:-1], grid[1:]], axis=2).reshape(-1, 2, 2)  # ((kh-1)*kw, 2, 2): (i, j) -> (i+1, j)
+    return np.concatenate([rows, cols])
 
 
 def draw_taps(ax: Axes, image: torch.Tensor, positions: torch.Tensor, kernel_size: tuple[int, int], *,
@@ -298,3 +302,30 @@ def draw_feature_map(ax: Axes, fmap: torch.Tensor, vmax: float, *, theme: Theme 
 def update_feature_map(image: AxesImage, fmap: torch.Tensor) -> None:
     """Show a new ``(H, W)`` map (same size) in an image drawn by :func:`draw_feature_map`."""
     image.set_data(fmap.detach().cpu().numpy())
+
+
+def draw_unit_markers(axes: list[Axes], *, theme: Theme | None = None) -> PathCollection:
+    """Hollow squares marking one unit on each of ``axes`` (maps of the same size), as one artist.
+
+    One collection placed in figure coordinates draws in one call what a ``Line2D`` marker per axes
+    draws in several (about 0.15 ms each on a blit), and stays in place in exports at another dpi.
+    The markers are not clipped to their axes. Place them with :func:`update_unit_markers`.
+    """
+    theme = theme or get_theme()
+    if not axes:
+        raise ValueError("axes must name at least one Axes, got none")
+    fig = axes[0].figure
+    square = MarkerStyle("s")
+    markers = PathCollection([square.get_path().transformed(square.get_transform())],
+                             sizes=[(6 * theme.line_scale) ** 2], facecolors="none", edgecolors="black",
+                             linewidths=1.5 * theme.line_scale, offsets=np.zeros((len(axes), 2)),
+                             offset_transform=fig.transFigure)
+    markers.set_transform(IdentityTransform())  # sizes in points, as scatter's (add_artist would set transFigure)
+    return fig.add_artist(markers)
+
+
+def update_unit_markers(markers: PathCollection, axes: list[Axes], unit: tuple[int, int]) -> None:
+    """Centre the markers on unit ``(row, col)`` (data ``x = col, y = row``) of each of ``axes``."""
+    to_figure = markers.get_offset_transform().inverted()
+    display = np.array([ax.transData.transform((unit[1], unit[0])) for ax in axes])  # (len(axes), 2)
+    markers.set_offsets(to_figure.transform(display))
