@@ -23,6 +23,7 @@ from matplotlib.patches import Rectangle
 from explainer.theme import Theme, get_theme
 from explainer.views._axes import unit_square
 from explainer.views._pixels import PixelImage
+from explainer.views._shapes import FastRectangle
 
 __all__ = [
     "setup_matrix_axes",
@@ -116,7 +117,7 @@ def draw_matrix(ax: Axes, title: str = "", signed: bool = True, theme: Theme | N
     setup_matrix_axes(ax, title, theme)
     cmap = colormaps[theme.diverging_cmap if signed else theme.cmap].with_extremes(bad="#d9d9d9")
     image = PixelImage(ax)  # an axes child: a full draw (savefig, GIF export) paints it under the outline too
-    marker = Rectangle((0, 0), 1, 0.1, fill=False, edgecolor=theme.accent, linewidth=2.0 * theme.line_scale,
+    marker = FastRectangle((0, 0), 1, 0.1, fill=False, edgecolor=theme.accent, linewidth=2.0 * theme.line_scale,
                        zorder=3)
     ax.add_patch(marker)
     view = MatrixView(ax=ax, image=image, marker=marker, signed=signed, cmap=cmap)

@@ -24,6 +24,7 @@ from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
 from explainer.views._pixels import fast_imshow
+from explainer.views._shapes import FastRectangle
 
 __all__ = ["PixelView", "HeadMapsView", "draw_pixels", "draw_head_maps", "head_windows", "mosaic"]
 
@@ -97,8 +98,8 @@ def draw_pixels(ax: Axes, values: np.ndarray, title: str = "", cmap: str | Color
                       extent=(-0.5, w - 0.5, h - 0.5, -0.5), vmin=limits[0] if limits else None,
                       vmax=limits[1] if limits else None)
     lw = theme.line_scale
-    footprint = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.2 * lw, ls="--"))
-    marker = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.8 * lw))
+    footprint = ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.2 * lw, ls="--"))
+    marker = ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.8 * lw))
     view = PixelView(ax=ax, image=image, query=marker, footprint=footprint)
     view.update(values, query, kernel_size, limits)
     return view

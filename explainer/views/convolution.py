@@ -21,6 +21,7 @@ from matplotlib.text import Text
 from explainer.conv import ConvArithmetic
 from explainer.theme import Theme, get_theme
 from explainer.views._axes import unit_square
+from explainer.views._shapes import FastRectangle
 
 __all__ = [
     "PADDING",
@@ -298,16 +299,16 @@ def draw_input_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (0
     lw = theme.line_scale
     view = InputGridView(
         ax=ax, theme=theme,
-        background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PADDING], ec="none", zorder=1)),
-        inner=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PIXEL], ec="none", zorder=1.1)),
+        background=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=colors[PADDING], ec="none", zorder=1)),
+        inner=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=colors[PIXEL], ec="none", zorder=1.1)),
         pixels=ax.add_collection(PolyCollection([], facecolors=[colors[PIXEL]], edgecolors="none", zorder=1.2),
                                  autolim=False),
         cropped=ax.add_collection(PolyCollection([], facecolors=[colors[CROPPED]], edgecolors="none", zorder=1.3),
                                   autolim=False),
         lines=_grid_lines(ax, theme),
-        border=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ec="#333333", zorder=3)),
-        padded=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.0 * lw, ls="--", ec="#555555", zorder=3)),
-        footprint=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ls="--", ec=theme.accent,
+        border=ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ec="#333333", zorder=3)),
+        padded=ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, lw=1.0 * lw, ls="--", ec="#555555", zorder=3)),
+        footprint=ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ls="--", ec=theme.accent,
                                          zorder=4)),
         taps=ax.add_collection(PolyCollection([], edgecolors=theme.accent, linewidths=1.8 * lw, zorder=5),
                                autolim=False),
@@ -324,9 +325,9 @@ def draw_output_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (
     setup_grid_axes(ax)
     view = OutputGridView(
         ax=ax, theme=theme,
-        background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent3, 0.35), ec="none", zorder=1)),
+        background=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=_mix(theme.accent3, 0.35), ec="none", zorder=1)),
         lines=_grid_lines(ax, theme),
-        selected=ax.add_patch(Rectangle((0, 0), 1, 1, fc=_mix(theme.accent, 0.8), ec=theme.accent,
+        selected=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=_mix(theme.accent, 0.8), ec=theme.accent,
                                         lw=2 * theme.line_scale, zorder=3)),
         title=_title(ax, theme),
     )

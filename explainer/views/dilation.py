@@ -27,6 +27,7 @@ from matplotlib.transforms import IdentityTransform
 from explainer.theme import Theme, get_theme
 from explainer.views._axes import unit_square
 from explainer.views._pixels import fast_imshow
+from explainer.views._shapes import FastRectangle
 
 __all__ = [
     "TapArtists",
@@ -113,8 +114,8 @@ def draw_taps(ax: Axes, image: torch.Tensor, positions: torch.Tensor, kernel_siz
         mesh=ax.add_collection(LineCollection([], colors=theme.accent, linewidths=1.2 * lw), autolim=False),
         taps=ax.scatter([], [], s=28 * lw, c=theme.accent, edgecolors="black", linewidths=0.6 * lw, zorder=5),
         selected=ax.scatter([], [], s=80 * lw, facecolors="none", edgecolors="white", linewidths=1.6 * lw, zorder=6),
-        footprint=ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, ec=theme.accent, lw=1.5 * lw, ls="--")),
-        field=ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, ec=theme.accent2, lw=1.5 * lw, ls=":")),
+        footprint=ax.add_patch(FastRectangle((0, 0), 0, 0, fill=False, ec=theme.accent, lw=1.5 * lw, ls="--")),
+        field=ax.add_patch(FastRectangle((0, 0), 0, 0, fill=False, ec=theme.accent2, lw=1.5 * lw, ls=":")),
         label=ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize=theme.font_size - 1, color="white",
                       bbox=dict(fc="black", alpha=0.55, lw=0, pad=2)),
     )

@@ -22,6 +22,7 @@ from torch import Tensor
 from explainer.theme import Theme, get_theme
 from explainer.views._axes import unit_square
 from explainer.views._pixels import PixelImage
+from explainer.views._shapes import FastRectangle
 
 __all__ = [
     "CURVE_PATTERNS",
@@ -112,8 +113,8 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
         ax.set_title(title, fontsize=theme.font_size, pad=3)
     image = PixelImage(ax)
     lw = theme.line_scale
-    row_box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec="#222222", lw=1.2 * lw, zorder=3))
-    frame = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=3.5 * lw, zorder=4,
+    row_box = ax.add_patch(FastRectangle((0, 0), 1, 0.1, fill=False, ec="#222222", lw=1.2 * lw, zorder=3))
+    frame = ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=3.5 * lw, zorder=4,
                                    clip_on=False))
     view = MaskView(ax, theme, image, row_box, frame)
     view.update(mask, row, base)
@@ -213,7 +214,7 @@ def draw_weights(ax: Axes, weights: Tensor, row: int = 0, title: str = "", theme
     setup_matrix_axes(ax)
     if title:
         ax.set_title(title, fontsize=theme.font_size, pad=3)
-    box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec=theme.accent, lw=2.0 * theme.line_scale, zorder=3))
+    box = ax.add_patch(FastRectangle((0, 0), 1, 0.1, fill=False, ec=theme.accent, lw=2.0 * theme.line_scale, zorder=3))
     view = WeightsView(ax, PixelImage(ax), colormaps[theme.cmap], box)
     view.update(weights, row)
     return view

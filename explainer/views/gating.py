@@ -19,6 +19,7 @@ from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
 from explainer.views._pixels import fast_imshow
+from explainer.views._shapes import FastRectangle
 
 __all__ = [
     "BarsView",
@@ -169,7 +170,7 @@ def draw_overlay(ax: Axes, title: str, theme: Theme | None = None) -> OverlayVie
     theme = theme or get_theme()
     view = draw_map(ax, title, theme=theme)
     overlay = fast_imshow(ax, np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=theme.cmap, vmin=0, vmax=1, alpha=0.6)
-    box = Rectangle((0, 0), 0.1, 0.1, fill=False, edgecolor=theme.accent, linewidth=1.5 * theme.line_scale)
+    box = FastRectangle((0, 0), 0.1, 0.1, fill=False, edgecolor=theme.accent, linewidth=1.5 * theme.line_scale)
     ax.add_patch(box)
     return OverlayView(ax, view.image, overlay, box, view.label)
 
@@ -251,7 +252,7 @@ def draw_costs(ax: Axes, rows: list[str], floor: float = 1e-5, theme: Theme | No
     ax.axvline(1, color=theme.grid_color, lw=0.8 * theme.line_scale, ls="--")
     ax.set_title("cost of the gate as a share of its stage (log scale)", fontsize=theme.font_size - 1, pad=3)
     colors = [theme.accent2 if "param" in name else theme.accent3 for name in rows]
-    bars = [Rectangle((floor, i - 0.35), 0, 0.7, color=c) for i, c in enumerate(colors)]
+    bars = [FastRectangle((floor, i - 0.35), 0, 0.7, color=c) for i, c in enumerate(colors)]
     for bar in bars:
         ax.add_patch(bar)
     labels = [ax.text(floor, i, "", va="center", fontsize=theme.font_size - 2) for i in range(len(rows))]

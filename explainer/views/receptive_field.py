@@ -27,6 +27,7 @@ from matplotlib.text import Text
 from explainer.receptive_field import LayerRF, StackVsSingle, UnitField
 from explainer.theme import Theme, get_theme
 from explainer.views._pixels import fast_imshow
+from explainer.views._shapes import FastRectangle
 
 __all__ = [
     "FieldArtists",
@@ -210,7 +211,7 @@ def draw_box(ax: Axes, box: Sequence[int], *, color: str | None = None, linewidt
     ``linewidth`` is scaled by ``theme.line_scale``; ``color`` defaults to ``theme.accent``.
     """
     theme = theme or get_theme()
-    rect = Rectangle((0, 0), 1, 1, fill=False, edgecolor=color or theme.accent, linewidth=linewidth * theme.line_scale)
+    rect = FastRectangle((0, 0), 1, 1, fill=False, edgecolor=color or theme.accent, linewidth=linewidth * theme.line_scale)
     ax.add_patch(rect)
     update_box(rect, box)
     return rect
