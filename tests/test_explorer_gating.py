@@ -63,6 +63,22 @@ def test_se_explorer_shows_the_trained_block_at_r4():
     assert ex.result.hidden.shape == (1, 2) and "untrained" in ex.info.value
 
 
+def test_se_explorer_keeps_results_only_while_they_stay_true():
+    """Steps are kept per (stage, reduction, image) and maps per channel: after any walk, the result
+    and the picture are those of an explorer built at the same values, with nothing kept."""
+    ex = se_explorer()
+    walk = [dict(channel=3), dict(channel=9), dict(reduction=8), dict(channel=3), dict(image=2), dict(stage=2),
+            dict(channel=40), dict(stage=1, channel=3), dict(reduction=4), dict(image=0), dict(channel=9)]
+    for move in walk:
+        ex.set(**move)
+        fresh = se_explorer(**ex.values)
+        for name in ("pooled", "hidden", "gates", "output"):
+            torch.testing.assert_close(getattr(ex.result, name), getattr(fresh.result, name), rtol=0, atol=0,
+                                       msg=f"{move} {name}")
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
 def test_se_explorer_limits_channel_and_reduction_to_the_stage():
     ex = se_explorer(stage=2, channel=60)
     ex.set(stage=0)

@@ -11,6 +11,7 @@
 from __future__ import annotations
 
 import functools
+from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,9 @@ def _inspected() -> dict[str, Any]:
         return {gate: load_pretrained(gate).inspect(data.images) for gate in GATES}
 
 
+@functools.lru_cache(maxsize=None)
 def _rgb(index: int) -> np.ndarray:
+    """Scene ``index`` as ``(H, W, 3)``; one array per scene, so a view shown it again keeps its pixels."""
     return _scenes().images[index].permute(1, 2, 0).numpy()  # (H, W, 3)
 
 
@@ -101,12 +104,11 @@ class SEExplorer(Explorer):
 
     def render(self, values: dict[str, Any]) -> None:
         stage, r, ch, index = values["stage"], values["reduction"], values["channel"], values["image"]
-        x = _inspected()["se"].features[stage][index:index + 1]  # (1, C, H, W)
-        block, trained = _se_block(stage, r)
-        with torch.no_grad():
-            steps = se_steps(block, x)
+        x, steps, trained, channels = self._steps(stage, r, index)
         self.result = steps
-        before, after = x[0, ch].numpy(), steps.output[0, ch].numpy()
+        if ch not in channels:  # the same arrays on a return: the maps keep their pixels
+            channels[ch] = (x[0, ch].numpy(), steps.output[0, ch].numpy())
+        before, after = channels[ch]
         top = float(before.max()) or 1.0
         self.picture.update(_rgb(index))
         self.before.update(before, f"max {top:.2f}", vmin=0, vmax=top)
@@ -126,6 +128,25 @@ class SEExplorer(Explorer):
                f"r = {r} differs from the trained r = {REDUCTION}: an <b>untrained</b> SE block (seeded weights),"
                " so its gates carry no meaning yet.")
             + " Bars of z and the bottleneck are scaled to their maximum.")
+
+
+    def _steps(self, stage: int, r: int, index: int) -> tuple[torch.Tensor, Any, bool, dict]:
+        """``(x (1, C, H, W), se_steps(block, x), trained, {channel: (before, after)})`` for the controls
+        that decide them; the last few are kept, so moving the channel computes nothing."""
+        kept = self.__dict__.setdefault("_kept", OrderedDict())
+        key = (stage, r, index)
+        if key not in kept:
+            x = _inspected()["se"].features[stage][index:index + 1]  # (1, C, H, W)
+            block, trained = _se_block(stage, r)
+            with torch.no_grad():
+                kept[key] = (x, se_steps(block, x), trained, {})
+            if len(kept) > KEPT_STEPS:
+                kept.popitem(last=False)
+        kept.move_to_end(key)
+        return kept[key]
+
+
+KEPT_STEPS = 8  # SE results kept per (stage, reduction, image)
 
 
 @functools.lru_cache(maxsize=32)

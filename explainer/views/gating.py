@@ -7,7 +7,7 @@ unit square with a fixed extent, so maps of any size reuse the same artist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -107,14 +107,21 @@ class MapView:
     ax: Axes
     image: AxesImage
     label: Text
+    shown: np.ndarray | None = field(default=None, repr=False)  # the array last passed to update
 
     @property
     def artists(self) -> list:
         return [self.image, self.label]
 
     def update(self, values: np.ndarray, text: str = "", vmin: float | None = None, vmax: float | None = None) -> None:
-        """Show the 2D (or RGB) array ``values``; colour limits stay unless given."""
-        self.image.set_data(values)
+        """Show the 2D (or RGB) array ``values``; colour limits stay unless given.
+
+        Passing the very array shown last keeps the image's colour-mapped pixels (``set_data``
+        copies the array, so the image could not tell it is unchanged).
+        """
+        if values is not self.shown:
+            self.image.set_data(values)
+            self.shown = values
         if vmin is not None or vmax is not None:
             self.image.set_clim(vmin, vmax)
         self.label.set_text(text)
