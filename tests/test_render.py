@@ -7,6 +7,8 @@ import io
 import matplotlib
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 
 from explainer.render import Painter, new_figure
@@ -159,3 +161,47 @@ def test_cached_text_draws_the_same_pixels_as_agg():
 
     if render._GLYPH_PATH:  # matplotlib >= 3.11: the scratch canvases kept FreeType's glyphs too
         assert len(render._GLYPHS) > 20
+
+
+_TEXT_STYLES = st.fixed_dictionaries({
+    "s": st.sampled_from(["k = 3", "gate 0.53", "two\nlines", r"$\sqrt{d_k}$ = 8", "", "wide label, field 7 x 7"]),
+    "fontsize": st.sampled_from([6, 9.5, 13]),
+    "ha": st.sampled_from(["left", "center", "right"]),
+    "va": st.sampled_from(["baseline", "bottom", "center", "top"]),
+    "rotation": st.sampled_from([0, 30, 90]),
+    "linespacing": st.sampled_from([None, 1.6]),
+    "bbox": st.sampled_from([None, {"fc": "black", "alpha": 0.5, "lw": 0, "pad": 2}]),
+})
+
+
+def _text_frame(x, y, style, dpi, caching, restyle=None):
+    fig = new_figure(2.7, 1.9, dpi=dpi)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    text = ax.text(x, y, **{k: v for k, v in style.items() if v is not None})
+    painter = Painter(fig)
+    if caching:
+        painter.animate(text)
+    for change in (restyle or {}).items():  # changed after a first frame: a new layout, not the kept one
+        painter.frame()
+        text.set(**dict([change]))
+    if not caching:
+        painter.invalidate()  # a static text is in the background: draw it again
+    painter.frame()
+    return np.asarray(painter.canvas.buffer_rgba()).copy(), text, painter.canvas.get_renderer()
+
+
+@settings(max_examples=60, deadline=None)
+@given(x=st.floats(0.05, 0.95), y=st.floats(0.05, 0.95), style=_TEXT_STYLES, dpi=st.sampled_from([72, 113]),
+       restyle=st.sampled_from([None, {"text": "another"}, {"fontsize": 15}, {"ha": "right", "rotation": 45}]))
+def test_animated_texts_keep_their_layout_and_draw_the_same_pixels(x, y, style, dpi, restyle):
+    """An animated text is laid out once per string and style; what it draws equals a plain Text drawn
+    in the background, also after its string or style changed."""
+    from explainer.render import LayoutCachingText
+
+    expected, plain, _ = _text_frame(x, y, style, dpi, caching=False, restyle=restyle)  # plain, redrawn in full
+    for _ in range(2):  # the second time from the kept layouts
+        got, text, renderer = _text_frame(x, y, style, dpi, caching=True, restyle=restyle)
+        assert type(text) is LayoutCachingText
+        assert np.array_equal(got, expected)
+        kept, fresh = text._get_layout(renderer), plain._get_layout(plain.figure.canvas.get_renderer())
+        assert kept[0].bounds == fresh[0].bounds and kept[1:] == fresh[1:]
