@@ -18,6 +18,9 @@ from matplotlib.transforms import Affine2D
 
 __all__ = ["FastRectangle"]
 
+# matplotlib's own graphics-context set-up for patches (private, present in 3.x); without it, Rectangle.draw.
+_PRIVATE_DRAW = hasattr(Rectangle, "_draw_paths_with_artist_properties")
+
 
 class FastRectangle(Rectangle):
     """A ``Rectangle`` whose draw composes its transform directly (the same pixels, about half the time).
@@ -36,8 +39,8 @@ class FastRectangle(Rectangle):
             return
         data = self.get_data_transform()
         values = (self._x0, self._y0, self._width, self._height)
-        if (self.angle or self._aspect_ratio_correction != 1 or not data.is_affine
-                or not all(isinstance(v, Real) for v in values)):
+        if (self.angle or getattr(self, "_aspect_ratio_correction", 1) != 1 or not data.is_affine
+                or not all(isinstance(v, Real) for v in values) or not _PRIVATE_DRAW):
             Rectangle.draw(self, renderer)
             return
         x0, y0, width, height = (float(v) for v in values)
