@@ -27,7 +27,8 @@ import os
 import sys
 import time
 import traceback
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 from typing import Any
@@ -41,6 +42,7 @@ from explainer.theme import Theme, get_theme
 
 __all__ = [
     "Explorer",
+    "Kept",
     "one_torch_thread",
     "Theme",
     "get_theme",
@@ -417,6 +419,32 @@ class Explorer(widgets.VBox):
         if self.errors.layout.display != "none":
             self.errors.value = ""
             self.errors.layout.display = "none"
+
+
+class Kept(OrderedDict):
+    """Results an explorer keeps per key: at most ``size``, the least recently used dropped first.
+
+    Moving a control the result does not depend on, or dragging a slider back over positions it
+    passed, gets the very same objects back, so the views showing them keep their pixels too.
+
+    Example:
+        >>> kept = Kept(2)
+        >>> kept.fetch("a", lambda: [1]) is kept.fetch("a", lambda: [2])
+        True
+    """
+
+    def __init__(self, size: int) -> None:
+        super().__init__()
+        self.size = size
+
+    def fetch(self, key: Hashable, make: Callable[[], Any]) -> Any:
+        """The result kept under ``key``, made by ``make()`` (and kept) when there is none."""
+        if key not in self:
+            self[key] = make()
+            if len(self) > self.size:
+                self.popitem(last=False)
+        self.move_to_end(key)
+        return self[key]
 
 
 class _PaintedFrames(PillowWriter):

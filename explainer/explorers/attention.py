@@ -24,7 +24,9 @@ from torch import Tensor
 from explainer._validate import check_choice, check_int
 from explainer.attention.core import SelfAttentionSteps, causal_mask, random_self_attention
 from explainer.attention.positional import positional_similarity
-from explainer.explorers._kit import Explorer, float_slider, int_slider, one_torch_thread, selection_slider, toggle_buttons
+from explainer.explorers._kit import (
+    Explorer, Kept, float_slider, int_slider, one_torch_thread, selection_slider, toggle_buttons,
+)
 from explainer.render import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.attention import draw_entropy, draw_matrix, draw_weight_bars, row_of
@@ -92,9 +94,9 @@ class SelfAttentionExplorer(Explorer):
         for view in [*self.mats.values(), *self.heads]:
             painter.animate(view.artists)
         painter.animate(self.bars.artists, self.entropy.artists)
-        self._logits: dict[tuple[int, int], Tensor] = {}  # per (tokens, seed); <= 150 KB each, <= 16 kept
+        self._logits = Kept(16)  # per (tokens, seed); <= 150 KB each
         # Entropy curves per (tokens, seed, temperature): the head width, heads, scale and mask do not change them.
-        self._curves: dict[tuple[int, int, float], tuple[np.ndarray, np.ndarray]] = {}  # <= 64 kept
+        self._curves = Kept(64)
         self._last: tuple | None = None  # (setting, attention, entropy curves) of the last render
         super().__init__(_controls(values, theme), painter, title="Self-attention step by step", theme=theme)
         self.enable_clicks()
@@ -132,16 +134,11 @@ class SelfAttentionExplorer(Explorer):
 
     def _entropy_curves(self, tokens: int, seed: int, temperature: float) -> tuple[np.ndarray, np.ndarray]:
         """:func:`_entropy_curves` of the logits for (tokens, seed), both kept (a few hold at most)."""
-        key = (tokens, seed, temperature)
-        if key not in self._curves:
-            if (tokens, seed) not in self._logits:
-                if len(self._logits) >= 16:
-                    self._logits.clear()
-                self._logits[tokens, seed] = _dot_products(tokens, seed)
-            if len(self._curves) >= 64:
-                self._curves.clear()
-            self._curves[key] = _entropy_curves(self._logits[tokens, seed], temperature)
-        return self._curves[key]
+        def curves() -> tuple[np.ndarray, np.ndarray]:
+            logits = self._logits.fetch((tokens, seed), lambda: _dot_products(tokens, seed))
+            return _entropy_curves(logits, temperature)
+
+        return self._curves.fetch((tokens, seed, temperature), curves)
 
     def on_click(self, px: float, py: float) -> None:
         t = self.values["tokens"]

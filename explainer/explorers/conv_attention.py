@@ -9,7 +9,6 @@ and their difference on a log scale, while the sharpness ``alpha`` moves on a lo
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from typing import Any
 
 import ipywidgets as widgets
@@ -22,7 +21,7 @@ from explainer.attention.conv_attention import (
     ConvAttentionComparison,
     compare_conv_attention,
 )
-from explainer.explorers._kit import Explorer, checkbox, dropdown, int_slider, one_torch_thread
+from explainer.explorers._kit import Explorer, Kept, checkbox, dropdown, int_slider, one_torch_thread
 from explainer.render import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.conv_attention import draw_head_maps, draw_pixels, head_windows
@@ -97,7 +96,7 @@ class ConvAttentionExplorer(Explorer):
         # (the controls it depends on, the comparison, and the arrays drawn from it)
         # The layer's outputs per (kernel, seed, sharpness, padding), least recently used first: moving
         # the query, or dragging a slider back over positions it passed, reuses them (and their pixels).
-        self._comparisons: OrderedDict[tuple, tuple[ConvAttentionComparison, Any, Any, float, Any, Any]] = OrderedDict()
+        self._comparisons = Kept(KEPT_COMPARISONS)  # (comparison, conv, attention, top, difference, kernel window)
         self._photo_pixels = image[0, 0].numpy()
         h, w = image.shape[-2:]
         # Sizes keep a move well under 15 ms: Agg pays per painted pixel (about 4-5 ms per move in all).
@@ -151,17 +150,17 @@ class ConvAttentionExplorer(Explorer):
         weight = self.kernel(values["kernel"], values["seed"])
         query = (values["row"], values["col"])
         key = (values["kernel"], values["seed"], values["sharpness"], values["zero_padded_keys"])
-        if key not in self._comparisons:
+
+        def compare() -> tuple:
             result = compare_conv_attention(self.photo, weight, sharpness=values["sharpness"],
                                             pad_keys=values["zero_padded_keys"])
             conv, attention = result.conv[0, 0].numpy(), result.attention[0, 0].numpy()
             top = max(float(np.abs(conv).max()), 1e-12)
             difference = np.log10(np.maximum(np.abs(attention - conv) / top, 1e-300))
-            self._comparisons[key] = (result, conv, attention, top, difference, _window(weight[0, 0].numpy()))
-            if len(self._comparisons) > KEPT_COMPARISONS:
-                self._comparisons.popitem(last=False)
-        self._comparisons.move_to_end(key)
-        result, conv, attention, top, difference, kernel_window = self._comparisons[key]  # same arrays: kept pixels
+            return result, conv, attention, top, difference, _window(weight[0, 0].numpy())
+
+        # The same arrays on a return: the views keep their pixels.
+        result, conv, attention, top, difference, kernel_window = self._comparisons.fetch(key, compare)
         maps = result.layer.query_maps(self.photo.shape[-2:], query)  # (K, Hp, Wp)
         layer, k = result.layer, result.layer.kernel_size
         windows = head_windows(maps.numpy(), query, layer.padding, RADIUS)  # (K, 2R+1, 2R+1)

@@ -265,6 +265,7 @@ class DeformationExplorer(Explorer):
         n = self.input_size
         self._regular = sampling_positions(n, 3, padding=1)  # (n, n, 9, 2)
         self._grid = self._regular[::self.step, ::self.step]  # (n', n', 9, 2): arrow tails
+        self._weights: dict[str, torch.Tensor] = {}  # (1, 1, 3, 3) per edge kernel
         first = self._compute(self._values(controls))
         fig = new_figure(9.0, 2.75, theme=theme)
         axes = [fig.add_axes((0.005 + 0.25 * i, 0.02, 0.24, 0.82)) for i in range(4)]
@@ -356,10 +357,9 @@ class DeformationExplorer(Explorer):
 
     def _weight(self, kernel: str) -> torch.Tensor:
         """``EDGE_KERNELS[kernel]`` as a ``(1, 1, 3, 3)`` tensor, made once per kernel."""
-        weights = self.__dict__.setdefault("_weights", {})
-        if kernel not in weights:
-            weights[kernel] = torch.tensor(EDGE_KERNELS[kernel], dtype=self.photo.dtype)[None, None]
-        return weights[kernel]
+        if kernel not in self._weights:
+            self._weights[kernel] = torch.tensor(EDGE_KERNELS[kernel], dtype=self.photo.dtype)[None, None]
+        return self._weights[kernel]
 
     def _standard_noise(self, seed: int) -> torch.Tensor:
         """``random_offsets(3, n, 1.0, seed=seed)``, drawn once per seed."""

@@ -11,7 +11,6 @@
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
 from typing import Any
 
 import numpy as np
@@ -19,7 +18,7 @@ import torch
 
 from explainer._validate import check_choice, check_int
 from explainer.data import SHAPES, scenes
-from explainer.explorers._kit import Explorer, checkbox, int_slider, selection_slider
+from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider
 from explainer.gating import GATES, SqueezeExcitation, eca_kernel_size, gate_multiply_adds, gate_params, se_steps
 from explainer.models import IMAGE_SIZE, REDUCTION, WIDTHS, load_pretrained
 from explainer.render import Painter, new_figure
@@ -40,6 +39,7 @@ __all__ = [
 
 SCENE_SEED = 7  # the explorers' scenes: a seed the training and test sets do not use
 NUM_IMAGES = 40
+KEPT_STEPS = 8  # SE results kept by the explorer, per (stage, reduction, image)
 REDUCTIONS = (1, 2, 4, 8, 16)
 ECA_CHANNELS = (8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
 COST_CHANNELS = (16, 32, 64, 128, 256, 512)
@@ -77,6 +77,7 @@ class SEExplorer(Explorer):
     """SE step by step on the trained SE network's own pre-gate map; ``result`` is the :class:`SESteps`."""
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        self._kept = Kept(KEPT_STEPS)  # (x, steps, trained, maps per channel) per (stage, reduction, image)
         fig = new_figure(8.0, 4.4, theme=theme)
         self.picture = draw_map(fig.add_axes((0.02, 0.52, 0.22, 0.38)), "scene", theme=theme)
         self.before = draw_map(fig.add_axes((0.27, 0.52, 0.22, 0.38)), "channel, before", cmap=theme.cmap, theme=theme)
@@ -129,24 +130,17 @@ class SEExplorer(Explorer):
                " so its gates carry no meaning yet.")
             + " Bars of z and the bottleneck are scaled to their maximum.")
 
-
     def _steps(self, stage: int, r: int, index: int) -> tuple[torch.Tensor, Any, bool, dict]:
         """``(x (1, C, H, W), se_steps(block, x), trained, {channel: (before, after)})`` for the controls
         that decide them; the last few are kept, so moving the channel computes nothing."""
-        kept = self.__dict__.setdefault("_kept", OrderedDict())
-        key = (stage, r, index)
-        if key not in kept:
+
+        def run() -> tuple[torch.Tensor, Any, bool, dict]:
             x = _inspected()["se"].features[stage][index:index + 1]  # (1, C, H, W)
             block, trained = _se_block(stage, r)
             with torch.no_grad():
-                kept[key] = (x, se_steps(block, x), trained, {})
-            if len(kept) > KEPT_STEPS:
-                kept.popitem(last=False)
-        kept.move_to_end(key)
-        return kept[key]
+                return x, se_steps(block, x), trained, {}
 
-
-KEPT_STEPS = 8  # SE results kept per (stage, reduction, image)
+        return self._kept.fetch((stage, r, index), run)
 
 
 @functools.lru_cache(maxsize=32)
