@@ -23,6 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
+from explainer.views._shapes import FAST_COLLECTIONS
 
 __all__ = ["new_figure", "Painter", "TextCachingRenderer", "LayoutCachingText"]
 
@@ -254,13 +255,17 @@ class Painter:
         """Mark artists as redrawn on every frame; everything else is static background.
 
         Plain ``Text`` artists become :class:`LayoutCachingText` (the same pixels, laid out once per
-        string and style), since they are now laid out on every frame.
+        string and style), and plain ``PolyCollection`` / ``LineCollection`` artists their fast twins
+        (:data:`~explainer.views._shapes.FAST_COLLECTIONS`: the same pixels, one Agg call), since they
+        are now drawn on every frame.
         """
         for item in artists:
             group = [item] if isinstance(item, Artist) else list(item)
             for artist in group:
                 if type(artist) is Text:
                     artist.__class__ = LayoutCachingText
+                elif type(artist) in FAST_COLLECTIONS:
+                    artist.__class__ = FAST_COLLECTIONS[type(artist)]
                 artist.set_animated(True)
                 if artist not in self._animated:
                     self._animated.append(artist)
