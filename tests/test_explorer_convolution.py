@@ -6,6 +6,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import dataclasses  # noqa: E402
 import random  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -142,6 +143,41 @@ def test_a_random_walk_never_reaches_an_invalid_state():
             low, high = RANGES.get(name, (0, 40))
             ex.controls[name].value = rng.randint(low, high)  # out-of-range values are clamped by the slider
         assert_consistent(ex)
+
+
+def test_kept_results_and_ranges_equal_a_fresh_explorers():
+    """Results and ranges are kept per setting and the grids stay while only the unit moves: after
+    any walk, the result, every control's range, the picture and the info are those of an explorer
+    built at the same values, with nothing kept."""
+    ex = conv_arithmetic_explorer()
+    walk = [dict(row=1), dict(input_size=5, padding=1), dict(input_size=7, padding=0), dict(col=2), dict(stride=2),
+            dict(row=0), dict(kernel_size=4), dict(stride=1),
+            dict(transposed=True), dict(col=1), dict(in_channels=8), dict(groups=2), dict(transposed=False),
+            dict(stride=2), dict(row=1, col=0), dict(input_size=9), dict(row=2)]
+    for move in walk:
+        ex.set(**move)
+        fresh = conv_arithmetic_explorer(**ex.values)
+        _assert_same(ex.result, fresh.result, move)
+        for name, control in ex.controls.items():
+            other = fresh.controls[name]
+            assert (getattr(control, "min", None), getattr(control, "max", None), getattr(control, "options", None),
+                    control.disabled) == (getattr(other, "min", None), getattr(other, "max", None),
+                                          getattr(other, "options", None), other.disabled), (move, name)
+        assert ex.hints.value == fresh.hints.value, move
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
+def _assert_same(a, b, where) -> None:
+    """Equal dataclasses, their tensors compared element by element."""
+    assert type(a) is type(b), where
+    if dataclasses.is_dataclass(a):
+        for f in dataclasses.fields(a):
+            _assert_same(getattr(a, f.name), getattr(b, f.name), (where, f.name))
+    elif isinstance(a, torch.Tensor):
+        torch.testing.assert_close(a, b, rtol=0, atol=0, msg=str(where))
+    else:
+        assert a == b, where
 
 
 def test_toggling_transposed_repairs_the_padding():

@@ -14,7 +14,7 @@ from typing import Any
 
 from explainer._validate import check_int
 from explainer.conv import ConvArithmetic, conv_arithmetic, conv_flops, conv_output_size, transposed_output_size
-from explainer.explorers._kit import Explorer, checkbox, int_slider, selection_slider
+from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider
 from explainer.render import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.convolution import (
@@ -43,6 +43,9 @@ RANGES: dict[str, tuple[int, int]] = {
     "out_channels": (1, 64),
 }
 _GEOMETRY = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
+# Everything but the highlighted unit (row, col): what a ConvArithmetic and the ranges depend on.
+_SETTINGS = (*_GEOMETRY, "transposed", "in_channels", "out_channels", "groups")
+KEPT_RESULTS = 64  # settings whose ConvArithmetic and ranges the explorer keeps (a few KB each)
 # When a move leaves the geometry invalid (only toggling "transposed" can), these yield first.
 _REPAIR_ORDER = ("output_padding", "padding", "dilation", "kernel_size", "stride", "input_size")
 _MAX_OUT = (RANGES["input_size"][1] - 1) * RANGES["stride"][1] + RANGES["dilation"][1] * (
@@ -83,6 +86,8 @@ class ConvArithmeticExplorer(Explorer):
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         self.theme = theme
+        self._results = Kept(KEPT_RESULTS)  # ConvArithmetic per setting (see _SETTINGS)
+        self._limits = Kept(KEPT_RESULTS)  # the controls' ranges per setting
         first = _compute(values)
         fig = new_figure(8.0, 4.6, theme=theme)
         ax_in = fig.add_axes((0.01, 0.13, 0.48, 0.8))
@@ -102,30 +107,14 @@ class ConvArithmeticExplorer(Explorer):
         self.enable_clicks()
 
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
-        v = dict(values)
-        for name in _REPAIR_ORDER:  # repair first (e.g. after toggling "transposed"), nearest valid value
-            if _fits(v):
-                break
-            allowed = _allowed(name, v)
-            if allowed:
-                v[name] = min(allowed, key=lambda x: abs(x - v[name]))
-        out: dict[str, Any] = {}
-        for name in _GEOMETRY:
-            if v[name] != values[name]:  # pin the repaired value for this pass; the next pass widens it
-                out[name] = (v[name], v[name], _reason(name, v["transposed"]))
-                continue
-            allowed = _allowed(name, v)
-            narrowed = (allowed[0], allowed[-1]) != RANGES[name]
-            out[name] = (allowed[0], allowed[-1], _reason(name, v["transposed"]) if narrowed else None)
-        rows, cols = _output_size(v)
-        out["row"] = (0, rows - 1, f"the output has {rows} rows")
-        out["col"] = (0, cols - 1, f"the output has {cols} columns")
-        common = math.gcd(v["in_channels"], v["out_channels"])
-        out["groups"] = (_divisors(common), f"divisors of gcd(in, out) = {common}" if common > 1 else None)
-        return out
+        # Every range follows from the settings alone (the unit's from the output size): moving the
+        # unit, or coming back to a setting, reuses them.
+        settings = tuple(values[name] for name in _SETTINGS)
+        return dict(self._limits.fetch(settings, lambda: _setting_limits(values)))
 
     def render(self, values: dict[str, Any]) -> None:
-        result = _compute(values)
+        # The same result object for the same settings: the views then move only the unit's marks.
+        result = self._results.fetch(tuple(values[name] for name in _SETTINGS), lambda: _compute(values))
         unit = (values["row"], values["col"])
         layout = grid_layout(result)
         titles_changed = self.input_view.update(result, unit, layout)
@@ -142,6 +131,31 @@ class ConvArithmeticExplorer(Explorer):
         if point is not None:  # anywhere over the output panel: the nearest unit
             unit = self.output_view.nearest_cell(*point)
             self.set(row=unit[0], col=unit[1])
+
+
+def _setting_limits(values: dict[str, Any]) -> dict[str, Any]:
+    """The controls' ranges for ``values`` (see ConvArithmeticExplorer.limits)."""
+    v = dict(values)
+    for name in _REPAIR_ORDER:  # repair first (e.g. after toggling "transposed"), nearest valid value
+        if _fits(v):
+            break
+        allowed = _allowed(name, v)
+        if allowed:
+            v[name] = min(allowed, key=lambda x: abs(x - v[name]))
+    out: dict[str, Any] = {}
+    for name in _GEOMETRY:
+        if v[name] != values[name]:  # pin the repaired value for this pass; the next pass widens it
+            out[name] = (v[name], v[name], _reason(name, v["transposed"]))
+            continue
+        allowed = _allowed(name, v)
+        narrowed = (allowed[0], allowed[-1]) != RANGES[name]
+        out[name] = (allowed[0], allowed[-1], _reason(name, v["transposed"]) if narrowed else None)
+    rows, cols = _output_size(v)
+    out["row"] = (0, rows - 1, f"the output has {rows} rows")
+    out["col"] = (0, cols - 1, f"the output has {cols} columns")
+    common = math.gcd(v["in_channels"], v["out_channels"])
+    out["groups"] = (_divisors(common), f"divisors of gcd(in, out) = {common}" if common > 1 else None)
+    return out
 
 
 def _compute(v: dict[str, Any]) -> ConvArithmetic:

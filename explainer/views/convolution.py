@@ -153,6 +153,7 @@ class InputGridView:
     taps: PolyCollection
     title: Text
     layout: GridLayout = field(default=GridLayout(1 / 6))
+    shown: ConvArithmetic | None = field(default=None, repr=False)  # the result whose grid is drawn
 
     @property
     def artists(self) -> list:
@@ -163,10 +164,15 @@ class InputGridView:
     def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
         """Show ``result``'s input grid and the taps of output unit ``unit = (row, col)``.
 
+        Passing the very result shown last, with the same layout, moves only the taps and the
+        footprint (the grid is that result's).
+
         Returns:
             True when the title text changed (static text: a painter must redraw its background).
         """
-        self.layout = layout or grid_layout(result)
+        layout = layout or grid_layout(result)
+        same_grid = result is self.shown and layout == self.layout
+        self.layout, self.shown = layout, result
         cell = self.layout.cell
         (gy0, gy1), (gx0, gx1) = input_extent(result)
         left, top = self.layout.origin(gy1 - gy0, gx1 - gx0)
@@ -176,6 +182,9 @@ class InputGridView:
             x, y = left + (x0 - gx0) * cell, top + (y0 - gy0) * cell
             return np.array([[x, y], [x + cols * cell, y], [x + cols * cell, y + rows * cell], [x, y + rows * cell]])
 
+        if same_grid:
+            self._update_taps(result, unit, box, cell)
+            return False
         self.background.set_bounds(left, top, (gx1 - gx0) * cell, (gy1 - gy0) * cell)
         self.lines.set_segments(_grid_segments(left, top, gy1 - gy0, gx1 - gx0, cell))
         geo = result.geometry
@@ -240,6 +249,7 @@ class OutputGridView:
     title: Text
     layout: GridLayout = field(default=GridLayout(1 / 6))
     shape: tuple[int, int] = (1, 1)
+    shown: ConvArithmetic | None = field(default=None, repr=False)  # the result whose grid is drawn
 
     @property
     def artists(self) -> list:
@@ -252,12 +262,15 @@ class OutputGridView:
         Returns:
             True when the title text changed (static text: a painter must redraw its background).
         """
-        self.layout = layout or grid_layout(result)
+        layout = layout or grid_layout(result)
+        same_grid = result is self.shown and layout == self.layout
+        self.layout, self.shown = layout, result
         self.shape = rows, cols = result.output_size
         cell = self.layout.cell
         left, top = self.layout.origin(rows, cols)
-        self.background.set_bounds(left, top, cols * cell, rows * cell)
-        self.lines.set_segments(_grid_segments(left, top, rows, cols, cell))
+        if not same_grid:  # the very result shown last: its grid is already in place
+            self.background.set_bounds(left, top, cols * cell, rows * cell)
+            self.lines.set_segments(_grid_segments(left, top, rows, cols, cell))
         self.selected.set_bounds(left + unit[1] * cell, top + unit[0] * cell, cell, cell)
         caption = "output"
         changed = caption != self.title.get_text()
@@ -347,6 +360,7 @@ class ChannelGroupsView:
     ax: Axes
     channels: PolyCollection
     links: PolyCollection
+    shown: tuple[int, int, int] | None = None  # (C_in, C_out, groups) drawn
 
     @property
     def artists(self) -> list:
@@ -354,6 +368,9 @@ class ChannelGroupsView:
 
     def update(self, result: ConvArithmetic) -> None:
         cin, cout, g = result.in_channels, result.out_channels, result.groups
+        if (cin, cout, g) == self.shown:
+            return
+        self.shown = (cin, cout, g)
         widest = max(cin, cout)
         boxes, colors, links = [], [], []
         for count, y0 in ((cin, 0.05), (cout, 0.7)):
