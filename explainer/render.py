@@ -224,6 +224,12 @@ class Painter:
     Animated artists are painted above every static artist, whatever their zorder, so views keep
     static frames and spines off the areas their animated artists cover.
 
+    Animated artists marked *steady* (``animate(..., steady=True)``: a heatmap that only some
+    controls change, the cells of a grid while a marker moves over it) are drawn over the
+    background into a second kept canvas, which a frame restores instead of the background while
+    none of them changed, that is, while none is ``stale`` (matplotlib marks an artist stale in
+    every setter that changes how it looks). Steady artists lie below the other animated ones.
+
     Example:
         >>> fig = new_figure(2, 2)
         >>> ax = fig.add_subplot()
@@ -242,7 +248,9 @@ class Painter:
         self.canvas: FigureCanvasAgg = fig.canvas
         self.compress_level = compress_level
         self._animated: list[Artist] = []
+        self._steady: list[Artist] = []  # animated, drawn into _steady_canvas (see the class docstring)
         self._background = None
+        self._steady_canvas = None  # background + steady artists, while none of them is stale
         self._rows: np.ndarray | None = None  # reused PNG scanline buffer
 
     @property
@@ -251,8 +259,11 @@ class Painter:
         width, height = self.canvas.get_width_height()
         return int(width), int(height)
 
-    def animate(self, *artists: Artist | Iterable[Artist]) -> None:
+    def animate(self, *artists: Artist | Iterable[Artist], steady: bool = False) -> None:
         """Mark artists as redrawn on every frame; everything else is static background.
+
+        With ``steady``, the artists are redrawn only on frames where one of them is stale (see the
+        class docstring); they lie below the artists animated without it.
 
         Plain ``Text`` artists become :class:`LayoutCachingText` (the same pixels, laid out once per
         string and style), and plain ``PolyCollection`` / ``LineCollection`` artists their fast twins
@@ -267,13 +278,17 @@ class Painter:
                 elif type(artist) in FAST_COLLECTIONS:
                     artist.__class__ = FAST_COLLECTIONS[type(artist)]
                 artist.set_animated(True)
-                if artist not in self._animated:
-                    self._animated.append(artist)
+                into, out_of = (self._steady, self._animated) if steady else (self._animated, self._steady)
+                if artist in out_of:  # marked again, the other way
+                    out_of.remove(artist)
+                if artist not in into:
+                    into.append(artist)
         self.invalidate()
 
     def invalidate(self) -> None:
         """Redraw the static background on the next frame (after changing limits, ticks, static text)."""
         self._background = None
+        self._steady_canvas = None
 
     def frame(self) -> bytes:
         """Return the current picture as PNG bytes."""
@@ -282,13 +297,26 @@ class Painter:
 
     def render(self) -> None:
         """Bring the canvas up to date: restore (or redraw) the background, then draw animated artists."""
-        if self._background is None:
+        fresh = self._background is None
+        if fresh:
             self.canvas.draw()
             self._background = self.canvas.copy_from_bbox(self.fig.bbox)
+        if self._steady and self._steady_canvas is not None and not any(a.stale for a in self._steady):
+            self.canvas.restore_region(self._steady_canvas)
         else:
-            self.canvas.restore_region(self._background)
+            if not fresh:
+                self.canvas.restore_region(self._background)
+            if self._steady:
+                self._draw(self._steady)
+                for artist in self._steady:  # drawn, or hidden: either way as the kept canvas shows it
+                    artist.stale = False
+                self._steady_canvas = self.canvas.copy_from_bbox(self.fig.bbox)
+        self._draw(self._animated)
+
+    def _draw(self, artists: list[Artist]) -> None:
+        """Draw ``artists`` in zorder onto the canvas as it stands."""
         renderer = self.canvas.get_renderer()  # once per frame (Figure.draw_artist asks per artist)
-        for artist in sorted(self._animated, key=lambda a: a.get_zorder()):
+        for artist in sorted(artists, key=lambda a: a.get_zorder()):
             if artist.get_visible() and artist.figure is not None:
                 artist.draw(renderer)
 

@@ -205,3 +205,81 @@ def test_animated_texts_keep_their_layout_and_draw_the_same_pixels(x, y, style, 
         assert np.array_equal(got, expected)
         kept, fresh = text._get_layout(renderer), plain._get_layout(plain.figure.canvas.get_renderer())
         assert kept[0].bounds == fresh[0].bounds and kept[1:] == fresh[1:]
+
+
+# ----------------------------------------------------------------------------- steady artists
+def _steady_scene(steady: bool):
+    """The scene with a second image and a marker; the images animated steady (or not)."""
+    fig, ax, image, line, text = _scene()
+    other = ax.imshow(np.zeros((3, 4)), extent=(5, 9, 4, 7), vmin=0, vmax=1, cmap="magma", zorder=0.5)
+    (marker,) = ax.plot([2], [3], "s", color="white", zorder=3)
+    painter = Painter(fig)
+    painter.animate(image, other, steady=steady)
+    painter.animate(line, text, marker)
+    return painter, (image, other, line, text, marker)
+
+
+MOVES = st.sampled_from(["image data", "other data", "clim", "same clim", "hide image", "show image", "line",
+                         "marker", "text", "nothing", "invalidate"])
+
+
+def _move(move: str, artists, value: float) -> None:
+    image, other, line, text, marker = artists
+    rng = np.random.default_rng(int(value * 1000))
+    if move == "image data":
+        image.set_data(rng.random((5, 7)))
+    elif move == "other data":
+        other.set_data(rng.random((3, 4)))
+    elif move == "clim":
+        image.set_clim(0, 0.5 + value)
+    elif move == "same clim":
+        image.set_clim(*image.get_clim())
+    elif move in ("hide image", "show image"):
+        other.set_visible(move == "show image")
+    elif move == "line":
+        line.set_data([0, 9], [value * 7, 7 - value * 7])
+    elif move == "marker":
+        marker.set_data([value * 9], [3])
+    elif move == "text":
+        text.set_text(f"t={value:.2f}")
+
+
+@settings(max_examples=60, deadline=None)
+@given(moves=st.lists(st.tuples(MOVES, st.floats(0, 1)), min_size=1, max_size=12))
+def test_steady_artists_give_the_same_frames_as_animated_ones(moves):
+    """Whatever changes between frames, a painter with steady artists paints what one that redraws
+    every animated artist paints."""
+    steady, steady_artists = _steady_scene(True)
+    plain, plain_artists = _steady_scene(False)
+    assert steady.frame() == plain.frame()
+    for move, value in moves:
+        for painter, artists in ((steady, steady_artists), (plain, plain_artists)):
+            _move(move, artists, value)
+            if move == "invalidate":
+                painter.invalidate()
+        assert steady.frame() == plain.frame(), move
+
+
+def test_steady_artists_are_drawn_only_after_a_change(monkeypatch):
+    painter, (image, other, line, text, marker) = _steady_scene(True)
+    drawn = []
+    for artist in (image, other, marker):
+        monkeypatch.setattr(artist, "draw", lambda renderer, a=artist, f=artist.draw: (drawn.append(a), f(renderer)))
+    painter.frame()
+    assert drawn == [image, other, marker]  # the first frame: everything, steady ones first
+    drawn.clear()
+    marker.set_data([5], [3])
+    painter.frame()
+    assert drawn == [marker]  # only the marker moved: the steady images come from the kept canvas
+    drawn.clear()
+    image.set_clim(0, 0.3)
+    painter.frame()
+    assert drawn == [image, other, marker]
+
+
+def test_an_artist_marked_again_moves_between_steady_and_every_frame():
+    painter, (image, other, line, text, marker) = _steady_scene(True)
+    painter.animate(image)
+    assert image in painter._animated and image not in painter._steady
+    painter.animate(image, steady=True)
+    assert image in painter._steady and image not in painter._animated
