@@ -168,8 +168,12 @@ def test_query_maps_are_rows_of_the_dense_maps():
     maps = layer.query_maps((5, 7), (4, 2))  # (9, 7, 9)
     assert maps.shape == (9, 7, 9)
     torch.testing.assert_close(maps.reshape(9, -1), dense[:, 4 * 7 + 2])
+    kept = layer.axis_weights((5, 7))  # as a caller that keeps them passes them
+    torch.testing.assert_close(layer.query_maps((5, 7), (1, 6), kept).reshape(9, -1), dense[:, 1 * 7 + 6])
     with pytest.raises(ValueError, match="query row"):
         layer.query_maps((5, 7), (5, 0))
+    with pytest.raises(ValueError, match=r"axis_weights must be this layer's axis_weights\(\(5, 7\)\)"):
+        layer.query_maps((5, 7), (1, 1), layer.axis_weights((7, 5)))
 
 
 @settings(max_examples=40, deadline=None)

@@ -12,6 +12,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 import explainer.explorers.conv_attention as module  # noqa: E402
+from explainer.attention.conv_attention import DEFAULT_SHARPNESS  # noqa: E402
 from explainer.explorers.conv_attention import KERNELS, conv_attention_explorer, make_kernel  # noqa: E402
 
 
@@ -151,3 +152,21 @@ def test_kept_layer_outputs_are_bounded_and_reused_only_for_the_same_setting(mon
     assert ex.result is not first
     fresh = conv_attention_explorer(kernel="sobel x", size=(17, 23), sharpness=1.0)
     torch.testing.assert_close(ex.result.attention, fresh.result.attention, rtol=0, atol=0)
+
+
+def test_after_any_walk_the_picture_is_a_fresh_explorers():
+    """Outputs are kept per setting and their heatmaps are steady while the query moves (the painter
+    redraws them only when one changed): after any walk, picture and info are those of an explorer
+    built at the same values."""
+    ex = conv_attention_explorer(size=(17, 23))
+    walk = [dict(row=3), dict(col=20), dict(sharpness=2.0), dict(row=16), dict(kernel="blur 5x5"), dict(col=0),
+            dict(zero_padded_keys=False), dict(row=8), dict(kernel="random 3x3", seed=4), dict(seed=5),
+            dict(sharpness=DEFAULT_SHARPNESS), dict(col=11)]
+    for move in walk:
+        ex.set(**move)
+        values = ex.values
+        fresh = conv_attention_explorer(kernel=values["kernel"], seed=values["seed"], sharpness=values["sharpness"],
+                                        zero_padded_keys=values["zero_padded_keys"], size=(17, 23),
+                                        query=(values["row"], values["col"]))
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move

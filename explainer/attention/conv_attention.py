@@ -165,12 +165,23 @@ class ConvAttention:
         dense = ay.view(k, h, 1, hp, 1) * ax.view(k, 1, w, 1, wp)  # (K, H, W, Hp, Wp)
         return dense.reshape(k, h * w, hp * wp)  # (K, H*W, Hp*Wp)
 
-    def query_maps(self, size: int | tuple[int, int], query: tuple[int, int]) -> Tensor:
-        """What each head attends to from one query pixel ``(row, col)``: ``(K, Hp, Wp)``, each summing to 1."""
+    def query_maps(self, size: int | tuple[int, int], query: tuple[int, int],
+                   axis_weights: tuple[Tensor, Tensor] | None = None) -> Tensor:
+        """What each head attends to from one query pixel ``(row, col)``: ``(K, Hp, Wp)``, each summing to 1.
+
+        ``axis_weights``: this layer's :meth:`axis_weights` for ``size``, when the caller keeps them
+        (they do not depend on the query); computed here when None.
+        """
         h, w = check_pair("size", size, minimum=1)
         qy = check_int("query row", query[0], 0, h - 1)
         qx = check_int("query col", query[1], 0, w - 1)
-        ay, ax = self.axis_weights((h, w))
+        if axis_weights is None:
+            axis_weights = self.axis_weights((h, w))
+        ay, ax = axis_weights
+        k, hp, wp = self.num_heads, h + 2 * self.padding, w + 2 * self.padding
+        if tuple(ay.shape) != (k, h, hp) or tuple(ax.shape) != (k, w, wp):
+            raise ValueError(f"axis_weights must be this layer's axis_weights({(h, w)}), shapes {(k, h, hp)} and "
+                             f"{(k, w, wp)}; got {tuple(ay.shape)} and {tuple(ax.shape)}")
         return ay[:, qy, :, None] * ax[:, qx, None, :]  # (K, Hp, Wp)
 
     def forward(self, x: Tensor) -> Tensor:

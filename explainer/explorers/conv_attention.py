@@ -32,7 +32,7 @@ KERNELS = ("sobel x", "sobel y", "laplacian", "blur 5x5", "random 3x3", "random 
 RADIUS = 4  # half-width of the window shown around the query: a 5x5 kernel's reach (2) plus 2 of context
 MAX_SEED = 99
 SHARPNESS_RANGE = (0.1, 100.0)
-KEPT_COMPARISONS = 64  # layer outputs kept by the explorer (a few tens of KB each)
+KEPT_COMPARISONS = 64  # layer outputs and axis weights kept by the explorer (about 0.3 MB each at 40x40)
 _FLOOR = -10.0  # log10 of the smallest difference shown (relative to max |conv|)
 
 
@@ -96,7 +96,7 @@ class ConvAttentionExplorer(Explorer):
         # (the controls it depends on, the comparison, and the arrays drawn from it)
         # The layer's outputs per (kernel, seed, sharpness, padding), least recently used first: moving
         # the query, or dragging a slider back over positions it passed, reuses them (and their pixels).
-        self._comparisons = Kept(KEPT_COMPARISONS)  # (comparison, conv, attention, top, difference, kernel window)
+        self._comparisons = Kept(KEPT_COMPARISONS)  # (comparison, conv, attention, top, difference, kernel window, axis weights)
         self._photo_pixels = image[0, 0].numpy()
         h, w = image.shape[-2:]
         # Sizes keep a move well under 15 ms: Agg pays per painted pixel (about 4-5 ms per move in all).
@@ -119,7 +119,11 @@ class ConvAttentionExplorer(Explorer):
                                            theme=theme)
         self.query_maps: torch.Tensor | None = None
         painter = Painter(fig)
-        moving = [a for view in self._pixel_views for a in view.artists if a is not self.input_view.image]
+        # The output heatmaps change with the layer's settings only: steady while the query moves.
+        steady = [v.image for v in (self.conv_view, self.attention_view, self.kernel_view, self.difference_view)]
+        moving = [a for view in self._pixel_views for a in view.artists
+                  if a is not self.input_view.image and a not in steady]
+        painter.animate(steady, steady=True)
         painter.animate(self.heads_view.artists, moving)
         super().__init__(_controls(values, (h, w), theme), painter, title="Convolution as self-attention",
                          theme=theme)
@@ -157,11 +161,12 @@ class ConvAttentionExplorer(Explorer):
             conv, attention = result.conv[0, 0].numpy(), result.attention[0, 0].numpy()
             top = max(float(np.abs(conv).max()), 1e-12)
             difference = np.log10(np.maximum(np.abs(attention - conv) / top, 1e-300))
-            return result, conv, attention, top, difference, _window(weight[0, 0].numpy())
+            axes = result.layer.axis_weights(self.photo.shape[-2:])  # the same for every query
+            return result, conv, attention, top, difference, _window(weight[0, 0].numpy()), axes
 
         # The same arrays on a return: the views keep their pixels.
-        result, conv, attention, top, difference, kernel_window = self._comparisons.fetch(key, compare)
-        maps = result.layer.query_maps(self.photo.shape[-2:], query)  # (K, Hp, Wp)
+        result, conv, attention, top, difference, kernel_window, axes = self._comparisons.fetch(key, compare)
+        maps = result.layer.query_maps(self.photo.shape[-2:], query, axes)  # (K, Hp, Wp)
         layer, k = result.layer, result.layer.kernel_size
         windows = head_windows(maps.numpy(), query, layer.padding, RADIUS)  # (K, 2R+1, 2R+1)
         taps = weight[0, 0].numpy()

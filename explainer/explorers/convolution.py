@@ -101,7 +101,10 @@ class ConvArithmeticExplorer(Explorer):
         self.output_view = draw_output_grid(ax_out, first, unit, layout, theme)
         painter = Painter(fig)
         self.groups_view = draw_channel_groups(ax_groups, first, theme)
-        painter.animate(self.input_view.artists, self.output_view.artists, self.groups_view.artists)
+        # The grids and the channel bands change with the setting only: steady while the unit moves.
+        steady = [*self.input_view.grid_artists, *self.output_view.grid_artists, *self.groups_view.artists]
+        painter.animate(steady, steady=True)
+        painter.animate(a for a in (*self.input_view.artists, *self.output_view.artists) if a not in steady)
         self._legend = _legend_html(theme)
         super().__init__(_controls(values, theme), painter, title="Convolution arithmetic", theme=theme)
         self.enable_clicks()

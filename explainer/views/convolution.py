@@ -158,8 +158,12 @@ class InputGridView:
     @property
     def artists(self) -> list:
         """The artists :meth:`update` changes on every move (the title changes only with the geometry)."""
-        return [self.background, self.inner, self.pixels, self.cropped, self.lines, self.border, self.padded,
-                self.footprint, self.taps]
+        return [*self.grid_artists, self.footprint, self.taps]
+
+    @property
+    def grid_artists(self) -> list:
+        """Those of :attr:`artists` that change with the setting only, not with the output unit."""
+        return [self.background, self.inner, self.pixels, self.cropped, self.lines, self.border, self.padded]
 
     def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
         """Show ``result``'s input grid and the taps of output unit ``unit = (row, col)``.
@@ -254,7 +258,12 @@ class OutputGridView:
     @property
     def artists(self) -> list:
         """The artists :meth:`update` changes on every move (the title changes only with the size)."""
-        return [self.background, self.lines, self.selected]
+        return [*self.grid_artists, self.selected]
+
+    @property
+    def grid_artists(self) -> list:
+        """Those of :attr:`artists` that change with the output size only, not with the unit."""
+        return [self.background, self.lines]
 
     def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
         """Show ``result``'s output grid with ``unit = (row, col)`` highlighted.
