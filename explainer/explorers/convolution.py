@@ -45,7 +45,9 @@ RANGES: dict[str, tuple[int, int]] = {
 _GEOMETRY = ("input_size", "kernel_size", "stride", "padding", "dilation", "output_padding")
 # Everything but the highlighted unit (row, col): what a ConvArithmetic and the ranges depend on.
 _SETTINGS = (*_GEOMETRY, "transposed", "in_channels", "out_channels", "groups")
-KEPT_RESULTS = 64  # settings whose ConvArithmetic and ranges the explorer keeps (a few KB each)
+# Settings whose ConvArithmetic and ranges the explorer keeps: tens of KB each, up to ~2 MB for the
+# largest transposed outputs (48x48 units x 49 taps), so a few sliders' worth of positions.
+KEPT_RESULTS = 16
 # When a move leaves the geometry invalid (only toggling "transposed" can), these yield first.
 _REPAIR_ORDER = ("output_padding", "padding", "dilation", "kernel_size", "stride", "input_size")
 _MAX_OUT = (RANGES["input_size"][1] - 1) * RANGES["stride"][1] + RANGES["dilation"][1] * (
