@@ -181,6 +181,19 @@ def test_positional_result_is_the_encoding_and_its_gram_matrix(pe):
     assert positional_similarity(9, 8, kind="2d").grid == (3, 3)
 
 
+def test_positional_walk_gives_a_fresh_explorers_picture(pe):
+    """Encodings are kept per (length, dim, base, kind) and the matrices are steady while p moves:
+    after any walk, picture and info are those of an explorer built at the same values."""
+    walk = [dict(position=11), dict(position=40), dict(length=100), dict(position=90), dict(kind="2d"),
+            dict(position=3), dict(dim=16), dict(kind="1d"), dict(base=100.0), dict(position=12), dict(length=64),
+            dict(dim=64, base=10000.0)]
+    for move in walk:
+        pe.set(**move)
+        fresh = positional_encoding_explorer(**pe.values)
+        assert pe.png() == fresh.png(), move
+        assert pe.info.value == fresh.info.value, move
+
+
 def test_positional_click_selects_a_position(pe):
     px, py = pe.painter.data_to_pixel(pe.sim.ax, 0.2, (40 + 0.5) / 64)
     pe.click(px, py)

@@ -234,8 +234,11 @@ class PositionalEncodingExplorer(Explorer):
         (self.curve,) = self.row.ax.plot([], [], color=theme.accent2, lw=1.5 * theme.line_scale)
         (self.zero,) = self.row.ax.plot([0, 1], [0.5, 0.5], color=theme.grid_color, lw=0.8, ls="--")
         (self.here,) = self.row.ax.plot([], [], "o", color=theme.accent, ms=6 * theme.line_scale)
+        self._similarities = Kept(16)  # per (length, dim, base, kind); <= 0.8 MB each (256 positions)
         painter = Painter(fig)
-        painter.animate(self.pe.artists, self.sim.artists, self.row.artists, self.curve, self.zero, self.here)
+        # The two matrices and the zero line change with the encoding only: steady while p moves.
+        painter.animate(self.pe.image, self.sim.image, self.zero, steady=True)
+        painter.animate(self.pe.marker, self.sim.marker, self.row.artists, self.curve, self.here)
         super().__init__(_pe_controls(values, theme), painter, title="Sinusoidal positional encoding", theme=theme)
         self.enable_clicks()
 
@@ -243,8 +246,12 @@ class PositionalEncodingExplorer(Explorer):
         return {"position": (0, values["length"] - 1, None)}
 
     def render(self, values: dict[str, Any]) -> None:
-        with one_torch_thread():  # also done by Explorer.update; kept for direct calls
-            s = positional_similarity(values["length"], values["dim"], values["base"], values["kind"])
+        def similarity() -> Any:
+            with one_torch_thread():  # also done by Explorer.update; kept for direct calls
+                return positional_similarity(values["length"], values["dim"], values["base"], values["kind"])
+
+        # Moving p, or coming back to an encoding, reuses it (and the matrices keep their pixels).
+        s = self._similarities.fetch((values["length"], values["dim"], values["base"], values["kind"]), similarity)
         p = values["position"]
         half = values["dim"] / 2  # |PE . PE| <= dim / 2 (1d) or dim / 2 (2d: two halves of dim / 4 pairs)
         self.pe.update(s.encoding.numpy(), row=p, limit=1.0)
