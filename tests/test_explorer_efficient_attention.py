@@ -104,6 +104,19 @@ def test_linear_explorer_linear_equals_quadratic(causal):
     assert ex.values["row"] == 3 and ex.last_error is None
 
 
+def test_linear_explorer_walk_gives_a_fresh_explorers_picture():
+    """Results are kept per (n, dim, seed, causal) and the matrices and outputs are steady while the
+    row moves: after any walk, picture and info are those of an explorer built at the same values."""
+    ex = linear_attention_explorer()
+    walk = [dict(row=6), dict(row=0), dict(seed=3), dict(row=12), dict(causal=True), dict(row=2), dict(n=30),
+            dict(row=29), dict(dim=9), dict(seed=0, causal=False), dict(row=5), dict(n=16, dim=4)]
+    for move in walk:
+        ex.set(**move)
+        fresh = linear_attention_explorer(**ex.values)
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
 def test_a_forced_error_is_shown_and_the_explorer_recovers(monkeypatch):
     ex = linear_attention_explorer()
     monkeypatch.setattr(module, "linear_attention", lambda *a, **k: 1 / 0)

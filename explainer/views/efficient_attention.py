@@ -8,7 +8,7 @@ Every view returns its artists (``.artists``) for a painter to animate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -196,16 +196,23 @@ class WeightsView:
     image: PixelImage
     cmap: Colormap
     row: Rectangle
+    shown: Tensor | None = field(default=None, repr=False)  # the weights last coloured
 
     @property
     def artists(self) -> list:
         return [self.image, self.row]
 
     def update(self, weights: Tensor, row: int) -> None:
-        """Colour ``weights (N, M)`` from 0 (low end of the colormap) to their maximum."""
-        w = weights.detach().cpu().numpy()
-        self.image.set(self.cmap(w / max(float(w.max()), 1e-12), bytes=True))
-        self.row.set_bounds(0, row / w.shape[0], 1, 1 / w.shape[0])
+        """Colour ``weights (N, M)`` from 0 (low end of the colormap) to their maximum.
+
+        Passing the very tensor shown last keeps the image's pixels (only the outline moves).
+        """
+        if weights is not self.shown:
+            w = weights.detach().cpu().numpy()
+            self.image.set(self.cmap(w / max(float(w.max()), 1e-12), bytes=True))
+            self.shown = weights
+        rows = weights.shape[0]
+        self.row.set_bounds(0, row / rows, 1, 1 / rows)
 
 
 def draw_weights(ax: Axes, weights: Tensor, row: int = 0, title: str = "", theme: Theme | None = None) -> WeightsView:
