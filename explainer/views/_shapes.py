@@ -59,9 +59,11 @@ class FastRectangle(Rectangle):
             renderer, [(Path.unit_rectangle(), affine, self._facecolor if self._facecolor[3] else None)])
 
 
-# The private attributes and helpers Collection.draw reads (matplotlib 3.x); without them, Collection.draw.
+# The private attributes and helpers Collection.draw reads (matplotlib 3.x), looked for once on a
+# throwaway collection (Collection.__init__ sets them on every instance); without them, Collection.draw.
 _COLLECTION_STATE = ("_hatch", "_gapcolor", "_linewidths", "_linestyles", "_antialiaseds", "_urls", "_joinstyle",
-                     "_capstyle")
+                     "_capstyle", "_set_gc_clip")
+_PRIVATE_COLLECTION_DRAW = all(hasattr(PolyCollection([]), name) for name in _COLLECTION_STATE)
 _AGG_HATCHCOLORS: list[bool] = []  # [whether RendererAgg.draw_path_collection takes hatchcolors], once known
 
 
@@ -82,9 +84,8 @@ class _FastCollectionDraw:
         slow = super().draw  # the class's own matplotlib draw
         paths = self.get_paths()
         transform, offset_trf = self.get_transform(), self.get_offset_transform()
-        if (len(paths) == 1 or not isinstance(renderer, RendererAgg) or not _agg_takes_hatchcolors(renderer)
-                or not all(hasattr(self, name) for name in _COLLECTION_STATE) or not hasattr(self, "_set_gc_clip")
-                or self._hatch or self._gapcolor is not None or self.get_sketch_params() is not None
+        if (not _PRIVATE_COLLECTION_DRAW or len(paths) == 1 or not isinstance(renderer, RendererAgg)
+                or not _agg_takes_hatchcolors(renderer) or self._hatch or self._gapcolor is not None or self.get_sketch_params() is not None
                 or self.get_path_effects() or self.have_units() or not transform.is_affine
                 or not offset_trf.is_affine):
             slow(renderer)
