@@ -117,6 +117,24 @@ def test_linear_explorer_walk_gives_a_fresh_explorers_picture():
         assert ex.info.value == fresh.info.value, move
 
 
+def test_patterns_walk_gives_a_fresh_explorers_picture():
+    """Masks are kept per setting, reaches per pattern, and the four patterns are steady while the
+    row moves: after any walk, result, picture and info are those of an explorer built at the same
+    values, also on returning to a kept setting with another pattern chosen."""
+    ex = attention_patterns_explorer()
+    walk = [dict(row=3), dict(row=30), dict(pattern="local"), dict(window=5), dict(row=7), dict(window=2),
+            dict(pattern="bucket"), dict(seed=4), dict(row=0), dict(causal=True), dict(pattern="strided"),
+            dict(T=40, row=39), dict(causal=False), dict(T=32, row=20), dict(pattern="block"), dict(block_size=4)]
+    for move in walk:
+        ex.set(**move)
+        fresh = attention_patterns_explorer(**ex.values)
+        for name, mask in fresh.result["masks"].items():
+            assert torch.equal(ex.result["masks"][name], mask), (move, name)
+        assert torch.equal(ex.result["reach"], fresh.result["reach"]), move
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
 def test_a_forced_error_is_shown_and_the_explorer_recovers(monkeypatch):
     ex = linear_attention_explorer()
     monkeypatch.setattr(module, "linear_attention", lambda *a, **k: 1 / 0)

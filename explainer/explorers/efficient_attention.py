@@ -48,6 +48,7 @@ __all__ = [
 _TITLES = {"local": "local |i−j| ≤ w", "strided": "strided (Child+ 2019)", "block": "block-diagonal",
            "bucket": "LSH buckets (Reformer)"}
 _BUCKETS = [2, 4, 6, 8, 12, 16]
+KEPT_PATTERNS = 16  # settings whose masks an explorer keeps (T <= 96: four masks of at most 9 KB each)
 
 
 # =========================================================================== patterns + reach
@@ -60,9 +61,12 @@ class AttentionPatternsExplorer(Explorer):
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         self.theme = theme
+        # Masks (and their allowed-pair counts) per setting, reaches per pattern within it: moving the
+        # query row, or returning to a setting, computes nothing and shows the very same tensors.
+        self._kept = Kept(KEPT_PATTERNS)
         fig = new_figure(7.4, 5.2, theme=theme)
         self.top = {}
-        masks, reach = _patterns(values)
+        masks, reach, _ = self._patterns(values)
         for k, name in enumerate(PATTERNS):
             ax = fig.add_axes((0.03 + 0.245 * k, 0.64, 0.2, 0.31))
             self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False)
@@ -73,7 +77,9 @@ class AttentionPatternsExplorer(Explorer):
         self.one = draw_mask(ax1, chosen, row, title="what each query sees: 1 layer", theme=theme)
         self.two = draw_mask(ax2, reach, row, base=chosen, title="after 2 layers (green: new)", theme=theme)
         painter = Painter(fig)
-        painter.animate(*(v.artists for v in self.top.values()), self.one.artists, self.two.artists)
+        # The four patterns change with the settings and the chosen pattern, not with the query row.
+        painter.animate(*(v.artists for v in self.top.values()), steady=True)
+        painter.animate(self.one.artists, self.two.artists)
         super().__init__(_pattern_controls(values, theme), painter, title="Sparse attention patterns", theme=theme)
         self.enable_clicks()
 
@@ -83,14 +89,32 @@ class AttentionPatternsExplorer(Explorer):
                 "row": (0, T - 1, None)}
 
     def render(self, values: dict[str, Any]) -> None:
-        masks, reach = _patterns(values)
+        masks, reach, counts = self._patterns(values)  # counts: allowed pairs per mask, then the reach's
         pattern, row = values["pattern"], values["row"]
         for name, view in self.top.items():
             view.update(masks[name], selected=name == pattern)
         self.one.update(masks[pattern], row)
         self.two.update(reach, row, base=masks[pattern])
         self.result = {"masks": masks, "reach": reach}
-        self.info.value = _patterns_html(values, masks, reach)
+        self.info.value = _patterns_html(values, masks, reach, counts)
+
+    def _patterns(self, v: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, tuple[dict[str, int], int]]:
+        """``(masks, the chosen pattern's 2-layer reach, (allowed pairs per mask, pairs reached))``,
+        kept per setting; the reach is made the first time its pattern is chosen there."""
+        key = tuple(v[name] for name in ("T", "window", "stride", "block_size", "n_buckets", "seed", "causal"))
+
+        def make() -> tuple[dict[str, torch.Tensor], dict[str, int], dict[str, tuple[torch.Tensor, int]]]:
+            masks = _pattern_masks(v)
+            return masks, {name: int(m.sum()) for name, m in masks.items()}, {}
+
+        masks, counts, reaches = self._kept.fetch(key, make)
+        pattern = v["pattern"]
+        if pattern not in reaches:
+            with one_torch_thread():
+                reach = reachability(masks[pattern], 2)
+            reaches[pattern] = reach, int(reach.sum())
+        reach, reached = reaches[pattern]
+        return masks, reach, (counts, reached)
 
     def on_click(self, px: float, py: float) -> None:
         for name, view in self.top.items():
@@ -105,12 +129,12 @@ class AttentionPatternsExplorer(Explorer):
                 return
 
 
-def _patterns(v: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor]:
+def _pattern_masks(v: dict[str, Any]) -> dict[str, torch.Tensor]:
+    """The four masks ``{pattern: (T, T) bool}`` for the settings in ``v``."""
     sizes = dict(window=v["window"], stride=v["stride"], block_size=v["block_size"], n_buckets=v["n_buckets"],
                  seed=v["seed"], causal=v["causal"])
     with one_torch_thread():  # Explorer.update does too; this covers direct calls
-        masks = {name: pattern_mask(name, v["T"], **sizes) for name in PATTERNS}
-        return masks, reachability(masks[v["pattern"]], 2)
+        return {name: pattern_mask(name, v["T"], **sizes) for name in PATTERNS}
 
 
 def _pattern_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
@@ -128,15 +152,17 @@ def _pattern_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
     }
 
 
-def _patterns_html(v: dict[str, Any], masks: dict[str, torch.Tensor], reach: torch.Tensor) -> str:
-    T, pattern, row = v["T"], v["pattern"], v["row"]
+def _patterns_html(v: dict[str, Any], masks: dict[str, torch.Tensor], reach: torch.Tensor,
+                   counts: tuple[dict[str, int], int]) -> str:
+    """The info text; ``counts`` is (allowed pairs per mask, pairs the reach covers), as kept."""
+    (allowed, reached), T, pattern, row = counts, v["T"], v["pattern"], v["row"]
     total = T * (T + 1) // 2 if v["causal"] else T * T
-    cells = "".join(f"<td style='padding:0 10px'>{name}: <b>{int(m.sum())}</b> ({int(m.sum()) / total:.0%})</td>"
-                    for name, m in masks.items())
+    cells = "".join(f"<td style='padding:0 10px'>{name}: <b>{allowed[name]}</b> ({allowed[name] / total:.0%})</td>"
+                    for name in masks)
     one, two = int(masks[pattern][row].sum()), int(reach[row].sum())
     return (f"<b>allowed pairs</b> (of {total} {'causal' if v['causal'] else 'full'}): <table><tr>{cells}</tr></table>"
             f"<b>{pattern}</b>: query {row} sees <b>{one}</b> keys in 1 layer and <b>{two}</b> after 2 layers "
-            f"(2-layer reach covers {int(reach.sum()) / total:.0%} of all pairs).")
+            f"(2-layer reach covers {reached / total:.0%} of all pairs).")
 
 
 def attention_patterns_explorer(pattern: str = "strided", T: int = 32, window: int = 2, stride: int = 4,

@@ -70,6 +70,7 @@ class MaskView:
     image: PixelImage
     row: Rectangle
     frame: Rectangle
+    shown: tuple = field(default=(), repr=False)  # (mask, row, base, selected) of the last update
 
     @property
     def artists(self) -> list:
@@ -78,7 +79,15 @@ class MaskView:
     def update(self, mask: Tensor, row: int | None = None, base: Tensor | None = None,
                selected: bool = False) -> None:
         """Show ``mask``; cells also in ``base`` (e.g. the one-layer mask) in the ``allowed`` colour,
-        the rest of ``mask`` in ``reached``; query ``row`` in the accent colours; ``selected`` frames it."""
+        the rest of ``mask`` in ``reached``; query ``row`` in the accent colours; ``selected`` frames it.
+
+        Passing the very tensors shown last, with the same row and selection, changes nothing (so a
+        painter's steady copy of this view stays valid).
+        """
+        last_mask, last_row, last_base, last_selected = self.shown or (None, None, None, None)
+        if mask is last_mask and base is last_base and row == last_row and selected == last_selected:
+            return
+        self.shown = (mask, row, base, selected)
         colors = reach_colors(self.theme)
         palette = (np.array([colors[k] for k in ("blocked", "reached", "allowed", "row_reached", "row_allowed")])
                    * 255).round().astype(np.uint8)  # (5, 4): one colour per cell code below
