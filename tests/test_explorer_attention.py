@@ -92,6 +92,20 @@ def test_the_entropy_curves_follow_tokens_seed_and_temperature_through_a_walk(ex
                                           getattr(fresh.entropy, curve).get_ydata(), err_msg=f"{move} {curve}")
 
 
+def test_a_self_attention_walk_gives_a_fresh_explorers_picture(ex):
+    """Results are kept per setting, and the heatmaps and entropy curves are steady while the query
+    moves: after any walk, result, picture and info are those of an explorer built at the same values."""
+    walk = [dict(query=5), dict(query=0), dict(temperature=2.0), dict(query=3), dict(head_dim=32), dict(query=6),
+            dict(temperature=1.0), dict(tokens=5, query=4), dict(seed=3), dict(mask="causal"), dict(query=1),
+            dict(num_heads=4), dict(scaling="none"), dict(query=2), dict(tokens=8, seed=0), dict(head_dim=8)]
+    for move in walk:
+        ex.set(**move)
+        fresh = self_attention_explorer(**ex.values)
+        torch.testing.assert_close(ex.result.attention.weights, fresh.result.attention.weights, rtol=0, atol=0)
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
 def test_the_query_is_limited_to_the_tokens(ex):
     ex.set(query=7)
     ex.set(tokens=4)

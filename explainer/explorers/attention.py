@@ -67,6 +67,9 @@ def _entropy_curves(logits: Tensor, temperature: float) -> tuple[np.ndarray, np.
     return out[0], out[1]
 
 
+_HEAD_DIMS = np.array(HEAD_DIMS)  # one array: the entropy view keeps curves drawn over the very same
+
+
 class SelfAttentionExplorer(Explorer):
     """Q, K, V, scores, weights and output of one head; every head's weights; entropy against ``d``.
 
@@ -91,13 +94,17 @@ class SelfAttentionExplorer(Explorer):
         self.entropy = draw_entropy(fig.add_axes((0.74, 0.1, 0.24, 0.31)), (HEAD_DIMS[0], HEAD_DIMS[-1]),
                                     math.log(_MAX_TOKENS) * 1.25, theme)
         painter = Painter(fig)
-        for view in [*self.mats.values(), *self.heads]:
-            painter.animate(view.artists)
-        painter.animate(self.bars.artists, self.entropy.artists)
+        # The heatmaps and the entropy curves change with the setting, not with the query: steady while
+        # it moves (a heatmap given the same matrix keeps its pixels), under the row outlines and bars.
+        views = [*self.mats.values(), *self.heads]
+        e = self.entropy
+        painter.animate([view.image for view in views], e.scaled, e.unscaled, e.uniform, steady=True)
+        painter.animate([view.marker for view in views], self.bars.artists, e.current)
         self._logits = Kept(16)  # per (tokens, seed); <= 150 KB each
         # Entropy curves per (tokens, seed, temperature): the head width, heads, scale and mask do not change them.
         self._curves = Kept(64)
-        self._last: tuple | None = None  # (setting, attention, entropy curves) of the last render
+        # (attention steps, weights with masked entries NaN, entropy curves) per setting; <= 60 KB each.
+        self._results = Kept(16)
         super().__init__(_controls(values, theme), painter, title="Self-attention step by step", theme=theme)
         self.enable_clicks()
 
@@ -110,16 +117,20 @@ class SelfAttentionExplorer(Explorer):
             d, causal = v["head_dim"], v["mask"] == "causal"
             scale = (1 / math.sqrt(d) if v["scaling"] == "1/√d" else 1.0) / v["temperature"]
             setting = (v["tokens"], d, v["num_heads"], scale, causal, v["seed"], v["temperature"])
-            if self._last is None or self._last[0] != setting:  # the query alone changes only the highlight
+
+            def make() -> tuple[SelfAttentionSteps, np.ndarray, tuple[np.ndarray, np.ndarray]]:
                 s = random_self_attention(v["tokens"], d, v["num_heads"], scale=scale,
                                           mask=causal_mask(v["tokens"]) if causal else None, seed=v["seed"])
-                self._last = (setting, s, self._entropy_curves(v["tokens"], v["seed"], v["temperature"]))
-            s, (scaled, unscaled) = self._last[1], self._last[2]
+                a = s.attention
+                shown = torch.where(torch.isinf(a.scores), float("nan"), a.weights).numpy()  # (H, T, T), masked: grey
+                return s, shown, self._entropy_curves(v["tokens"], v["seed"], v["temperature"])
+
+            # The query alone changes only the highlights; a setting seen lately is not computed again.
+            s, shown, (scaled, unscaled) = self._results.fetch(setting, make)
         i, a = v["query"], s.attention
         for name, matrix in (("q", s.q[0]), ("k", s.k[0]), ("v", s.v[0]), ("output", a.output[0])):
             self.mats[name].update(matrix.numpy(), row=i if name in ("q", "output") else None)
         self.mats["scores"].update(a.scores[0].numpy(), row=i)
-        shown = torch.where(torch.isinf(a.scores), float("nan"), a.weights).numpy()  # (H, T, T), masked: grey
         self.mats["weights"].update(shown[0], row=i)
         for h, view in enumerate(self.heads):
             if h < v["num_heads"]:
@@ -128,7 +139,7 @@ class SelfAttentionExplorer(Explorer):
                 view.update(np.full((1, 1), np.nan), limit=1.0)
         self.bars.update(a.weights[0, i].numpy())
         current = (scaled if v["scaling"] == "1/√d" else unscaled)[HEAD_DIMS.index(v["head_dim"])]
-        self.entropy.update(np.array(HEAD_DIMS), scaled, unscaled, v["tokens"], v["head_dim"], float(current))
+        self.entropy.update(_HEAD_DIMS, scaled, unscaled, v["tokens"], v["head_dim"], float(current))
         self.result = s
         self.info.value = _attention_info(s, v)
 
