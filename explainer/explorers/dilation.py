@@ -21,7 +21,7 @@ import torch.nn.functional as F
 
 from explainer._validate import check_choice, check_int
 from explainer.conv import effective_kernel_size
-from explainer.explorers._kit import Explorer, dropdown, float_slider, int_slider
+from explainer.explorers._kit import Explorer, Kept, dropdown, float_slider, int_slider
 from explainer.render import Painter, new_figure
 from explainer.sampling import (
     affine_offsets,
@@ -68,6 +68,9 @@ EDGE_KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
     "Laplacian": ((0, 1, 0), (1, -4, 1), (0, 1, 0)),
 }
 MASKS = ("none", "centre-weighted", "random")
+# Offset settings whose (offset, mask, output) the deformation explorer keeps: about 0.25 MB each at
+# the default 48 x 48 input, 4 MB at the largest (128 x 128).
+KEPT_DEFORMATIONS = 16
 
 
 # --------------------------------------------------------------------------- dilation
@@ -266,6 +269,7 @@ class DeformationExplorer(Explorer):
         self._regular = sampling_positions(n, 3, padding=1)  # (n, n, 9, 2)
         self._grid = self._regular[::self.step, ::self.step]  # (n', n', 9, 2): arrow tails
         self._weights: dict[str, torch.Tensor] = {}  # (1, 1, 3, 3) per edge kernel
+        self._kept = Kept(KEPT_DEFORMATIONS)  # (offset, mask, output) per setting of the offsets
         first = self._compute(self._values(controls))
         fig = new_figure(9.0, 2.75, theme=theme)
         axes = [fig.add_axes((0.005 + 0.25 * i, 0.02, 0.24, 0.82)) for i in range(4)]
@@ -281,9 +285,10 @@ class DeformationExplorer(Explorer):
         self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
         self.markers = draw_unit_markers(axes[2:], theme=theme)
         painter = Painter(fig)
-        # The ordinary conv map changes only with the kernel, but redrawing it each frame (~1 ms) is far
-        # cheaper than a full background redraw (~17 ms) when the kernel changes.
-        painter.animate(self.taps.animated, self.quiver, self.plain, self.deformed, self.markers)
+        # The ordinary conv map changes only with the kernel: steady (redrawn only when the kernel
+        # changes; a full background redraw would cost ~17 ms).
+        painter.animate(self.plain, steady=True)
+        painter.animate(self.taps.animated, self.quiver, self.deformed, self.markers)
         super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
         self.enable_clicks()
 
@@ -299,10 +304,10 @@ class DeformationExplorer(Explorer):
         tails = self._grid[..., state.tap, :].reshape(-1, 2)  # (N, 2)
         self.quiver.set_offsets(tails.numpy()[:, ::-1])
         update_offset_field(self.quiver, self._arrows(state))
-        if values["kernel"] != getattr(self, "_kernel", None):
-            self._kernel = values["kernel"]
-            update_feature_map(self.plain, state.plain)
-        update_feature_map(self.deformed, state.deformed_output)
+        # Both maps in the colours of the ordinary one: [-max |plain|, max |plain|] for this kernel.
+        vmax = float(state.plain.abs().max()) or 1.0
+        update_feature_map(self.plain, state.plain, vmax)  # the same tensor until the kernel changes: kept pixels
+        update_feature_map(self.deformed, state.deformed_output, vmax)
         update_unit_markers(self.markers, self.axes[2:], state.unit)
         self.result = state
         self.info.value = _deformation_info(values, state, self.step)
@@ -338,9 +343,11 @@ class DeformationExplorer(Explorer):
 
     def _deform(self, v: dict[str, Any], weight: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
         """(offset (1, 18, n, n), mask (1, 9, n, n) or None, deformed output (n, n)) for the controls
-        that decide them; the last ones are kept, so moving the tap or clicking a unit reuses them."""
+        that decide them; the last few are kept, so moving the tap, clicking a unit or dragging a slider
+        back over positions it passed reuses them."""
         key = (v["angle"], v["scale"], v["shear"], v["noise"], v["seed"], v["mask"], v["kernel"])
-        if getattr(self, "_deformed_key", None) != key:
+
+        def make() -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
             n = self.input_size
             t = math.radians(v["angle"])
             c, s, k, h = math.cos(t), math.sin(t), v["scale"], v["shear"]
@@ -352,8 +359,9 @@ class DeformationExplorer(Explorer):
                 offset = offset + self._standard_noise(v["seed"]) * v["noise"]
             mask = _mask(v["mask"], n, v["seed"])
             output = deform_conv2d(self.photo[None], offset, weight, padding=1, mask=mask)[0, 0]
-            self._deformed, self._deformed_key = (offset, mask, output), key
-        return self._deformed
+            return offset, mask, output
+
+        return self._kept.fetch(key, make)
 
     def _weight(self, kernel: str) -> torch.Tensor:
         """``EDGE_KERNELS[kernel]`` as a ``(1, 1, 3, 3)`` tensor, made once per kernel."""

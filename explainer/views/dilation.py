@@ -300,9 +300,19 @@ def draw_feature_map(ax: Axes, fmap: torch.Tensor, vmax: float, *, theme: Theme 
     return image
 
 
-def update_feature_map(image: AxesImage, fmap: torch.Tensor) -> None:
-    """Show a new ``(H, W)`` map (same size) in an image drawn by :func:`draw_feature_map`."""
+def update_feature_map(image: AxesImage, fmap: torch.Tensor, vmax: float | None = None) -> None:
+    """Show a new ``(H, W)`` map (same size) in an image drawn by :func:`draw_feature_map`, with the
+    colour limits ``[-vmax, vmax]`` when ``vmax`` is given (else they stay).
+
+    Passing the very tensor shown last, in the same limits, changes nothing: the image keeps its
+    colour-mapped pixels (``set_data`` copies the array, so the image could not tell it is unchanged).
+    """
+    if vmax is not None:
+        image.set_clim(-vmax, vmax)  # the same limits leave the image as it was
+    if getattr(image, "_shown_map", None) is fmap:
+        return
     image.set_data(fmap.detach().cpu().numpy())
+    image._shown_map = fmap  # held, so its id is never reused while it is compared
 
 
 def draw_unit_markers(axes: list[Axes], *, theme: Theme | None = None) -> PathCollection:
