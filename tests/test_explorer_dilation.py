@@ -1,5 +1,5 @@
 """The dilation and deformation explorers in plain pytest: every control moves the picture, clicks select,
-the stated facts hold, limits grey out the seed, updates stay fast."""
+the stated facts hold, limits grey out the seed, kept results give a fresh explorer's picture."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import matplotlib
 matplotlib.use("Agg")
 
 import math  # noqa: E402
-import time  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
@@ -125,6 +124,22 @@ def test_deformation_facts_and_every_control():
     torch.testing.assert_close(r.offset, expected)
 
 
+def test_a_deformation_walk_gives_a_fresh_explorers_picture():
+    """Offsets and outputs are kept per setting and the ordinary map is steady: after any walk,
+    result, picture and info are those of an explorer built at the same values."""
+    ex = deformation_explorer()
+    walk = [dict(tap=3), dict(angle=35.0), dict(angle=30.0), dict(scale=1.5), dict(tap=8), dict(kernel=list(EDGE_KERNELS)[1]),
+            dict(scale=2.0), dict(noise=0.0), dict(seed=5, mask="random"), dict(noise=0.5), dict(shear=-0.3),
+            dict(kernel=list(EDGE_KERNELS)[0]), dict(mask="none"), dict(tap=0, shear=0.0)]
+    for move in walk:
+        ex.set(**move)
+        fresh = deformation_explorer(**ex.values)
+        for name in ("offset", "deformed", "deformed_output", "plain"):
+            assert torch.equal(getattr(ex.result, name), getattr(fresh.result, name)), (move, name)
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
 def test_deformation_click_selects_a_unit_on_any_panel():
     ex = deformation_explorer()
     for ax, (x, y) in zip(ex.axes, ((5.0, 7.0), (30.0, 12.0), (44.0, 40.0), (2.0, 3.0))):
@@ -146,19 +161,3 @@ def test_bad_options_and_presentation():
     big = dilation_explorer(presentation=True)
     assert big.theme.presentation and big.painter.size[0] > dilation_explorer(presentation=False).painter.size[0]
     assert len(MASKS) == 3 and len(HYBRID_SCHEDULES) >= 2
-
-
-@pytest.mark.parametrize("factory,name,values", [
-    (dilation_explorer, "dilation", [1, 2, 3, 4, 5, 6]),
-    (deformation_explorer, "angle", [0.0, 5.0, 10.0, 15.0, 20.0, 25.0]),
-])
-def test_updates_are_fast(factory, name, values):
-    ex = factory()
-    times = []
-    for _ in range(9):
-        for v in values:
-            start = time.perf_counter()
-            ex.controls[name].value = v
-            times.append((time.perf_counter() - start) * 1e3)
-    times.sort()
-    assert times[len(times) // 4] < 30, times  # 15 ms budget, doubled for a loaded CI machine
