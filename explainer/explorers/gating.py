@@ -88,8 +88,9 @@ class SEExplorer(Explorer):
         self.gates = draw_bars(fig.add_axes((0.55, 0.08, 0.43, 0.28)), "excite: gates σ(W2 relu(W1 z))",
                                theme=theme)
         painter = Painter(fig)
-        painter.animate(*(v.artists for v in (self.picture, self.before, self.after, self.hidden, self.pooled,
-                                               self.gates)))
+        # The scene and the bottleneck change with the image, stage and reduction, not with the channel.
+        painter.animate(self.picture.artists, self.hidden.artists, steady=True)
+        painter.animate(*(v.artists for v in (self.before, self.after, self.pooled, self.gates)))
         controls = {
             "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
             "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
@@ -199,7 +200,8 @@ class TrainedGatesExplorer(Explorer):
                                                         ("cbam", "CBAM channel gates (applied first)"),
                                                         ("eca", "ECA channel gates")))}
         painter = Painter(fig)
-        painter.animate(self.overlay.artists, self.spatial.artists, *(b.artists for b in self.bars.values()))
+        painter.animate(self.overlay.picture, steady=True)  # the scene: the same across stages and the overlay
+        painter.animate(self.overlay.artists[1:], self.spatial.artists, *(b.artists for b in self.bars.values()))
         controls = {
             "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
             "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),

@@ -57,14 +57,23 @@ class BarsView:
     bars: PolyCollection
     label: Text
     ymax: float
+    shown: tuple = field(default=(), repr=False)  # (values, highlight) drawn last
 
     @property
     def artists(self) -> list:
         return [self.bars, self.label]
 
     def update(self, values: np.ndarray, highlight: int | None = None, text: str = "") -> None:
-        """Draw ``values`` (1D, clipped to the axis range) with bar ``highlight`` in the accent colour."""
+        """Draw ``values`` (1D, clipped to the axis range) with bar ``highlight`` in the accent colour.
+
+        The same values and highlight as last time leave the bars as they are (not stale, so a
+        painter's steady copy of them stays valid).
+        """
         values = np.clip(np.asarray(values, dtype=float), 0, self.ymax)
+        self.label.set_text(text)
+        if self.shown and self.shown[1] == highlight and np.array_equal(self.shown[0], values):
+            return
+        self.shown = (values, highlight)
         n = len(values)
         width = 1.0 / max(n, 1)
         x0 = np.arange(n) * width + 0.1 * width
@@ -76,7 +85,6 @@ class BarsView:
         if highlight is not None and 0 <= highlight < n:
             colors[highlight] = to_rgba(self.theme.accent)
         self.bars.set_facecolor(colors)
-        self.label.set_text(text)
 
 
 def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = None) -> BarsView:
@@ -149,6 +157,7 @@ class OverlayView:
     overlay: AxesImage
     box: Rectangle
     label: Text
+    shown: np.ndarray | None = field(default=None, repr=False)  # the rgb array last passed to update
 
     @property
     def artists(self) -> list:
@@ -157,8 +166,10 @@ class OverlayView:
     def update(self, rgb: np.ndarray, gate: np.ndarray, box: tuple[float, float, float, float] | None,
                text: str = "", show_gate: bool = True, vmin: float = 0.0, vmax: float = 1.0) -> None:
         """``rgb (H, W, 3)`` in [0, 1], ``gate (h, w)`` coloured from ``vmin`` to ``vmax`` (stretched over the
-        picture), box in pixels."""
-        self.picture.set_data(rgb)
+        picture), box in pixels. The very ``rgb`` array shown last keeps the picture's pixels."""
+        if rgb is not self.shown:
+            self.picture.set_data(rgb)
+            self.shown = rgb
         self.overlay.set_data(gate)  # cell for cell, as the network computed it
         self.overlay.set_clim(vmin, vmax)
         self.overlay.set_visible(show_gate)
