@@ -20,7 +20,7 @@ from explainer.explorers.gating import (  # noqa: E402
 )
 from explainer.gating import eca_kernel_size, gate_params  # noqa: E402
 from explainer.models import load_pretrained  # noqa: E402
-from _controls import assert_every_control_repaints, step  # noqa: E402
+from _controls import assert_every_control_repaints  # noqa: E402
 
 FACTORIES = [se_explorer, trained_gates_explorer, eca_explorer, gate_cost_explorer]
 
@@ -36,17 +36,6 @@ def test_every_control_changes_the_picture(factory):
     ex = factory()
     assert ex.png()[:4] == b"\x89PNG" and ex.last_error is None
     assert_every_control_repaints(ex)
-
-
-@pytest.mark.parametrize("factory", FACTORIES)
-def test_updates_are_fast(factory):
-    ex = factory()
-    name, control = next(iter(ex.controls.items()))
-    times = []
-    for _ in range(20):
-        control.value = step(control)
-        times.append(ex.last_update_ms)
-    assert sorted(times)[len(times) // 2] < 60  # generous for a busy CI machine; ~10-15 ms when idle
 
 
 def test_se_explorer_shows_the_trained_block_at_r4():
@@ -96,6 +85,19 @@ def test_trained_gates_match_the_models_and_stages():
     assert set(r["predictions"].values()) <= set(SHAPES)
     ex.set(stage=2, image=NUM_IMAGES - 1)
     assert ex.result["cbam"].spatial.shape == (8, 8) and ex.result["eca"].channel.shape == (64,)
+
+
+def test_a_trained_gates_walk_gives_a_fresh_explorers_picture():
+    """The scene is steady across stage and overlay moves: after any walk, picture and info are those
+    of an explorer built at the same values."""
+    ex = trained_gates_explorer()
+    walk = [dict(stage=1), dict(overlay=False), dict(stage=2), dict(image=5), dict(overlay=True), dict(stage=0),
+            dict(image=0), dict(stage=1, image=NUM_IMAGES - 1)]
+    for move in walk:
+        ex.set(**move)
+        fresh = trained_gates_explorer(**ex.values)
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
 
 
 def test_eca_explorer_kernel_sizes():
