@@ -52,6 +52,22 @@ def test_dilation_facts_and_every_control():
         torch.testing.assert_close(ex.result.coverage_equal, stacked_coverage(3, [d] * 3))
 
 
+def test_a_dilation_walk_gives_a_fresh_explorers_picture():
+    """Coverages are kept per (k, schedule) and the hybrid stack is steady while the dilation moves:
+    after any walk, result, picture and info are those of an explorer built at the same values."""
+    ex = dilation_explorer()
+    walk = [dict(dilation=3), dict(dilation=1), dict(kernel_size=4), dict(dilation=5), dict(hybrid="1, 2, 3"),
+            dict(dilation=2), dict(kernel_size=2), dict(hybrid="1, 2, 5"), dict(kernel_size=3, dilation=6),
+            dict(dilation=2)]
+    for move in walk:
+        ex.set(**move)
+        fresh = dilation_explorer(**ex.values)
+        for name in ("taps", "coverage_equal", "coverage_hybrid"):
+            assert torch.equal(getattr(ex.result, name), getattr(fresh.result, name)), (move, name)
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move
+
+
 def test_dilation_click_moves_the_kernel():
     ex = dilation_explorer()
     before, centre = ex.png(), ex.result.centre

@@ -115,6 +115,8 @@ class DilationExplorer(Explorer):
         self.input_size = check_int("input_size", input_size, minimum=32, maximum=256)
         self.photo = sample_image(self.input_size)
         self.centre = (self.input_size // 2, self.input_size // 2)
+        self._coverages = Kept(32)  # stacked_coverage per (kernel size, dilation schedule): each <= 31 x 31
+        self._states = Kept(32)  # DilationState per (k, d, hybrid, centre): a few KB each
         controls = {
             "kernel_size": int_slider("kernel k", check_int("kernel_size", kernel_size, 2, 5), 2, 5, theme=theme),
             "dilation": int_slider("dilation d", check_int("dilation", dilation, 1, 6), 1, 6, theme=theme),
@@ -133,7 +135,9 @@ class DilationExplorer(Explorer):
         self.hybrid_image, self.hybrid_title = draw_coverage(ax_hybrid, first.coverage_hybrid, size, theme=theme)
         self.ax_photo = ax_photo
         painter = Painter(fig)
-        painter.animate(self.taps.animated, self.equal_image, self.equal_title, self.hybrid_image, self.hybrid_title)
+        # The hybrid stack does not depend on the dilation slider: steady while it moves.
+        painter.animate(self.hybrid_image, self.hybrid_title, steady=True)
+        painter.animate(self.taps.animated, self.equal_image, self.equal_title)
         super().__init__(controls, painter, title="Dilated convolution: taps, field and gridding", theme=theme)
         self.enable_clicks()
 
@@ -162,17 +166,26 @@ class DilationExplorer(Explorer):
             self.centre = (min(max(round(y), 0), n - 1), min(max(round(x), 0), n - 1))
 
     def _compute(self, values: dict[str, Any]) -> DilationState:
+        """The state for ``values`` at the current centre, kept: a slider dragged back computes nothing."""
+        key = (values["kernel_size"], values["dilation"], values["hybrid"], self.centre)
+        return self._states.fetch(key, lambda: self._state(values))
+
+    def _state(self, values: dict[str, Any]) -> DilationState:
         k, d = values["kernel_size"], values["dilation"]
         hybrid = dict(HYBRID_SCHEDULES)[values["hybrid"]]
         pad = (k - 1) * d // 2  # "same" padding: output unit (y, x) is centred on pixel (y, x)
         taps = sampling_positions(self.input_size, k, padding=pad, dilation=d)[self.centre]  # (k*k, 2)
         equal = (d, d, d)
-        cov_e, cov_h = stacked_coverage(k, equal), stacked_coverage(k, hybrid)
+        cov_e, cov_h = self._coverage(k, equal), self._coverage(k, hybrid)
         return DilationState(
             kernel_size=k, dilation=d, effective=effective_kernel_size(k, d), centre=self.centre, taps=taps,
             equal=equal, hybrid=hybrid, coverage_equal=cov_e, coverage_hybrid=cov_h,
             field_equal=cov_e.shape[0], field_hybrid=cov_h.shape[0],
             holes_equal=int((cov_e == 0).sum()), holes_hybrid=int((cov_h == 0).sum()))
+
+    def _coverage(self, k: int, schedule: tuple[int, ...]) -> torch.Tensor:
+        """``stacked_coverage(k, schedule)``, kept: the same tensor each time, so its image keeps its pixels."""
+        return self._coverages.fetch((k, schedule), lambda: stacked_coverage(k, schedule))
 
     @staticmethod
     def _coverage_size(state: DilationState) -> int:

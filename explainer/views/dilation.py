@@ -187,8 +187,17 @@ def draw_coverage(ax: Axes, coverage: torch.Tensor, size: int, *, theme: Theme |
 
 
 def update_coverage(image: AxesImage, coverage: torch.Tensor, size: int, cmap: str | None = None) -> None:
-    """Show new counts in an image drawn by :func:`draw_coverage`."""
-    image.set_data(coverage_rgba(coverage, size, cmap or get_theme().cmap))
+    """Show new counts in an image drawn by :func:`draw_coverage`.
+
+    The very tensor shown last, at the same size and colormap, changes nothing: the image keeps its
+    pixels (and stays out of a painter's redraw of its steady artists).
+    """
+    key = (coverage, size, cmap or get_theme().cmap)
+    last = getattr(image, "_shown_coverage", None)
+    if last is not None and last[0] is coverage and last[1:] == key[1:]:
+        return
+    image.set_data(coverage_rgba(coverage, size, key[2]))
+    image._shown_coverage = key  # holds the tensor, so its id is never reused while compared
 
 
 class OffsetArrows(PathPatch):
