@@ -106,6 +106,61 @@ def test_kept_pixels_follow_every_change_of_data_colours_alpha_and_place():
 # ----------------------------------------------------------------------------- opaque pixels copied
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
+from matplotlib import colormaps  # noqa: E402
+from matplotlib import colors as mcolors  # noqa: E402
+
+_value = st.floats(-3.0, 3.0, allow_nan=False, width=64) | st.sampled_from([0.0, 1.0, -0.25, 0.25, 0.5, 1e-17])
+_CMAPS = {"viridis": colormaps["viridis"], "RdBu_r": colormaps["RdBu_r"], "tab10": colormaps["tab10"],
+          "viridis with extremes": colormaps["viridis"].with_extremes(under="k", over="w", bad="r")}
+
+
+def _colour_case(data, rows, cols, cmap, norm, dtype="float64", nan=False):
+    """An image of drawn values, with the colour bytes of matplotlib's to_rgba and of the shortcut,
+    and how many times the shortcut called to_rgba."""
+    values = np.array(data.draw(st.lists(_value, min_size=rows * cols, max_size=rows * cols))).reshape(rows, cols)
+    if nan:
+        values[0, 0] = np.nan
+    values = np.nan_to_num(values * 3).astype(dtype) if dtype == "int64" else values.astype(dtype)
+    fig = new_figure(1, 1)
+    image = fast_imshow(fig.add_axes((0, 0, 1, 1)), values, cmap=_CMAPS[cmap], norm=norm)
+    expected = np.array(image.to_rgba(image._A, bytes=True), dtype=np.uint8, order="C")
+    calls = []
+    image.to_rgba = lambda *a, **k: calls.append(1) or NearestImage.to_rgba(image, *a, **k)
+    got = image._colour_bytes()
+    assert got.dtype == np.uint8 and got.flags.c_contiguous and got.shape == (rows, cols, 4)
+    return expected, got, len(calls)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=st.integers(1, 9), cols=st.integers(1, 9), data=st.data(), cmap=st.sampled_from(list(_CMAPS)),
+       limits=st.sampled_from([(0.0, 1.0), (-0.25, 0.25), (-1.0, 2.5), (0.1, 0.1 + 1e-9), (-3.0, 3.0)]))
+def test_the_colour_shortcut_gives_to_rgbas_very_bytes(rows, cols, data, cmap, limits):
+    """float64 values under a plain Normalize skip to_rgba and still get its bytes, at the edges of
+    the colour range too (vmin, vmax, just inside and outside, under / over / bad colours)."""
+    expected, got, calls = _colour_case(data, rows, cols, cmap, mcolors.Normalize(*limits))
+    assert calls == 0  # the shortcut was taken
+    np.testing.assert_array_equal(got, expected)
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows=st.integers(1, 6), cols=st.integers(1, 6), data=st.data(), cmap=st.sampled_from(list(_CMAPS)),
+       case=st.sampled_from(["NaN cell", "float32", "int64", "clip", "two-slope", "log", "equal limits"]))
+def test_everything_else_is_coloured_by_to_rgba(rows, cols, data, cmap, case):
+    norm = {"clip": mcolors.Normalize(0.0, 1.0, clip=True), "two-slope": mcolors.TwoSlopeNorm(0.0, -1.0, 2.0),
+            "log": mcolors.LogNorm(1e-3, 2.0), "equal limits": mcolors.Normalize(0.5, 0.5)}.get(case,
+                                                                                             mcolors.Normalize(0, 1))
+    dtype = case if case in ("float32", "int64") else "float64"
+    expected, got, calls = _colour_case(data, rows, cols, cmap, norm, dtype=dtype, nan=case == "NaN cell")
+    assert calls == 1
+    np.testing.assert_array_equal(got, expected)
+
+
+def test_reversed_limits_are_refused_as_matplotlib_refuses_them():
+    image = fast_imshow(new_figure(1, 1).add_axes((0, 0, 1, 1)), np.zeros((2, 2)), norm=mcolors.Normalize(1.0, 0.0))
+    with pytest.raises(ValueError, match="minvalue must be less than or equal to maxvalue"):
+        image._colour_bytes()
+
+
 from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 

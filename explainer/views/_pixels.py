@@ -18,6 +18,7 @@ from matplotlib import artist as martist
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.colors import Normalize
 from matplotlib.image import AxesImage
 from matplotlib.transforms import Bbox, IdentityTransform
 
@@ -187,9 +188,14 @@ class NearestImage(AxesImage):
         cached = getattr(self, "_nearest", None)
         if cached is not None and cached[0] == key and all(a is b for a, b in zip(cached[1], held)):
             return cached[2], px0, py0, cached[3]  # same data, colours and place: same pixels
-        col = ((np.arange(px0, px1) + 0.5 - x0) * (cols / (x1 - x0))).astype(np.intp).clip(0, cols - 1)
-        row = ((np.arange(py0, py1) + 0.5 - y0) * (rows / (y1 - y0))).astype(np.intp).clip(0, rows - 1)
-        rgba = np.array(self.to_rgba(self._A, bytes=True), dtype=np.uint8, order="C")  # (rows, cols, 4), a copy
+        place = (px0, px1, py0, py1, x0, x1, y0, y1, rows, cols)
+        lookup = getattr(self, "_nearest_lookup", None)
+        if lookup is None or lookup[0] != place:  # the data cell under each screen pixel's centre
+            col = ((np.arange(px0, px1) + 0.5 - x0) * (cols / (x1 - x0))).astype(np.intp).clip(0, cols - 1)
+            row = ((np.arange(py0, py1) + 0.5 - y0) * (rows / (y1 - y0))).astype(np.intp).clip(0, rows - 1)
+            lookup = self._nearest_lookup = (place, row, col)
+        _, row, col = lookup
+        rgba = self._colour_bytes()  # (rows, cols, 4) uint8, a new C-ordered array
         if self.get_alpha() is not None:  # matplotlib scales the alpha channel by a scalar alpha, as here
             rgba[..., 3] = (rgba[..., 3].astype(np.float32) * self.get_alpha()).astype(np.uint8)
         opaque = bool((rgba[..., 3] == 0xFF).all())
@@ -198,6 +204,23 @@ class NearestImage(AxesImage):
         pixels = picked.view(np.uint8).reshape(len(row), len(col), 4)
         self._nearest = (key, held, pixels, opaque)
         return pixels, px0, py0, opaque
+
+
+    def _colour_bytes(self) -> np.ndarray:
+        """``to_rgba(self._A, bytes=True)`` as a new C-ordered ``uint8`` array.
+
+        For a 2-D float64 array with no masked cell under a plain linear ``Normalize`` (no clipping,
+        ``vmin < vmax``), the colormap is applied to ``(A - vmin) / (vmax - vmin)`` directly: the
+        arithmetic ``Normalize.__call__`` does in place, without its masked-array round trip (about
+        0.08 ms of a 0.11 ms call), so the bytes are the same. Anything else takes ``to_rgba``.
+        """
+        data, norm = self._A, self.norm
+        if (data.ndim == 2 and data.dtype == np.float64 and np.ma.getmask(data) is np.ma.nomask
+                and type(norm) is Normalize and not norm.clip and norm.vmin is not None
+                and norm.vmax is not None and norm.vmin < norm.vmax):
+            vmin, vmax = np.float64(norm.vmin), np.float64(norm.vmax)
+            return self.cmap((np.ma.getdata(data) - vmin) / (vmax - vmin), bytes=True)
+        return np.array(self.to_rgba(data, bytes=True), dtype=np.uint8, order="C")
 
 
 def fast_imshow(ax: Axes, data, **kwargs) -> NearestImage:  # noqa: ANN001 - whatever imshow takes
