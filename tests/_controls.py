@@ -27,3 +27,16 @@ def assert_every_control_repaints(ex: Any) -> None:
         control.value = step(control)
         assert ex.last_error is None, (name, ex.last_error)
         assert ex.png() != before, name
+
+
+def assert_walk_matches_fresh(ex: Any, factory: Any, walk: list[dict[str, Any]], same_result: Any = None) -> None:
+    """Make each move of ``walk`` with ``ex.set``; after each, the picture and the info text must equal
+    those of ``factory(**ex.values)``, an explorer built there with nothing kept. ``same_result(ex,
+    fresh, move)``, when given, compares the results too."""
+    for move in walk:
+        ex.set(**move)
+        fresh = factory(**ex.values)
+        if same_result is not None:
+            same_result(ex, fresh, move)
+        assert ex.png() == fresh.png(), move
+        assert ex.info.value == fresh.info.value, move

@@ -30,6 +30,7 @@ from explainer.explorers.attention import (  # noqa: E402
     positional_encoding_explorer,
     self_attention_explorer,
 )
+from _controls import assert_walk_matches_fresh  # noqa: E402
 
 OTHER_VALUES = {  # one other allowed value per control
     "tokens": 11, "head_dim": 32, "num_heads": 4, "scaling": "none", "temperature": 2.0, "mask": "causal",
@@ -98,12 +99,12 @@ def test_a_self_attention_walk_gives_a_fresh_explorers_picture(ex):
     walk = [dict(query=5), dict(query=0), dict(temperature=2.0), dict(query=3), dict(head_dim=32), dict(query=6),
             dict(temperature=1.0), dict(tokens=5, query=4), dict(seed=3), dict(mask="causal"), dict(query=1),
             dict(num_heads=4), dict(scaling="none"), dict(query=2), dict(tokens=8, seed=0), dict(head_dim=8)]
-    for move in walk:
-        ex.set(**move)
-        fresh = self_attention_explorer(**ex.values)
-        torch.testing.assert_close(ex.result.attention.weights, fresh.result.attention.weights, rtol=0, atol=0)
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+
+    def same_weights(ex, fresh, move):
+        torch.testing.assert_close(ex.result.attention.weights, fresh.result.attention.weights, rtol=0, atol=0,
+                                   msg=str(move))
+
+    assert_walk_matches_fresh(ex, self_attention_explorer, walk, same_weights)
 
 
 def test_the_query_is_limited_to_the_tokens(ex):
@@ -201,11 +202,7 @@ def test_positional_walk_gives_a_fresh_explorers_picture(pe):
     walk = [dict(position=11), dict(position=40), dict(length=100), dict(position=90), dict(kind="2d"),
             dict(position=3), dict(dim=16), dict(kind="1d"), dict(base=100.0), dict(position=12), dict(length=64),
             dict(dim=64, base=10000.0)]
-    for move in walk:
-        pe.set(**move)
-        fresh = positional_encoding_explorer(**pe.values)
-        assert pe.png() == fresh.png(), move
-        assert pe.info.value == fresh.info.value, move
+    assert_walk_matches_fresh(pe, positional_encoding_explorer, walk)
 
 
 def test_positional_click_selects_a_position(pe):

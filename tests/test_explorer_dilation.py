@@ -24,13 +24,21 @@ from explainer.explorers.dilation import (  # noqa: E402
 from explainer.sampling import (  # noqa: E402
     affine_offsets, deform_conv2d, random_offsets, sampling_positions, stacked_coverage,
 )
-from _controls import assert_every_control_repaints  # noqa: E402
+from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def no_open_figures():
     yield
     assert plt.get_fignums() == []
+
+
+def _same(*names):
+    """A walk check: the results' tensors ``names`` are equal to a fresh explorer's, bit for bit."""
+    def check(ex, fresh, move):
+        for name in names:
+            assert torch.equal(getattr(ex.result, name), getattr(fresh.result, name)), (move, name)
+    return check
 
 
 def test_dilation_facts_and_every_control():
@@ -59,13 +67,7 @@ def test_a_dilation_walk_gives_a_fresh_explorers_picture():
     walk = [dict(dilation=3), dict(dilation=1), dict(kernel_size=4), dict(dilation=5), dict(hybrid="1, 2, 3"),
             dict(dilation=2), dict(kernel_size=2), dict(hybrid="1, 2, 5"), dict(kernel_size=3, dilation=6),
             dict(dilation=2)]
-    for move in walk:
-        ex.set(**move)
-        fresh = dilation_explorer(**ex.values)
-        for name in ("taps", "coverage_equal", "coverage_hybrid"):
-            assert torch.equal(getattr(ex.result, name), getattr(fresh.result, name)), (move, name)
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+    assert_walk_matches_fresh(ex, dilation_explorer, walk, _same("taps", "coverage_equal", "coverage_hybrid"))
 
 
 def test_dilation_click_moves_the_kernel():
@@ -147,13 +149,7 @@ def test_a_deformation_walk_gives_a_fresh_explorers_picture():
     walk = [dict(tap=3), dict(angle=35.0), dict(angle=30.0), dict(scale=1.5), dict(tap=8), dict(kernel=list(EDGE_KERNELS)[1]),
             dict(scale=2.0), dict(noise=0.0), dict(seed=5, mask="random"), dict(noise=0.5), dict(shear=-0.3),
             dict(kernel=list(EDGE_KERNELS)[0]), dict(mask="none"), dict(tap=0, shear=0.0)]
-    for move in walk:
-        ex.set(**move)
-        fresh = deformation_explorer(**ex.values)
-        for name in ("offset", "deformed", "deformed_output", "plain"):
-            assert torch.equal(getattr(ex.result, name), getattr(fresh.result, name)), (move, name)
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+    assert_walk_matches_fresh(ex, deformation_explorer, walk, _same("offset", "deformed", "deformed_output", "plain"))
 
 
 def test_deformation_click_selects_a_unit_on_any_panel():

@@ -24,7 +24,7 @@ from explainer.explorers.efficient_attention import (  # noqa: E402
     attention_patterns_explorer,
     linear_attention_explorer,
 )
-from _controls import assert_every_control_repaints  # noqa: E402
+from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
 FACTORIES = [attention_patterns_explorer, attention_cost_explorer, linear_attention_explorer]
 
@@ -110,11 +110,7 @@ def test_linear_explorer_walk_gives_a_fresh_explorers_picture():
     ex = linear_attention_explorer()
     walk = [dict(row=6), dict(row=0), dict(seed=3), dict(row=12), dict(causal=True), dict(row=2), dict(n=30),
             dict(row=29), dict(dim=9), dict(seed=0, causal=False), dict(row=5), dict(n=16, dim=4)]
-    for move in walk:
-        ex.set(**move)
-        fresh = linear_attention_explorer(**ex.values)
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+    assert_walk_matches_fresh(ex, linear_attention_explorer, walk)
 
 
 def test_patterns_walk_gives_a_fresh_explorers_picture():
@@ -125,14 +121,13 @@ def test_patterns_walk_gives_a_fresh_explorers_picture():
     walk = [dict(row=3), dict(row=30), dict(pattern="local"), dict(window=5), dict(row=7), dict(window=2),
             dict(pattern="bucket"), dict(seed=4), dict(row=0), dict(causal=True), dict(pattern="strided"),
             dict(T=40, row=39), dict(causal=False), dict(T=32, row=20), dict(pattern="block"), dict(block_size=4)]
-    for move in walk:
-        ex.set(**move)
-        fresh = attention_patterns_explorer(**ex.values)
+
+    def same_masks(ex, fresh, move):
         for name, mask in fresh.result["masks"].items():
             assert torch.equal(ex.result["masks"][name], mask), (move, name)
         assert torch.equal(ex.result["reach"], fresh.result["reach"]), move
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+
+    assert_walk_matches_fresh(ex, attention_patterns_explorer, walk, same_masks)
 
 
 def test_a_forced_error_is_shown_and_the_explorer_recovers(monkeypatch):

@@ -20,7 +20,7 @@ from explainer.explorers.gating import (  # noqa: E402
 )
 from explainer.gating import eca_kernel_size, gate_params  # noqa: E402
 from explainer.models import load_pretrained  # noqa: E402
-from _controls import assert_every_control_repaints  # noqa: E402
+from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
 FACTORIES = [se_explorer, trained_gates_explorer, eca_explorer, gate_cost_explorer]
 
@@ -58,14 +58,13 @@ def test_se_explorer_keeps_results_only_while_they_stay_true():
     ex = se_explorer()
     walk = [dict(channel=3), dict(channel=9), dict(reduction=8), dict(channel=3), dict(image=2), dict(stage=2),
             dict(channel=40), dict(stage=1, channel=3), dict(reduction=4), dict(image=0), dict(channel=9)]
-    for move in walk:
-        ex.set(**move)
-        fresh = se_explorer(**ex.values)
+
+    def same_steps(ex, fresh, move):
         for name in ("pooled", "hidden", "gates", "output"):
             torch.testing.assert_close(getattr(ex.result, name), getattr(fresh.result, name), rtol=0, atol=0,
                                        msg=f"{move} {name}")
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+
+    assert_walk_matches_fresh(ex, se_explorer, walk, same_steps)
 
 
 def test_se_explorer_limits_channel_and_reduction_to_the_stage():
@@ -93,11 +92,7 @@ def test_a_trained_gates_walk_gives_a_fresh_explorers_picture():
     ex = trained_gates_explorer()
     walk = [dict(stage=1), dict(overlay=False), dict(stage=2), dict(image=5), dict(overlay=True), dict(stage=0),
             dict(image=0), dict(stage=1, image=NUM_IMAGES - 1)]
-    for move in walk:
-        ex.set(**move)
-        fresh = trained_gates_explorer(**ex.values)
-        assert ex.png() == fresh.png(), move
-        assert ex.info.value == fresh.info.value, move
+    assert_walk_matches_fresh(ex, trained_gates_explorer, walk)
 
 
 def test_eca_explorer_kernel_sizes():
