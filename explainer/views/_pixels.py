@@ -205,7 +205,6 @@ class NearestImage(AxesImage):
         self._nearest = (key, held, pixels, opaque)
         return pixels, px0, py0, opaque
 
-
     def _colour_bytes(self) -> np.ndarray:
         """``to_rgba(self._A, bytes=True)`` as a new C-ordered ``uint8`` array.
 
