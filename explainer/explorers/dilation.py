@@ -293,7 +293,7 @@ class DeformationExplorer(Explorer):
         self.taps = draw_taps(axes[0], self.photo, first.deformed, (3, 3), regular=first.regular, theme=theme)
         tails = self._grid[..., first.tap, :].reshape(-1, 2)  # (N, 2)
         self.quiver = draw_offset_field(axes[1], self.photo, tails, self._arrows(first), theme=theme)
-        vmax = float(first.plain.abs().max()) or 1.0
+        vmax = _colour_limit(first.plain)
         self.plain = draw_feature_map(axes[2], first.plain, vmax, theme=theme)
         self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
         self.markers = draw_unit_markers(axes[2:], theme=theme)
@@ -317,8 +317,7 @@ class DeformationExplorer(Explorer):
         tails = self._grid[..., state.tap, :].reshape(-1, 2)  # (N, 2)
         self.quiver.set_offsets(tails.numpy()[:, ::-1])
         update_offset_field(self.quiver, self._arrows(state))
-        # Both maps in the colours of the ordinary one: [-max |plain|, max |plain|] for this kernel.
-        vmax = float(state.plain.abs().max()) or 1.0
+        vmax = _colour_limit(state.plain)
         update_feature_map(self.plain, state.plain, vmax)  # the same tensor until the kernel changes: kept pixels
         update_feature_map(self.deformed, state.deformed_output, vmax)
         update_unit_markers(self.markers, self.axes[2:], state.unit)
@@ -393,6 +392,11 @@ class DeformationExplorer(Explorer):
         if getattr(self, "_plain_kernel", None) != kernel:
             self._plain_map, self._plain_kernel = F.conv2d(self.photo[None], weight, padding=1)[0, 0], kernel
         return self._plain_map
+
+
+def _colour_limit(plain: torch.Tensor) -> float:
+    """Both feature maps are coloured over ``[-v, v]`` with ``v = max |plain|`` of the current kernel."""
+    return float(plain.abs().max()) or 1.0
 
 
 def _mask(kind: str, n: int, seed: int) -> torch.Tensor | None:
