@@ -103,7 +103,7 @@ def test_kept_pixels_follow_every_change_of_data_colours_alpha_and_place():
     assert fast._nearest is not None  # and the last pixels are kept for the next, unchanged draw
 
 
-# ----------------------------------------------------------------------------- opaque pixels copied
+# ----------------------------------------------------------------------------- colour-mapping shortcut
 from hypothesis import given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 from matplotlib import colormaps  # noqa: E402
@@ -161,6 +161,7 @@ def test_reversed_limits_are_refused_as_matplotlib_refuses_them():
         image._colour_bytes()
 
 
+# ----------------------------------------------------------------------------- opaque pixels copied
 from matplotlib.backends.backend_agg import RendererAgg  # noqa: E402
 from matplotlib.transforms import Bbox  # noqa: E402
 
