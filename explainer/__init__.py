@@ -17,9 +17,9 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "conv_output_size": "explainer.conv",
-    "transposed_output_size": "explainer.conv",
-    "effective_kernel_size": "explainer.conv",
+    "conv_output_size": "explainer.sizes",
+    "transposed_output_size": "explainer.sizes",
+    "effective_kernel_size": "explainer.sizes",
     "conv_params": "explainer.conv",
     "conv_flops": "explainer.conv",
     "conv_arithmetic": "explainer.conv",

@@ -18,6 +18,7 @@ __all__ = [
     "check_pair",
     "check_choice",
     "check_tensor",
+    "check_kernel_fits",
 ]
 
 
@@ -108,3 +109,26 @@ def check_tensor(name: str, value: Any, ndim: int | None = None):
     if ndim is not None and value.ndim != ndim:
         raise ValueError(f"{name} must have {ndim} dimensions, got shape {tuple(value.shape)}")
     return value
+
+
+def check_kernel_fits(size: int, kernel_size: int, padding: int, dilation: int, dim: str = "") -> None:
+    """Raise if a dilated kernel does not fit in the padded input (the output would be empty).
+
+    Args:
+        size, kernel_size, padding, dilation: already-checked ints along one dimension.
+        dim: the dimension's name for the message (``"height"``), or ``""``.
+
+    Raises:
+        ValueError: ``dilation*(kernel_size-1)+1 > size+2*padding``.
+
+    Example:
+        >>> check_kernel_fits(5, kernel_size=3, padding=0, dilation=2)  # spans 5 pixels: fits
+    """
+    span = dilation * (kernel_size - 1) + 1
+    if span > size + 2 * padding:
+        where = f" in {dim}" if dim else ""
+        raise ValueError(
+            f"kernel_size={kernel_size} with dilation={dilation} spans {span} pixels{where}, more than the "
+            f"padded input size + 2*padding = {size} + 2*{padding} = {size + 2 * padding}; the output would be "
+            f"empty (need dilation*(kernel_size-1)+1 <= size+2*padding)"
+        )

@@ -7,6 +7,10 @@ arithmetic for deep learning" (https://arxiv.org/abs/1603.07285); the ERFNet blo
 Romera et al., "ERFNet: Efficient Residual Factorized ConvNet for Real-time Semantic
 Segmentation" (IEEE T-ITS 2017, https://github.com/Eromera/erfnet_pytorch).
 
+The output sizes live one layer lower, in :mod:`explainer.sizes`, because
+:mod:`explainer.sampling` needs them too; they are re-exported here on purpose, so that all of the
+convolution arithmetic of lesson 01 is imported from one place.
+
 Letters used throughout: ``n`` input size, ``k`` kernel size, ``s`` stride, ``p`` padding,
 ``d`` dilation, ``o`` output size, ``w`` block width (channels).
 """
@@ -14,15 +18,13 @@ Letters used throughout: ``n`` input size, ``k`` kernel size, ``s`` stride, ``p`
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor, nn
 
 from explainer._validate import check_choice, check_int, check_pair
-
-if TYPE_CHECKING:  # imported for annotations only; sampling imports this module
-    from explainer.sampling import TransposedGeometry
+from explainer.sampling import TransposedGeometry, sampling_positions, transposed_geometry
+from explainer.sizes import conv_output_size, effective_kernel_size, transposed_output_size
 
 __all__ = [
     "conv_output_size",
@@ -46,100 +48,6 @@ __all__ = [
 ERFNET_BLOCKS = ("non_bottleneck", "bottleneck", "non_bottleneck_1d")
 
 Pair = tuple[int, int]
-
-
-# --------------------------------------------------------------------------- sizes
-def _check_fits(size: int, kernel_size: int, padding: int, dilation: int, dim: str = "") -> None:
-    """Raise if the dilated kernel does not fit in the padded input (the output would be empty)."""
-    span = dilation * (kernel_size - 1) + 1
-    if span > size + 2 * padding:
-        where = f" in {dim}" if dim else ""
-        raise ValueError(
-            f"kernel_size={kernel_size} with dilation={dilation} spans {span} pixels{where}, more than the "
-            f"padded input size + 2*padding = {size} + 2*{padding} = {size + 2 * padding}; the output would be "
-            f"empty (need dilation*(kernel_size-1)+1 <= size+2*padding)"
-        )
-
-
-def conv_output_size(size: int, kernel_size: int, stride: int = 1, padding: int = 0, dilation: int = 1) -> int:
-    """Output length of a convolution along one dimension, as ``nn.Conv2d`` computes it.
-
-    ``o = floor((n + 2p - d(k-1) - 1) / s) + 1``
-
-    Args:
-        size: input length ``n`` (>= 1).
-        kernel_size: ``k`` (>= 1).
-        stride: ``s`` (>= 1).
-        padding: zeros added on each side, ``p`` (>= 0).
-        dilation: spacing between kernel taps, ``d`` (>= 1).
-
-    Raises:
-        TypeError: a non-integer argument.
-        ValueError: an argument out of range, or a dilated kernel larger than the padded input.
-
-    Example:
-        >>> conv_output_size(7, kernel_size=3, stride=2, padding=1)  # floor((7+2-2-1)/2)+1
-        4
-    """
-    size = check_int("size", size, minimum=1)
-    kernel_size = check_int("kernel_size", kernel_size, minimum=1)
-    stride = check_int("stride", stride, minimum=1)
-    padding = check_int("padding", padding, minimum=0)
-    dilation = check_int("dilation", dilation, minimum=1)
-    _check_fits(size, kernel_size, padding, dilation)
-    return (size + 2 * padding - dilation * (kernel_size - 1) - 1) // stride + 1
-
-
-def transposed_output_size(
-    size: int, kernel_size: int, stride: int = 1, padding: int = 0, output_padding: int = 0, dilation: int = 1
-) -> int:
-    """Output length of a transposed convolution along one dimension, as ``nn.ConvTranspose2d`` computes it.
-
-    ``o = (n-1)s - 2p + d(k-1) + output_padding + 1``
-
-    ``output_padding`` (one extra row/column at the bottom/right) picks one of the ``s`` input sizes
-    that a stride-``s`` convolution maps to the same output size; PyTorch requires it to be smaller
-    than ``max(stride, dilation)``.
-
-    Raises:
-        TypeError: a non-integer argument.
-        ValueError: an argument out of range, ``output_padding >= max(stride, dilation)``, or an
-            output that would be empty (padding too large).
-
-    Example:
-        >>> transposed_output_size(3, kernel_size=3, stride=2, padding=1, output_padding=1)  # 4-2+2+1+1
-        6
-    """
-    size = check_int("size", size, minimum=1)
-    kernel_size = check_int("kernel_size", kernel_size, minimum=1)
-    stride = check_int("stride", stride, minimum=1)
-    padding = check_int("padding", padding, minimum=0)
-    dilation = check_int("dilation", dilation, minimum=1)
-    output_padding = check_int("output_padding", output_padding, minimum=0)
-    if output_padding >= max(stride, dilation):
-        raise ValueError(
-            f"output_padding must be smaller than max(stride, dilation) = {max(stride, dilation)}, "
-            f"got {output_padding}"
-        )
-    out = (size - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1
-    if out < 1:
-        raise ValueError(
-            f"padding={padding} is too large: the transposed output (size-1)*stride - 2*padding + "
-            f"dilation*(kernel_size-1) + output_padding + 1 would be {out} (need >= 1)"
-        )
-    return out
-
-
-def effective_kernel_size(kernel_size: int, dilation: int) -> int:
-    """Span of a dilated kernel in input pixels: ``k + (k-1)(d-1)`` (= ``d(k-1) + 1``).
-
-    Example:
-        >>> effective_kernel_size(3, dilation=2)  # taps at 0, 2, 4
-        5
-    """
-    kernel_size = check_int("kernel_size", kernel_size, minimum=1)
-    dilation = check_int("dilation", dilation, minimum=1)
-    return kernel_size + (kernel_size - 1) * (dilation - 1)
 
 
 # --------------------------------------------------------------------------- counts
@@ -489,8 +397,6 @@ def conv_arithmetic(input_size: int | Pair, kernel_size: int | Pair, stride: int
         >>> conv_arithmetic(3, 3, stride=2, transposed=True).output_size  # (3-1)*2 + 2 + 1
         (7, 7)
     """
-    from explainer.sampling import sampling_positions, transposed_geometry  # sampling imports this module
-
     if not isinstance(transposed, bool):
         raise TypeError(f"transposed must be a bool, got {transposed!r}")
     in_channels, out_channels, groups = _check_groups(in_channels, out_channels, groups)

@@ -24,8 +24,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from explainer._validate import check_pair, check_tensor
-from explainer.conv import _check_fits, transposed_output_size
+from explainer._validate import check_kernel_fits, check_pair, check_tensor
 from explainer.deformable import (
     DeformConv2d,
     affine_offsets,
@@ -36,6 +35,7 @@ from explainer.deformable import (
     scale_offsets,
     shear_offsets,
 )
+from explainer.sizes import transposed_output_size
 
 __all__ = [
     "sampling_positions",
@@ -103,7 +103,7 @@ def sampling_positions(input_size: int | Pair, kernel_size: int | Pair, stride: 
     if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
     for i, dim in enumerate(("height", "width")):
-        _check_fits(size[i], k[i], p[i], d[i], dim)
+        check_kernel_fits(size[i], k[i], p[i], d[i], dim)
     out = tuple((size[i] + 2 * p[i] - d[i] * (k[i] - 1) - 1) // s[i] + 1 for i in range(2))
     if offset is None:
         return _tap_grid(out, k, s, (-p[0], -p[1]), d, dtype, device)
