@@ -11,17 +11,17 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from explainer.sampling import (
+from explainer.deformable import (
     DeformConv2d,
     affine_offsets,
     deform_conv2d,
     dilation_as_offsets,
     random_offsets,
     rotation_offsets,
-    sampling_positions,
     scale_offsets,
     shear_offsets,
 )
+from explainer.sampling import sampling_positions
 
 
 def bilinear_ref(img, y, x):

@@ -21,9 +21,8 @@ from explainer.explorers.dilation import (  # noqa: E402
     deformation_explorer,
     dilation_explorer,
 )
-from explainer.sampling import (  # noqa: E402
-    affine_offsets, deform_conv2d, random_offsets, sampling_positions, stacked_coverage,
-)
+from explainer.deformable import affine_offsets, deform_conv2d, random_offsets  # noqa: E402
+from explainer.sampling import sampling_positions, stacked_coverage  # noqa: E402
 from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
 

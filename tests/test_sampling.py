@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from explainer.deformable import deform_conv2d, random_offsets
 from explainer.sampling import (
     conv_transpose2d_as_conv,
     sampling_positions,
@@ -163,8 +164,6 @@ def test_transposed_geometry_numbers_and_errors():
 
 # --------------------------------------------------------------------------- deformed positions (offset=)
 def test_sampling_positions_with_offsets_are_where_deform_conv2d_reads():
-    from explainer.sampling import deform_conv2d, random_offsets
-
     n, k, s, p, d = (7, 6), (3, 2), (2, 1), (1, 0), (1, 2)
     out = (4, 4)
     offset = random_offsets(k, out, 1.5, batch=2, seed=3, dtype=torch.float64)  # (2, 12, 4, 4)

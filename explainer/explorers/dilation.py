@@ -20,16 +20,11 @@ import torch
 import torch.nn.functional as F
 
 from explainer._validate import check_choice, check_int
-from explainer.conv import effective_kernel_size
+from explainer.deformable import affine_offsets, deform_conv2d, random_offsets
 from explainer.explorers._kit import Explorer, Kept, dropdown, float_slider, int_slider
 from explainer.render import Painter, new_figure
-from explainer.sampling import (
-    affine_offsets,
-    deform_conv2d,
-    random_offsets,
-    sampling_positions,
-    stacked_coverage,
-)
+from explainer.sampling import sampling_positions, stacked_coverage
+from explainer.sizes import effective_kernel_size
 from explainer.theme import Theme, get_theme
 from explainer.views.dilation import (
     draw_coverage,
@@ -230,7 +225,7 @@ class DeformationState:
     """What the deformation explorer shows.
 
     Attributes:
-        offset: ``(1, 18, H, W)`` offsets fed to :func:`~explainer.sampling.deform_conv2d`.
+        offset: ``(1, 18, H, W)`` offsets fed to :func:`~explainer.deformable.deform_conv2d`.
         mask: ``(1, 9, H, W)`` DCNv2 mask, or None.
         unit: the selected output unit ``(y, x)``.
         regular, deformed: ``(9, 2)`` taps of that unit without and with the offsets.
