@@ -1,4 +1,5 @@
-"""Oracle tests for explainer.conv: every number against what PyTorch's own layers do."""
+"""Oracle tests for explainer.conv (and the sizes it re-exports from explainer.sizes): every number against
+what PyTorch's own layers do."""
 
 from __future__ import annotations
 
@@ -13,16 +14,12 @@ from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
 from explainer.conv import (
-    ERFNET_BLOCKS,
     conv_arithmetic,
     conv_flops,
     conv_output_size,
     conv_params,
     conv_transpose_flops,
     effective_kernel_size,
-    erfnet_block,
-    erfnet_block_params,
-    layer_costs,
     transposed_output_size,
 )
 
@@ -131,95 +128,6 @@ def test_grouped_convolution_divides_parameters_by_groups():
         assert conv_params(32, 64, 3, groups=g, bias=False) * g == dense
 
 
-# --------------------------------------------------------------------------- ERFNet blocks
-def notes_formula(kind, w):
-    """The closed forms written in our (Chinese) notes, file 003, section 卷积核参数计算."""
-    return {"non_bottleneck": 18 * w**2 + 2 * w,
-            "bottleneck": (17 * w**2) // 16 + (3 * w) // 2,
-            "non_bottleneck_1d": 12 * w**2 + 4 * w}[kind]
-
-
-@pytest.mark.parametrize("kind", ERFNET_BLOCKS)
-@pytest.mark.parametrize("batch_norm", [False, True])
-def test_erfnet_block_params_match_real_modules(kind, batch_norm):
-    for width in range(4, 132, 4):
-        module = erfnet_block(kind, width, batch_norm=batch_norm)
-        assert erfnet_block_params(kind, width, batch_norm) == sum(p.numel() for p in module.parameters())
-        if not batch_norm and (kind != "bottleneck" or width % 16 == 0):
-            assert erfnet_block_params(kind, width) == notes_formula(kind, width)
-
-
-@pytest.mark.parametrize("width", [1, 3, 5, 7, 30])
-def test_erfnet_factorised_blocks_accept_any_width(width):
-    for kind in ("non_bottleneck", "non_bottleneck_1d"):
-        module = erfnet_block(kind, width)
-        assert erfnet_block_params(kind, width) == sum(p.numel() for p in module.parameters())
-
-
-def test_bottleneck_in_terms_of_quarter_width():
-    for w0 in range(1, 20):
-        assert erfnet_block_params("bottleneck", 4 * w0) == 17 * w0**2 + 6 * w0
-
-
-def test_erfnet_blocks_keep_shape_and_reference_bn_layout():
-    x = torch.randn(2, 16, 9, 7, dtype=torch.float64)
-    for kind in ERFNET_BLOCKS:
-        block = erfnet_block(kind, 16, batch_norm=True).double().eval()
-        assert block(x).shape == x.shape
-    bns = [m for m in erfnet_block("non_bottleneck_1d", 8, batch_norm=True).modules() if isinstance(m, nn.BatchNorm2d)]
-    assert len(bns) == 2  # after the 2nd and the 4th convolution, as in the ERFNet code
-    dilated = erfnet_block("non_bottleneck_1d", 8, dilation=4)
-    assert dilated(torch.randn(1, 8, 10, 10)).shape == (1, 8, 10, 10)
-    assert erfnet_block_params("non_bottleneck_1d", 8) == sum(p.numel() for p in dilated.parameters())
-
-
-def test_erfnet_factorisation_saves_a_third_of_the_weights():
-    # 12w^2 + 4w versus 18w^2 + 2w: the 1D factorisation keeps 2/3 of the weights asymptotically.
-    w = 1024
-    ratio = erfnet_block_params("non_bottleneck_1d", w) / erfnet_block_params("non_bottleneck", w)
-    assert abs(ratio - 2 / 3) < 1e-3
-
-
-# --------------------------------------------------------------------------- per-layer costs
-def test_layer_costs_against_hand_formulas_and_the_flop_counter():
-    model = nn.Sequential(
-        nn.Conv2d(3, 8, 3, stride=2, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
-        nn.Conv2d(8, 8, (1, 3), padding=(0, 1), groups=4, bias=False),
-        nn.ConvTranspose2d(8, 4, 2, stride=2),
-        nn.Flatten(), nn.Linear(4 * 10 * 12, 5),
-    )
-    costs = layer_costs(model, (2, 3, 10, 12))
-    assert [c.name for c in costs] == ["0", "3", "4", "6"]
-    assert [c.kind for c in costs] == ["Conv2d", "Conv2d", "ConvTranspose2d", "Linear"]
-    assert [c.output_shape for c in costs] == [(2, 8, 5, 6), (2, 8, 5, 6), (2, 4, 10, 12), (2, 5)]
-    assert costs[0].multiply_adds == 2 * 5 * 6 * 8 * 3 * 3 * 3
-    assert costs[1].multiply_adds == 2 * 5 * 6 * 8 * 2 * 1 * 3
-    assert costs[2].multiply_adds == 2 * 5 * 6 * 8 * 4 * 2 * 2
-    assert costs[3].multiply_adds == 2 * 480 * 5
-    assert [c.params for c in costs] == [8 * 27 + 8, 8 * 2 * 3, 8 * 4 * 4 + 4, 480 * 5 + 5]
-    assert sum(c.multiply_adds for c in costs) == macs_from_flop_counter(model, torch.zeros(2, 3, 10, 12))
-
-
-def test_layer_costs_leave_the_model_untouched():
-    model = nn.Sequential(nn.Conv2d(2, 4, 3), nn.BatchNorm2d(4), nn.Dropout(0.5))
-    model.train()
-    model[2].eval()
-    before = model[1].running_mean.clone()
-    layer_costs(model, (1, 2, 6, 6))
-    assert model.training and model[1].training and not model[2].training
-    assert torch.equal(model[1].running_mean, before)
-    assert not model[0]._forward_hooks
-
-
-def test_layer_costs_follow_model_dtype_and_reject_bad_input():
-    model = nn.Conv2d(1, 1, 3).double()
-    assert layer_costs(model, (1, 1, 5, 5))[0].output_shape == (1, 1, 3, 3)
-    with pytest.raises(TypeError, match="model"):
-        layer_costs("resnet", (1, 3, 8, 8))
-    with pytest.raises(ValueError, match="input_shape"):
-        layer_costs(model, (1, 1, 0, 5))
-
-
 # --------------------------------------------------------------------------- the explorer's bundle
 @settings(max_examples=40, deadline=None)
 @given(n=st.tuples(st.integers(1, 9), st.integers(1, 9)), k=st.tuples(st.integers(1, 4), st.integers(1, 4)),
@@ -266,8 +174,6 @@ def test_conv_arithmetic_matches_real_layers(n, k, s, p, d, op, g, transposed):
     (lambda: conv_params(8, 6, 3, groups=4), ValueError, ["out_channels", "groups=4", "6"]),
     (lambda: conv_params(8, 8, (3, 3, 3)), TypeError, ["kernel_size", "(3, 3, 3)"]),
     (lambda: conv_flops(4, 4, 3, output_size=0), ValueError, ["output_size", "0"]),
-    (lambda: erfnet_block_params("bottleneck", 6), ValueError, ["width", "divisible by 4", "6"]),
-    (lambda: erfnet_block("resnet", 8), ValueError, ["kind", "'resnet'"]),
     (lambda: conv_arithmetic(5, 3, output_padding=1), ValueError, ["output_padding", "transposed"]),
     (lambda: conv_arithmetic((5, 2), (1, 3)), ValueError, ["width", "kernel_size=3", "empty"]),
     (lambda: conv_arithmetic(5, 3, transposed=1), TypeError, ["transposed", "bool"]),
