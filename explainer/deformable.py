@@ -13,8 +13,8 @@ Layouts are exactly those of ``torchvision.ops.deform_conv2d``: ``offset`` is
 group major), ``mask`` is ``(B, G*kh*kw, H_out, W_out)``; the weight groups come from
 ``weight.shape[1]`` and the ``G`` offset groups from the offset's channel count.
 
-The offset builders return offset tensors for the special cases the notes discuss: scaling,
-rotation, shear (any linear map of the kernel grid), random jitter, and dilation itself.
+The offset builders return offset tensors for the special cases the notes discuss: any linear map
+of the kernel grid (scaling, rotation, shear), random jitter, and dilation itself.
 """
 
 from __future__ import annotations
@@ -33,7 +33,6 @@ __all__ = [
     "affine_offsets",
     "scale_offsets",
     "rotation_offsets",
-    "shear_offsets",
     "random_offsets",
     "dilation_as_offsets",
 ]
@@ -314,19 +313,6 @@ def rotation_offsets(kernel_size: int | Pair, out_size: int | Pair, angle: float
     c, s = math.cos(t), math.sin(t)
     return affine_offsets(kernel_size, out_size, [[c, -s], [s, c]], dilation=dilation, batch=batch,
                           dtype=dtype, device=device)
-
-
-def shear_offsets(kernel_size: int | Pair, out_size: int | Pair, shear: float, *, dilation: int | Pair = 1,
-                  batch: int = 1, dtype: torch.dtype = torch.float32,
-                  device: torch.device | str | None = None) -> Tensor:
-    """Offsets that shear the kernel grid horizontally: ``x' = x + shear * y``.
-
-    Example:
-        >>> shear_offsets(3, 1, 0.5)[0, :2, 0, 0].tolist()  # tap (-1, -1) -> (-1, -1.5)
-        [0.0, -0.5]
-    """
-    return affine_offsets(kernel_size, out_size, [[1.0, 0.0], [float(shear), 1.0]], dilation=dilation,
-                          batch=batch, dtype=dtype, device=device)
 
 
 def random_offsets(kernel_size: int | Pair, out_size: int | Pair, std: float = 1.0, *, offset_groups: int = 1,

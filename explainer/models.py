@@ -18,10 +18,10 @@ from torch import Tensor, nn
 
 from explainer._validate import check_choice, check_int, check_tensor
 from explainer.data import SHAPES
-from explainer.gating import GATES, Gates, gate_multiply_adds, gate_params, make_gate
+from explainer.gating import GATES, Gates, make_gate
 
 __all__ = ["WIDTHS", "REDUCTION", "IMAGE_SIZE", "WEIGHTS_DIR", "GatedCNN", "StageOutputs", "weights_path",
-           "load_pretrained", "init_weights", "stage_costs", "StageCost"]
+           "load_pretrained", "init_weights"]
 
 WIDTHS = (16, 32, 64)
 REDUCTION = 4  # 16 would leave the 16-channel stage a 1-unit bottleneck
@@ -132,44 +132,3 @@ def load_pretrained(gate: str) -> GatedCNN:
     model = GatedCNN(gate)
     model.load_state_dict(_state(gate))
     return model.eval()
-
-
-@dataclass(frozen=True)
-class StageCost:
-    """Cost of one stage of :class:`GatedCNN` and of its gate, for one image.
-
-    Attributes:
-        stage: index.
-        channels: stage width ``C``.
-        size: (H, W) of the stage's map.
-        conv_params / gate_params: parameters of the two convolutions (+BN) and of the gate.
-        conv_multiply_adds / gate_multiply_adds: multiply-adds of the same parts.
-    """
-
-    stage: int
-    channels: int
-    size: tuple[int, int]
-    conv_params: int
-    gate_params: int
-    conv_multiply_adds: int
-    gate_multiply_adds: int
-
-
-def stage_costs(gate: str, image_size: int = IMAGE_SIZE) -> list[StageCost]:
-    """Parameters and multiply-adds per stage of ``GatedCNN(gate)`` (convs vs gate), by closed form.
-
-    Example:
-        >>> stage_costs("se")[0].gate_params  # 2 * 16 * (16 // 4)
-        128
-    """
-    gate = check_choice("gate", gate, GATES)
-    size = check_int("image_size", image_size, minimum=4)
-    costs, c_in = [], 3
-    for i, c in enumerate(WIDTHS):
-        hw = size * size
-        conv_p = 9 * c_in * c + 9 * c * c + 4 * c
-        conv_m = hw * 9 * (c_in * c + c * c)
-        costs.append(StageCost(i, c, (size, size), conv_p, gate_params(gate, c, REDUCTION), conv_m,
-                               gate_multiply_adds(gate, c, (size, size), REDUCTION)))
-        c_in, size = c, size // 2
-    return costs

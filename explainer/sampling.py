@@ -34,7 +34,6 @@ __all__ = [
     "TransposedGeometry",
     "transposed_geometry",
     "zero_insert",
-    "conv_transpose2d_as_conv",
     # Two offset builders of explainer.deformable, re-exported on purpose only while
     # tests/test_views_dilation.py imports them from here; everything else imports them from
     # explainer.deformable, their home.
@@ -243,36 +242,3 @@ def zero_insert(x: Tensor, stride: int | Pair) -> Tensor:
     out = x.new_zeros((*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1))  # (..., H', W')
     out[..., ::sh, ::sw] = x
     return out
-
-
-def conv_transpose2d_as_conv(x: Tensor, weight: Tensor, bias: Tensor | None = None, stride: int | Pair = 1,
-                             padding: int | Pair = 0, output_padding: int | Pair = 0,
-                             dilation: int | Pair = 1) -> Tensor:
-    """``F.conv_transpose2d`` (groups=1) computed the long way: zero-insert, pad, direct convolution.
-
-    Args:
-        x: ``(B, C_in, H, W)`` input.
-        weight: ``(C_in, C_out, kh, kw)``, the layout of ``nn.ConvTranspose2d.weight``.
-        bias: optional ``(C_out,)``.
-        stride, padding, output_padding, dilation: as for ``nn.ConvTranspose2d``.
-
-    Returns:
-        ``(B, C_out, H_out, W_out)``, equal to ``F.conv_transpose2d`` up to rounding.
-
-    Example:
-        >>> x, w = torch.randn(1, 2, 3, 4), torch.randn(2, 5, 3, 2)
-        >>> y = conv_transpose2d_as_conv(x, w, stride=2, padding=1)
-        >>> torch.allclose(y, F.conv_transpose2d(x, w, stride=2, padding=1), atol=1e-5)
-        True
-    """
-    x = check_tensor("x", x, ndim=4)
-    weight = check_tensor("weight", weight, ndim=4)
-    if weight.shape[0] != x.shape[1]:
-        raise ValueError(f"weight must have shape (C_in={x.shape[1]}, C_out, kh, kw), got {tuple(weight.shape)}")
-    geo = transposed_geometry(tuple(x.shape[-2:]), tuple(weight.shape[-2:]), stride, padding, output_padding,
-                              dilation)
-    z = zero_insert(x, geo.stride)  # (B, C_in, H', W')
-    (bh, bw), (ah, aw) = geo.pad_before, geo.pad_after
-    z = F.pad(z, (bw, aw, bh, ah))  # negative amounts crop
-    flipped = weight.flip(-2, -1).transpose(0, 1)  # (C_out, C_in, kh, kw)
-    return F.conv2d(z, flipped, bias, stride=1, dilation=geo.dilation)

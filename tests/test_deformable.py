@@ -19,7 +19,6 @@ from explainer.deformable import (
     random_offsets,
     rotation_offsets,
     scale_offsets,
-    shear_offsets,
 )
 from explainer.sampling import sampling_positions
 
@@ -250,7 +249,7 @@ def test_offset_builders_move_taps_by_the_linear_map():
         (scale_offsets(k, n, (0.5, 3.0), dtype=torch.float64), torch.tensor([[0.5, 0], [0, 3.0]])),
         (rotation_offsets(k, n, 30.0, dtype=torch.float64),
          torch.tensor([[math.cos(math.pi / 6), -math.sin(math.pi / 6)], [math.sin(math.pi / 6), math.cos(math.pi / 6)]])),
-        (shear_offsets(k, n, 0.5, dtype=torch.float64), torch.tensor([[1.0, 0], [0.5, 1.0]])),
+        (affine_offsets(k, n, [[1.0, 0.0], [0.5, 1.0]], dtype=torch.float64), torch.tensor([[1.0, 0], [0.5, 1.0]])),
         (affine_offsets(k, n, [[1.0, 0.3], [-0.2, 0.8]], dtype=torch.float64), torch.tensor([[1.0, 0.3], [-0.2, 0.8]])),
     ]
     for offset, a in cases:

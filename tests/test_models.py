@@ -20,8 +20,8 @@ import torch
 import torch.nn.functional as F
 
 from explainer.data import SHAPES, scenes
-from explainer.gating import GATES, CBAM, ECA, SqueezeExcitation
-from explainer.models import WEIGHTS_DIR, WIDTHS, GatedCNN, init_weights, load_pretrained, stage_costs, weights_path
+from explainer.gating import GATES, CBAM, ECA, SqueezeExcitation, gate_params
+from explainer.models import REDUCTION, WEIGHTS_DIR, WIDTHS, GatedCNN, init_weights, load_pretrained, weights_path
 from explainer.train import TEST_SEED, accuracy, train_gated_cnn
 
 ACCURACY_BAR = 0.95
@@ -114,10 +114,8 @@ def test_every_stage_has_the_gate_and_inspect_agrees_with_forward(gate, kind):
 def test_gate_parameters_add_exactly_what_the_formulas_say():
     base = n_params(GatedCNN("none"))
     for gate in GATES:
-        extra = sum(c.gate_params for c in stage_costs(gate))
+        extra = sum(gate_params(gate, width, REDUCTION) for width in WIDTHS)
         assert n_params(GatedCNN(gate)) == base + extra
-        assert all(c.conv_params == n_params(stage["convs"]) for c, stage in zip(stage_costs(gate),
-                                                                                   GatedCNN(gate).stages))
 
 
 def test_training_is_deterministic_and_leaves_the_global_rng_alone():

@@ -37,7 +37,6 @@ from explainer._validate import check_choice, check_int, check_tensor
 
 __all__ = [
     "PATTERNS",
-    "COST_PATTERNS",
     "local_mask",
     "strided_mask",
     "block_mask",
@@ -56,7 +55,6 @@ __all__ = [
 ]
 
 PATTERNS = ("local", "strided", "block", "bucket")
-COST_PATTERNS = ("full", "local", "strided", "block", "bucket", "linear")
 
 
 def _check_bool(name: str, value: object) -> bool:
@@ -338,7 +336,7 @@ def attention_cost(n: int, dim: int, pattern: str = "full", **sizes: int | bool)
     Args:
         n: sequence length (>= 1).
         dim: head size ``d`` (>= 1), used for queries, keys and values.
-        pattern: one of :data:`COST_PATTERNS`.
+        pattern: ``"full"``, one of :data:`PATTERNS`, or ``"linear"``.
         **sizes: the pattern's arguments (``window``, ``stride``, ``block_size``, ``n_buckets``,
             ``seed``, ``causal``) as in :func:`pattern_nnz`.
 
@@ -351,7 +349,7 @@ def attention_cost(n: int, dim: int, pattern: str = "full", **sizes: int | bool)
     """
     n = check_int("n", n, minimum=1)
     dim = check_int("dim", dim, minimum=1)
-    pattern = check_choice("pattern", pattern, COST_PATTERNS)
+    pattern = check_choice("pattern", pattern, ("full", *PATTERNS, "linear"))
     if pattern == "linear":
         return AttentionCost(pattern, n, dim, 0, 2 * n * dim * dim + n * dim, dim * dim + dim)
     pairs = n * n if pattern == "full" else pattern_nnz(pattern, n, **sizes)  # type: ignore[arg-type]
