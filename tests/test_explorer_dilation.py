@@ -7,6 +7,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import inspect  # noqa: E402
 import math  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -160,9 +161,26 @@ def test_deformation_click_selects_a_unit_on_any_panel():
         assert torch.equal(ex.result.regular, sampling_positions(48, 3, padding=1)[round(y), round(x)])
 
 
+@pytest.mark.parametrize("factory", [dilation_explorer, deformation_explorer])
+def test_factories_spell_out_and_document_every_option(factory):
+    parameters = inspect.signature(factory).parameters
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not p.empty for p in parameters.values())
+    args = factory.__doc__.split("Args:")[1].split("Raises:")[0]
+    for name in parameters:
+        assert f"        {name}:" in args, name
+
+
 def test_bad_options_and_presentation():
-    with pytest.raises(ValueError, match="unknown option"):
+    with pytest.raises(TypeError, match="zoom"):
         deformation_explorer(zoom=2)
+    with pytest.raises(ValueError, match=r"scale must be a number in \[0.5, 3\], got 10"):
+        deformation_explorer(scale=10)
+    with pytest.raises(TypeError, match="angle must be a number"):
+        deformation_explorer(angle="30")
+    with pytest.raises(ValueError, match="tap"):
+        deformation_explorer(tap=9)
+    with pytest.raises(ValueError, match="seed"):
+        deformation_explorer(seed=21)
     with pytest.raises(ValueError, match="mask"):
         deformation_explorer(mask="gaussian")
     with pytest.raises(ValueError, match="dilation"):

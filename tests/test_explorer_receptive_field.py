@@ -7,6 +7,8 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+import inspect  # noqa: E402
+
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
@@ -122,6 +124,38 @@ def test_synthetic_picture_and_validation():
         receptive_field_explorer(image="webcam")
     with pytest.raises(ValueError, match="input_size must be an integer in \\[8, 256\\], got 4"):
         receptive_field_explorer(input_size=4)
+    with pytest.raises(ValueError, match="kernel_size must be odd"):
+        receptive_field_explorer(kernel_size=4)
+    with pytest.raises(ValueError, match="depth must be at most 5 with pool_every=1"):
+        receptive_field_explorer(input_size=32, depth=6, pool_every=1)
+    with pytest.raises(ValueError, match="pool_every must be one of 0, 1, 2, 3"):
+        receptive_field_explorer(pool_every=5)
+    with pytest.raises(ValueError, match="weights must be one of"):
+        receptive_field_explorer(weights="pretrained")
+    with pytest.raises(ValueError, match="stride must be an integer in \\[1, 3\\]"):
+        receptive_field_explorer(stride=4)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'kernel'"):
+        receptive_field_explorer(kernel=3)
+
+
+@pytest.mark.parametrize("factory", [receptive_field_explorer, reference_networks_explorer, stacked_convs_explorer])
+def test_factories_spell_out_and_document_every_option(factory):
+    parameters = inspect.signature(factory).parameters
+    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not p.empty for p in parameters.values())
+    args = factory.__doc__.split("Args:")[1].split("Raises:")[0]
+    for name in parameters:
+        assert f"        {name}:" in args, name
+
+
+def test_other_factories_name_a_bad_option():
+    with pytest.raises(ValueError, match="network must be one of 'AlexNet'"):
+        reference_networks_explorer(network="ResNet")
+    with pytest.raises(ValueError, match="kernel_size must be one of 3, 5; got 7"):
+        stacked_convs_explorer(kernel_size=7)
+    with pytest.raises(ValueError, match="channels must be one of 16, 32"):
+        stacked_convs_explorer(channels=100)
+    with pytest.raises(ValueError, match="depth must be an integer in \\[1, 5\\], got 9"):
+        stacked_convs_explorer(depth=9)
 
 
 def test_reference_explorer_shows_published_values():

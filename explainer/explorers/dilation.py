@@ -43,6 +43,7 @@ __all__ = [
     "HYBRID_SCHEDULES",
     "EDGE_KERNELS",
     "MASKS",
+    "OFFSET_RANGES",
     "DilationState",
     "DeformationState",
     "DilationExplorer",
@@ -63,6 +64,9 @@ EDGE_KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
     "Laplacian": ((0, 1, 0), (1, -4, 1), (0, 1, 0)),
 }
 MASKS = ("none", "centre-weighted", "random")
+# The deformation explorer's float sliders: (min, max, step).
+OFFSET_RANGES: dict[str, tuple[float, float, float]] = {
+    "scale": (0.5, 3.0, 0.1), "angle": (-90.0, 90.0, 5.0), "shear": (-1.0, 1.0, 0.1), "noise": (0.0, 2.0, 0.1)}
 # Offset settings whose (offset, mask, output) the deformation explorer keeps: about 0.25 MB each at
 # the default 48 x 48 input, 4 MB at the largest (128 x 128).
 KEPT_DEFORMATIONS = 16
@@ -100,7 +104,10 @@ class DilationState:
 
 
 class DilationExplorer(Explorer):
-    """Taps of a dilated kernel on a photo, and the coverage of stacked dilations; ``result`` is a :class:`DilationState`."""
+    """Taps of a dilated kernel on a photo, and the coverage of stacked dilations; ``result`` is a :class:`DilationState`.
+
+    The arguments are those of :func:`dilation_explorer`.
+    """
 
     def __init__(self, *, kernel_size: int = 3, dilation: int = 2, hybrid: str = HYBRID_SCHEDULES[0][0],
                  input_size: int = 64, theme: Theme | None = None) -> None:
@@ -204,19 +211,29 @@ def _dilation_info(s: DilationState) -> str:
     )
 
 
-def dilation_explorer(*, presentation: bool | None = None, **options: Any) -> DilationExplorer:
-    """Build (not display) the dilation explorer.
+def dilation_explorer(*, kernel_size: int = 3, dilation: int = 2, hybrid: str = HYBRID_SCHEDULES[0][0],
+                      input_size: int = 64, presentation: bool | None = None) -> DilationExplorer:
+    """Build (not display) the dilation explorer; a click on the photo moves the kernel.
 
-    Keyword options: ``kernel_size`` (3, in 2..5), ``dilation`` (2, in 1..6), ``hybrid`` (a label of
-    :data:`HYBRID_SCHEDULES`), ``input_size`` (64); ``presentation``: True for the lecture-hall theme,
-    None for the global setting.
+    Args:
+        kernel_size: kernel ``k``, 2 to 5.
+        dilation: dilation ``d`` of the single layer and of the three equal layers, 1 to 6.
+        hybrid: the schedule compared with the equal one, a label of :data:`HYBRID_SCHEDULES`
+            (``"1, 2, 5"``, ``"1, 2, 3"``, ``"1, 3, 9"``, ``"2, 4, 8"``).
+        input_size: side of the square photo, 32 to 256 pixels (not a control).
+        presentation: True for the lecture-hall theme, False for the default, None for the global
+            setting (:func:`explainer.set_presentation`).
+
+    Raises:
+        ValueError: a setting outside its range (the message names it).
 
     Example:
         >>> ex = dilation_explorer(kernel_size=3, dilation=2)
         >>> ex.result.effective, ex.result.holes_hybrid
         (5, 0)
     """
-    return DilationExplorer(theme=get_theme(presentation), **options)
+    return DilationExplorer(kernel_size=kernel_size, dilation=dilation, hybrid=hybrid, input_size=input_size,
+                            theme=get_theme(presentation))
 
 
 # --------------------------------------------------------------------------- deformation
@@ -245,33 +262,32 @@ class DeformationState:
 
 class DeformationExplorer(Explorer):
     """Offsets built from scale, rotation, shear and noise, their grid, field and effect; ``result`` is a
-    :class:`DeformationState`."""
+    :class:`DeformationState`. The arguments are those of :func:`deformation_explorer`."""
 
-    def __init__(self, *, input_size: int = 48, arrow_step: int = 4, theme: Theme | None = None,
-                 **initial: Any) -> None:
+    def __init__(self, *, scale: float = 2.0, angle: float = 30.0, shear: float = 0.0, noise: float = 0.5,
+                 seed: int = 0, mask: str = MASKS[0], kernel: str = next(iter(EDGE_KERNELS)), tap: int = 0,
+                 input_size: int = 48, arrow_step: int = 4, theme: Theme | None = None) -> None:
         from explainer.data import sample_image
 
         theme = theme or get_theme()
         self.input_size = check_int("input_size", input_size, minimum=16, maximum=128)
         self.step = check_int("arrow_step", arrow_step, minimum=1)
+        v = {name: _check_number(name, value, *OFFSET_RANGES[name][:2])
+             for name, value in (("scale", scale), ("angle", angle), ("shear", shear), ("noise", noise))}
+        seed, tap = check_int("seed", seed, 0, 20), check_int("tap", tap, 0, 8)
+        mask, kernel = check_choice("mask", mask, MASKS), check_choice("kernel", kernel, list(EDGE_KERNELS))
         self.photo = sample_image(self.input_size, grayscale=True)  # (1, H, W)
         self.unit = (self.input_size // 2, self.input_size // 2)
-        v = dict(scale=2.0, angle=30.0, shear=0.0, noise=0.5, seed=0, mask=MASKS[0], kernel=next(iter(EDGE_KERNELS)),
-                 tap=0)
-        unknown = sorted(set(initial) - set(v))
-        if unknown:
-            raise ValueError(f"unknown option(s) {unknown}; choose from {sorted(v)}")
-        v.update(initial)
         controls = {
-            "scale": float_slider("scale", v["scale"], 0.5, 3.0, 0.1, theme=theme),
-            "angle": float_slider("rotation °", v["angle"], -90.0, 90.0, 5.0, readout_format=".0f", theme=theme),
-            "shear": float_slider("shear", v["shear"], -1.0, 1.0, 0.1, theme=theme),
-            "noise": float_slider("random std", v["noise"], 0.0, 2.0, 0.1, theme=theme),
-            "seed": int_slider("seed", v["seed"], 0, 20, theme=theme),
-            "mask": dropdown("DCNv2 mask", list(MASKS), check_choice("mask", v["mask"], MASKS), theme=theme),
-            "kernel": dropdown("edge kernel", list(EDGE_KERNELS), check_choice("kernel", v["kernel"],
-                                                                                 list(EDGE_KERNELS)), theme=theme),
-            "tap": int_slider("arrows: tap", v["tap"], 0, 8, theme=theme),
+            "scale": float_slider("scale", v["scale"], *OFFSET_RANGES["scale"], theme=theme),
+            "angle": float_slider("rotation °", v["angle"], *OFFSET_RANGES["angle"], readout_format=".0f",
+                                  theme=theme),
+            "shear": float_slider("shear", v["shear"], *OFFSET_RANGES["shear"], theme=theme),
+            "noise": float_slider("random std", v["noise"], *OFFSET_RANGES["noise"], theme=theme),
+            "seed": int_slider("seed", seed, 0, 20, theme=theme),
+            "mask": dropdown("DCNv2 mask", list(MASKS), mask, theme=theme),
+            "kernel": dropdown("edge kernel", list(EDGE_KERNELS), kernel, theme=theme),
+            "tap": int_slider("arrows: tap", tap, 0, 8, theme=theme),
         }
         n = self.input_size
         self._regular = sampling_positions(n, 3, padding=1)  # (n, n, 9, 2)
@@ -389,6 +405,15 @@ class DeformationExplorer(Explorer):
         return self._plain_map
 
 
+def _check_number(name: str, value: Any, minimum: float, maximum: float) -> float:
+    """``value`` as a float after checking that it is a real number in ``[minimum, maximum]``."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, got {value!r} ({type(value).__name__})")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be a number in [{minimum:g}, {maximum:g}], got {value!r}")
+    return float(value)
+
+
 def _colour_limit(plain: torch.Tensor) -> float:
     """Both feature maps are coloured over ``[-v, v]`` with ``v = max |plain|`` of the current kernel."""
     return float(plain.abs().max()) or 1.0
@@ -421,17 +446,37 @@ def _deformation_info(v: dict[str, Any], s: DeformationState, step: int) -> str:
     )
 
 
-def deformation_explorer(*, presentation: bool | None = None, **options: Any) -> DeformationExplorer:
-    """Build (not display) the deformable-convolution explorer.
+def deformation_explorer(*, scale: float = 2.0, angle: float = 30.0, shear: float = 0.0, noise: float = 0.5,
+                         seed: int = 0, mask: str = MASKS[0], kernel: str = next(iter(EDGE_KERNELS)), tap: int = 0,
+                         input_size: int = 48, arrow_step: int = 4,
+                         presentation: bool | None = None) -> DeformationExplorer:
+    """Build (not display) the deformable-convolution explorer; a click on a picture picks the output unit.
 
-    Keyword options: initial ``scale`` (2), ``angle`` (30), ``shear`` (0), ``noise`` (0.5, the random
-    offsets' std), ``seed`` (0), ``mask`` (one of :data:`MASKS`), ``kernel`` (a key of
-    :data:`EDGE_KERNELS`), ``tap`` (0..8), ``input_size`` (48), ``arrow_step`` (4);
-    ``presentation``: True for the lecture-hall theme, None for the global setting.
+    The offsets move every tap ``r`` of the 3x3 kernel to ``A r`` with ``A = rotate(angle) scale(scale)
+    shear(shear)``, plus seeded Gaussian noise.
+
+    Args:
+        scale: scale of the kernel grid, 0.5 to 3.
+        angle: rotation in degrees, -90 to 90.
+        shear: horizontal shear ``x' = x + shear * y``, -1 to 1.
+        noise: standard deviation of the random offsets in pixels, 0 to 2.
+        seed: seed of the random offsets and of the random mask, 0 to 20.
+        mask: the DCNv2 modulation, one of :data:`MASKS` (``"none"``, ``"centre-weighted"``, ``"random"``).
+        kernel: the edge detector, a key of :data:`EDGE_KERNELS`.
+        tap: the tap (0 to 8, row-major) whose offsets the arrows show.
+        input_size: side of the square photo, 16 to 128 pixels (not a control).
+        arrow_step: draw an arrow at every ``arrow_step``-th output unit (not a control).
+        presentation: True for the lecture-hall theme, False for the default, None for the global
+            setting (:func:`explainer.set_presentation`).
+
+    Raises:
+        ValueError: a setting outside its range (the message names it).
+        TypeError: a number that is not one.
 
     Example:
         >>> ex = deformation_explorer(scale=1.0, angle=0.0, noise=0.0)
         >>> bool(ex.result.deformed.equal(ex.result.regular))  # no deformation: the regular grid
         True
     """
-    return DeformationExplorer(theme=get_theme(presentation), **options)
+    return DeformationExplorer(scale=scale, angle=angle, shear=shear, noise=noise, seed=seed, mask=mask, kernel=kernel,
+                               tap=tap, input_size=input_size, arrow_step=arrow_step, theme=get_theme(presentation))

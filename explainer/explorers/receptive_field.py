@@ -13,14 +13,20 @@
 from __future__ import annotations
 
 import html
-from collections import OrderedDict
-from collections.abc import Hashable
 from typing import Any
 
 from torch import nn
 
 from explainer._validate import check_choice, check_int
-from explainer.explorers._kit import Explorer, dropdown, int_slider, one_torch_thread, selection_slider, toggle_buttons
+from explainer.explorers._kit import (
+    Explorer,
+    Kept,
+    dropdown,
+    int_slider,
+    one_torch_thread,
+    selection_slider,
+    toggle_buttons,
+)
 from explainer.receptive_field import (
     PUBLISHED_FIELDS,
     LayerRF,
@@ -51,6 +57,8 @@ __all__ = [
     "RANGES",
     "POOLS",
     "WEIGHTS",
+    "STACK_KERNELS",
+    "STACK_CHANNELS",
     "REFERENCE_CHOICES",
     "ReceptiveFieldExplorer",
     "ReferenceNetworksExplorer",
@@ -63,23 +71,33 @@ __all__ = [
 RANGES: dict[str, tuple[int, int]] = {"depth": (1, 8), "kernel_size": (1, 7), "stride": (1, 3), "dilation": (1, 4)}
 POOLS = (("none", 0), ("after every conv", 1), ("every 2 convs", 2), ("every 3 convs", 3))
 WEIGHTS = ("random + ReLU", "uniform, linear")
+STACK_KERNELS = (3, 5)  # the stacked-convs explorer's kernel sizes
+STACK_CHANNELS = (16, 32, 64, 128, 256, 512)  # and its channel counts
 
 
-class _LRU(OrderedDict):
-    """A tiny least-recently-used cache (per explorer, so nothing global)."""
+def _deepest(input_size: int, kernel_size: int, stride: int, dilation: int, pool_every: int) -> int:
+    """The deepest stack (at most ``RANGES["depth"][1]`` convs) whose output is still at least 1x1."""
+    sizes = stack_output_sizes(input_size, RANGES["depth"][1], kernel_size, stride, dilation, pool_every=pool_every)
+    return max([d for d, n in enumerate(sizes, 1) if n >= 1] or [1])
 
-    def __init__(self, size: int) -> None:
-        super().__init__()
-        self.size = size
 
-    def get_or(self, key: Hashable, make: Any) -> Any:
-        if key in self:
-            self.move_to_end(key)
-            return self[key]
-        value = self[key] = make()
-        if len(self) > self.size:
-            self.popitem(last=False)
-        return value
+def _check_stack(input_size: int, depth: int, kernel_size: int, stride: int, dilation: int, pool_every: int,
+                 weights: str) -> dict[str, Any]:
+    """The initial controls of the receptive-field explorer, checked against the sliders' ranges."""
+    kernel_size = check_int("kernel_size", kernel_size, *RANGES["kernel_size"])
+    if kernel_size % 2 == 0:
+        raise ValueError(f"kernel_size must be odd (the slider steps 1, 3, 5, 7), got {kernel_size}")
+    values = dict(kernel_size=kernel_size, stride=check_int("stride", stride, *RANGES["stride"]),
+                  dilation=check_int("dilation", dilation, *RANGES["dilation"]),
+                  pool_every=check_choice("pool_every", pool_every, [every for _, every in POOLS]),
+                  weights=check_choice("weights", weights, WEIGHTS))
+    depth = check_int("depth", depth, *RANGES["depth"])
+    deepest = _deepest(input_size, **{name: values[name] for name in ("kernel_size", "stride", "dilation",
+                                                                       "pool_every")})
+    if depth > deepest:
+        raise ValueError(f"depth must be at most {deepest} with pool_every={values['pool_every']}, stride={stride} "
+                         f"on a {input_size}x{input_size} input (a deeper stack has an empty output), got {depth}")
+    return {"depth": depth, **values}
 
 
 class ReceptiveFieldExplorer(Explorer):
@@ -87,6 +105,7 @@ class ReceptiveFieldExplorer(Explorer):
 
     ``result`` is the current :class:`~explainer.receptive_field.UnitField`; ``model`` the current
     stack; ``focus`` the input pixel (y, x) whose nearest output unit is shown (a click moves it).
+    The arguments are those of :func:`receptive_field_explorer`.
     """
 
     def __init__(self, *, input_size: int = 64, image: str = "photo", depth: int = 3, kernel_size: int = 3,
@@ -97,19 +116,20 @@ class ReceptiveFieldExplorer(Explorer):
         theme = theme or get_theme()
         self.input_size = check_int("input_size", input_size, minimum=8, maximum=256)
         check_choice("image", image, ("photo", "synthetic"))
-        self.picture = sample_image(self.input_size) if image == "photo" else synthetic_image(self.input_size, seed)
+        v = _check_stack(self.input_size, depth, kernel_size, stride, dilation, pool_every, weights)
         self.channels, self.n_samples = check_int("channels", channels, minimum=1), check_int("n_samples", n_samples, minimum=1)
         self.seed = check_int("seed", seed)
+        self.picture = sample_image(self.input_size) if image == "photo" else synthetic_image(self.input_size, seed)
         self.focus = ((self.input_size - 1) / 2, (self.input_size - 1) / 2)
         self.model: nn.Module | None = None
-        self._models, self._fields = _LRU(32), _LRU(128)
+        self._models, self._fields = Kept(32), Kept(128)  # stacks per setting; unit fields per (setting, unit)
         controls = {
-            "depth": int_slider("depth", depth, *RANGES["depth"], tooltip="number of convolutions", theme=theme),
-            "kernel_size": int_slider("kernel k", kernel_size, *RANGES["kernel_size"], step=2, theme=theme),
-            "stride": int_slider("stride s", stride, *RANGES["stride"], tooltip="of every conv", theme=theme),
-            "dilation": int_slider("dilation d", dilation, *RANGES["dilation"], theme=theme),
-            "pool_every": dropdown("2x2 max pool", POOLS, pool_every, theme=theme),
-            "weights": toggle_buttons("weights", WEIGHTS, weights, theme=theme),
+            "depth": int_slider("depth", v["depth"], *RANGES["depth"], tooltip="number of convolutions", theme=theme),
+            "kernel_size": int_slider("kernel k", v["kernel_size"], *RANGES["kernel_size"], step=2, theme=theme),
+            "stride": int_slider("stride s", v["stride"], *RANGES["stride"], tooltip="of every conv", theme=theme),
+            "dilation": int_slider("dilation d", v["dilation"], *RANGES["dilation"], theme=theme),
+            "pool_every": dropdown("2x2 max pool", POOLS, v["pool_every"], theme=theme),
+            "weights": toggle_buttons("weights", WEIGHTS, v["weights"], theme=theme),
         }
         values = {name: control.value for name, control in controls.items()}
         fig = new_figure(6.9, 2.45, theme=theme)  # every pixel costs (blit, PNG, browser decode): keep it small
@@ -131,9 +151,8 @@ class ReceptiveFieldExplorer(Explorer):
 
     # ----------------------------------------------------------------- explorer hooks
     def limits(self, values: dict[str, Any]) -> dict[str, tuple[int, int, str | None]]:
-        sizes = stack_output_sizes(self.input_size, RANGES["depth"][1], values["kernel_size"], values["stride"],
-                                   values["dilation"], pool_every=values["pool_every"])
-        deepest = max([d for d, n in enumerate(sizes, 1) if n >= 1] or [1])
+        deepest = _deepest(self.input_size, values["kernel_size"], values["stride"], values["dilation"],
+                           values["pool_every"])
         reason = None
         if deepest < RANGES["depth"][1]:
             reason = (f"at most {deepest}: one more 2x2 pool would shrink the {self.input_size}x{self.input_size} "
@@ -165,7 +184,7 @@ class ReceptiveFieldExplorer(Explorer):
     def _stack(self, values: dict[str, Any]) -> tuple[tuple, nn.Module]:
         key = tuple(values[name] for name in ("depth", "kernel_size", "stride", "dilation", "pool_every", "weights"))
         uniform = values["weights"] == WEIGHTS[1]
-        model = self._models.get_or(key, lambda: conv_stack(
+        model = self._models.fetch(key, lambda: conv_stack(
             values["depth"], values["kernel_size"], values["stride"], values["dilation"],
             pool_every=values["pool_every"], channels=self.channels, in_channels=self.picture.shape[0],
             activation="none" if uniform else "relu", init="uniform" if uniform else "kaiming", seed=self.seed))
@@ -176,7 +195,7 @@ class ReceptiveFieldExplorer(Explorer):
             key, self.model = self._stack(values)
             layers = receptive_field(self.model, self.input_size)
             position = layers[-1].unit_at(self.focus)
-            return self._fields.get_or((key, position), lambda: unit_field(
+            return self._fields.fetch((key, position), lambda: unit_field(
                 self.model, self.input_size, position, seed=self.seed, n_samples=self.n_samples))
 
     def _info(self, values: dict[str, Any], field: UnitField) -> str:
@@ -210,20 +229,42 @@ class ReceptiveFieldExplorer(Explorer):
         )
 
 
-def receptive_field_explorer(*, presentation: bool | None = None, **options: Any) -> ReceptiveFieldExplorer:
-    """Build (and return, not display) the receptive-field explorer.
+def receptive_field_explorer(*, input_size: int = 64, image: str = "photo", depth: int = 3, kernel_size: int = 3,
+                             stride: int = 1, dilation: int = 1, pool_every: int = 0, weights: str = WEIGHTS[0],
+                             channels: int = 4, n_samples: int = 8, seed: int = 0, presentation: bool | None = None,
+                             theme: Theme | None = None) -> ReceptiveFieldExplorer:
+    """Build (and return, not display) the receptive-field explorer of a plain conv stack.
 
-    Keyword options: ``input_size`` (64), ``image`` ("photo" or "synthetic"), initial ``depth`` (3),
-    ``kernel_size`` (3), ``stride`` (1), ``dilation`` (1), ``pool_every`` (0), ``weights``,
-    ``channels`` (4), ``n_samples`` (8), ``seed`` (0); ``presentation``: True for the lecture-hall
-    theme, None for the global setting (:func:`explainer.set_presentation`).
+    The controls start at the values given here; a click on either picture picks the output unit.
+
+    Args:
+        input_size: side of the square input picture, 8 to 256 pixels.
+        image: ``"photo"`` (the sample photo) or ``"synthetic"`` (seeded shapes).
+        depth: number of convolutions, 1 to 8 (fewer where the pools would leave no output).
+        kernel_size: kernel ``k`` of every convolution: 1, 3, 5 or 7.
+        stride: stride ``s`` of every convolution, 1 to 3.
+        dilation: dilation ``d`` of every convolution, 1 to 4.
+        pool_every: a 2x2 max pool after every this many convolutions: 0 (none), 1, 2 or 3.
+        weights: ``"random + ReLU"`` (seeded He-normal weights) or ``"uniform, linear"`` (every
+            weight 1 / fan_in and no ReLU: the effective field is an exact repeated box blur).
+        channels: channels of every convolution (not a control).
+        n_samples: random inputs averaged for the effective field (not a control).
+        seed: seed of the weights, of the random inputs and of the synthetic picture.
+        presentation: True for the lecture-hall theme, False for the default, None for the global
+            setting (:func:`explainer.set_presentation`).
+        theme: a :class:`~explainer.theme.Theme` to use instead of ``presentation``'s.
+
+    Raises:
+        ValueError: a setting outside its range, or both ``presentation`` and ``theme``.
 
     Example:
         >>> ex = receptive_field_explorer(depth=2)
         >>> ex.result.layers[-1].size
         (5, 5)
     """
-    return ReceptiveFieldExplorer(**_themed(options, presentation))
+    return ReceptiveFieldExplorer(input_size=input_size, image=image, depth=depth, kernel_size=kernel_size,
+                                  stride=stride, dilation=dilation, pool_every=pool_every, weights=weights,
+                                  channels=channels, n_samples=n_samples, seed=seed, theme=_theme(presentation, theme))
 
 
 # --------------------------------------------------------------------------- reference networks
@@ -250,12 +291,14 @@ class ReferenceNetworksExplorer(Explorer):
 
     ``result`` is the selected network's list of :class:`~explainer.receptive_field.LayerRF`;
     ``published`` the matching :data:`~explainer.receptive_field.PUBLISHED_FIELDS` with the
-    computed size for each (``[(PublishedField, LayerRF), ...]``).
+    computed size for each (``[(PublishedField, LayerRF), ...]``). The arguments are those of
+    :func:`reference_networks_explorer`.
     """
 
     def __init__(self, *, network: str = REFERENCE_CHOICES[0][0], input_size: int = 224,
                  theme: Theme | None = None) -> None:
         theme = theme or get_theme()
+        check_choice("network", network, [label for label, _ in REFERENCE_CHOICES])
         self.input_size = check_int("input_size", input_size, minimum=32)
         self.networks = {label: receptive_field(reference_network(name, stride_on=so, device="meta"), self.input_size)
                          for label, (name, so) in REFERENCE_CHOICES}
@@ -304,25 +347,46 @@ class ReferenceNetworksExplorer(Explorer):
             f"<th>computed</th><th>jump</th><th>source</th></tr>{rows}</table>")
 
 
-def reference_networks_explorer(*, presentation: bool | None = None, **options: Any) -> ReferenceNetworksExplorer:
-    """Build (and return) the reference-network explorer; options: ``network`` (a dropdown label),
-    ``input_size`` (224), ``presentation`` (True, False, or None for the global setting)."""
-    return ReferenceNetworksExplorer(**_themed(options, presentation))
+def reference_networks_explorer(*, network: str = REFERENCE_CHOICES[0][0], input_size: int = 224,
+                                presentation: bool | None = None, theme: Theme | None = None
+                                ) -> ReferenceNetworksExplorer:
+    """Build (and return, not display) the explorer of AlexNet's, VGG-16's and ResNet-50's fields.
+
+    Args:
+        network: the network shown first, a label of :data:`REFERENCE_CHOICES` (``"AlexNet"``,
+            ``"VGG-16"``, ``"ResNet-50, stride on 3x3 (torchvision)"``, ``"ResNet-50, stride on 1x1 (v1)"``).
+        input_size: side of the square input, at least 32 pixels (sets the output sizes shown).
+        presentation: True for the lecture-hall theme, False for the default, None for the global
+            setting (:func:`explainer.set_presentation`).
+        theme: a :class:`~explainer.theme.Theme` to use instead of ``presentation``'s.
+
+    Raises:
+        ValueError: an unknown ``network``, ``input_size`` < 32, or both ``presentation`` and ``theme``.
+
+    Example:
+        >>> reference_networks_explorer(network="VGG-16").result[-1].size  # pool5
+        (212, 212)
+    """
+    return ReferenceNetworksExplorer(network=network, input_size=input_size, theme=_theme(presentation, theme))
 
 
 # --------------------------------------------------------------------------- VGG's stacked 3x3
 class StackedConvsExplorer(Explorer):
     """n stacked k x k convs against one (n(k-1)+1)^2 kernel: same field, fewer weights.
 
-    ``result`` is the current :class:`~explainer.receptive_field.StackVsSingle`.
+    ``result`` is the current :class:`~explainer.receptive_field.StackVsSingle`. The arguments are
+    those of :func:`stacked_convs_explorer`.
     """
 
     def __init__(self, *, depth: int = 3, kernel_size: int = 3, channels: int = 64, theme: Theme | None = None) -> None:
         theme = theme or get_theme()
+        depth = check_int("depth", depth, 1, 5)
+        kernel_size = check_choice("kernel_size", kernel_size, STACK_KERNELS)
+        channels = check_choice("channels", channels, STACK_CHANNELS)
         controls = {
             "depth": int_slider("stacked convs n", depth, 1, 5, theme=theme),
-            "kernel_size": toggle_buttons("kernel k", [3, 5], kernel_size, theme=theme),
-            "channels": selection_slider("channels C", [16, 32, 64, 128, 256, 512], channels, theme=theme),
+            "kernel_size": toggle_buttons("kernel k", list(STACK_KERNELS), kernel_size, theme=theme),
+            "channels": selection_slider("channels C", STACK_CHANNELS, channels, theme=theme),
         }
         fig = new_figure(7.2, 3.2, theme=theme)
         ax_diagram = fig.add_axes((0.03, 0.08, 0.45, 0.8))
@@ -346,14 +410,33 @@ class StackedConvsExplorer(Explorer):
             f"and {n} nonlinearities instead of 1.")
 
 
-def stacked_convs_explorer(*, presentation: bool | None = None, **options: Any) -> StackedConvsExplorer:
-    """Build (and return) the "three 3x3 = one 7x7" explorer; options: ``depth``, ``kernel_size``, ``channels``,
-    ``presentation`` (True, False, or None for the global setting)."""
-    return StackedConvsExplorer(**_themed(options, presentation))
+def stacked_convs_explorer(*, depth: int = 3, kernel_size: int = 3, channels: int = 64,
+                           presentation: bool | None = None, theme: Theme | None = None) -> StackedConvsExplorer:
+    """Build (and return, not display) the "three 3x3 = one 7x7" explorer.
+
+    Args:
+        depth: stacked convolutions ``n``, 1 to 5.
+        kernel_size: their kernel ``k``, 3 or 5 (the big kernel is ``n(k-1)+1``).
+        channels: channels ``C`` in and out of every layer, one of :data:`STACK_CHANNELS`
+            (16 to 512).
+        presentation: True for the lecture-hall theme, False for the default, None for the global
+            setting (:func:`explainer.set_presentation`).
+        theme: a :class:`~explainer.theme.Theme` to use instead of ``presentation``'s.
+
+    Raises:
+        ValueError: a setting outside its range, or both ``presentation`` and ``theme``.
+
+    Example:
+        >>> ex = stacked_convs_explorer(depth=3, kernel_size=3)
+        >>> ex.result.single_kernel_size, ex.result.stack_field  # one 7x7 sees as far
+        (7, 7)
+    """
+    return StackedConvsExplorer(depth=depth, kernel_size=kernel_size, channels=channels,
+                                theme=_theme(presentation, theme))
 
 
-def _themed(options: dict[str, Any], presentation: bool | None) -> dict[str, Any]:
-    """``options`` with ``theme`` set: the one given, else the one ``presentation`` selects."""
-    if presentation is not None and options.get("theme") is not None:
+def _theme(presentation: bool | None, theme: Theme | None) -> Theme:
+    """The theme given, else the one ``presentation`` selects (None: the global setting)."""
+    if presentation is not None and theme is not None:
         raise ValueError("give either presentation= or theme=, not both")
-    return {**options, "theme": options.get("theme") or get_theme(presentation)}
+    return theme or get_theme(presentation)
