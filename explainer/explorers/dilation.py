@@ -309,8 +309,8 @@ class DeformationExplorer(Explorer):
         self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
         self.markers = draw_unit_markers(axes[2:], theme=theme)
         painter = Painter(fig)
-        # The ordinary conv map changes only with the kernel: steady (redrawn only when the kernel
-        # changes; a full background redraw would cost ~17 ms).
+        # The ordinary conv map changes only with the kernel: steady, so a move of any other control
+        # restores it from the kept canvas instead of redrawing it.
         painter.animate(self.plain, steady=True)
         painter.animate(self.taps.animated, self.quiver, self.deformed, self.markers)
         super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
