@@ -19,8 +19,6 @@ of the kernel grid (scaling, rotation, shear), random jitter, and dilation itsel
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -32,7 +30,6 @@ __all__ = [
     "DeformConv2d",
     "affine_offsets",
     "scale_offsets",
-    "rotation_offsets",
     "random_offsets",
     "dilation_as_offsets",
 ]
@@ -296,23 +293,6 @@ def scale_offsets(kernel_size: int | Pair, out_size: int | Pair, scale: float | 
     sy, sx = (scale, scale) if isinstance(scale, (int, float)) else scale
     return affine_offsets(kernel_size, out_size, [[float(sy), 0.0], [0.0, float(sx)]], dilation=dilation,
                           batch=batch, dtype=dtype, device=device)
-
-
-def rotation_offsets(kernel_size: int | Pair, out_size: int | Pair, angle: float, *, dilation: int | Pair = 1,
-                     batch: int = 1, dtype: torch.dtype = torch.float32,
-                     device: torch.device | str | None = None) -> Tensor:
-    """Offsets that rotate the kernel grid about its centre by ``angle`` degrees (counter-clockwise on screen,
-    where y points down).
-
-    Example:
-        >>> off = rotation_offsets(3, 1, 90.0)  # tap (0, +1) (right of centre) -> (-1, 0) (above it)
-        >>> [round(v, 6) + 0.0 for v in off[0, 10:12, 0, 0].tolist()]
-        [-1.0, -1.0]
-    """
-    t = math.radians(float(angle))
-    c, s = math.cos(t), math.sin(t)
-    return affine_offsets(kernel_size, out_size, [[c, -s], [s, c]], dilation=dilation, batch=batch,
-                          dtype=dtype, device=device)
 
 
 def random_offsets(kernel_size: int | Pair, out_size: int | Pair, std: float = 1.0, *, offset_groups: int = 1,

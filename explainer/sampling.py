@@ -25,7 +25,6 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from explainer._validate import check_kernel_fits, check_pair, check_tensor
-from explainer.deformable import random_offsets, rotation_offsets
 from explainer.sizes import transposed_output_size
 
 __all__ = [
@@ -33,12 +32,6 @@ __all__ = [
     "stacked_coverage",
     "TransposedGeometry",
     "transposed_geometry",
-    "zero_insert",
-    # Two offset builders of explainer.deformable, re-exported on purpose only while
-    # tests/test_views_dilation.py imports them from here; everything else imports them from
-    # explainer.deformable, their home.
-    "random_offsets",
-    "rotation_offsets",
 ]
 
 Pair = tuple[int, int]
@@ -218,27 +211,3 @@ def transposed_geometry(input_size: int | Pair, kernel_size: int | Pair, stride:
         output_size=out, input_positions=landed,
         positions=_tap_grid(out, k, (1, 1), (-before[0], -before[1]), d, torch.float32, None),
     )
-
-
-def zero_insert(x: Tensor, stride: int | Pair) -> Tensor:
-    """Put ``s - 1`` zeros between neighbouring pixels of the last two dimensions.
-
-    Args:
-        x: ``(..., H, W)`` tensor.
-        stride: ``s`` or ``(s_h, s_w)``.
-
-    Returns:
-        ``(..., (H-1)s_h + 1, (W-1)s_w + 1)`` tensor with ``x`` at multiples of the stride.
-
-    Example:
-        >>> zero_insert(torch.tensor([[1, 2], [3, 4]]), 2).tolist()
-        [[1, 0, 2], [0, 0, 0], [3, 0, 4]]
-    """
-    x = check_tensor("x", x)
-    if x.ndim < 2:
-        raise ValueError(f"x must have at least 2 dimensions (..., H, W), got shape {tuple(x.shape)}")
-    sh, sw = check_pair("stride", stride, minimum=1)
-    h, w = x.shape[-2:]
-    out = x.new_zeros((*x.shape[:-2], (h - 1) * sh + 1, (w - 1) * sw + 1))  # (..., H', W')
-    out[..., ::sh, ::sw] = x
-    return out

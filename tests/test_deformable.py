@@ -17,9 +17,9 @@ from explainer.deformable import (
     deform_conv2d,
     dilation_as_offsets,
     random_offsets,
-    rotation_offsets,
     scale_offsets,
 )
+from _oracles import rotation
 from explainer.sampling import sampling_positions
 
 
@@ -247,7 +247,7 @@ def test_offset_builders_move_taps_by_the_linear_map():
     cases = [
         (scale_offsets(k, n, 2.0, dtype=torch.float64), torch.tensor([[2.0, 0], [0, 2.0]])),
         (scale_offsets(k, n, (0.5, 3.0), dtype=torch.float64), torch.tensor([[0.5, 0], [0, 3.0]])),
-        (rotation_offsets(k, n, 30.0, dtype=torch.float64),
+        (affine_offsets(k, n, rotation(30.0), dtype=torch.float64),
          torch.tensor([[math.cos(math.pi / 6), -math.sin(math.pi / 6)], [math.sin(math.pi / 6), math.cos(math.pi / 6)]])),
         (affine_offsets(k, n, [[1.0, 0.0], [0.5, 1.0]], dtype=torch.float64), torch.tensor([[1.0, 0], [0.5, 1.0]])),
         (affine_offsets(k, n, [[1.0, 0.3], [-0.2, 0.8]], dtype=torch.float64), torch.tensor([[1.0, 0.3], [-0.2, 0.8]])),
@@ -258,7 +258,7 @@ def test_offset_builders_move_taps_by_the_linear_map():
         torch.testing.assert_close(moved[2, 3] - base[2, 3].mean(0), rel @ a.double().T)
         torch.testing.assert_close(moved - base, (moved[:1, :1] - base[:1, :1]).expand_as(base))  # the same at every unit
     # rotation keeps distances to the centre, shear keeps rows
-    rot = sampling_positions(n, k, padding=1, offset=rotation_offsets(k, n, 77.0, dtype=torch.float64)[0])
+    rot = sampling_positions(n, k, padding=1, offset=affine_offsets(k, n, rotation(77.0), dtype=torch.float64)[0])
     torch.testing.assert_close((rot[0, 0] - rot[0, 0].mean(0)).norm(dim=-1), rel.norm(dim=-1))
 
 

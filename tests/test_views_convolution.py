@@ -16,7 +16,7 @@ from matplotlib.colors import to_rgba  # noqa: E402
 
 from explainer.conv import conv_arithmetic  # noqa: E402
 from explainer.render import Painter, new_figure  # noqa: E402
-from explainer.sampling import zero_insert  # noqa: E402
+from _oracles import zero_insert  # noqa: E402
 from explainer.theme import get_theme  # noqa: E402
 from explainer.views.convolution import (  # noqa: E402
     CROPPED,

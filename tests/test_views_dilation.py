@@ -15,7 +15,9 @@ from matplotlib.artist import Artist  # noqa: E402
 
 from explainer.data import synthetic_image  # noqa: E402
 from explainer.render import Painter, new_figure  # noqa: E402
-from explainer.sampling import random_offsets, rotation_offsets, sampling_positions, stacked_coverage  # noqa: E402
+from _oracles import rotation  # noqa: E402
+from explainer.deformable import affine_offsets, random_offsets  # noqa: E402
+from explainer.sampling import sampling_positions, stacked_coverage  # noqa: E402
 from explainer.views.dilation import (  # noqa: E402
     coverage_rgba,
     draw_coverage,
@@ -47,7 +49,7 @@ def test_taps_follow_positions_mesh_alpha_and_boxes():
     assert all(isinstance(a, Artist) for a in art.animated)
     np.testing.assert_allclose(art.taps.get_offsets(), regular.numpy()[:, ::-1])  # (x, y)
     assert len(art.mesh.get_segments()) == 12  # 3 rows x 2 + 3 columns x 2
-    deformed = sampling_positions(16, 3, padding=1, offset=rotation_offsets(3, 16, 45.0)[0])[5, 7]
+    deformed = sampling_positions(16, 3, padding=1, offset=affine_offsets(3, 16, rotation(45.0))[0])[5, 7]
     alpha = torch.linspace(0, 1, 9)
     update_taps(art, deformed, (3, 3), regular=regular, alpha=alpha, selected=4, footprint=(4, 6, 6, 8))
     np.testing.assert_allclose(art.taps.get_offsets(), deformed.numpy()[:, ::-1], atol=1e-6)
