@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from explainer.explorers._kit import Explorer, int_slider
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import get_theme
 
 __all__ = ["FloorExplorer", "PrerenderedPainter", "floor_explorer"]

@@ -15,7 +15,7 @@ matplotlib.use("Agg")
 
 import explainer.explorers as explorers  # noqa: E402
 from explainer.explorers._kit import Explorer, int_slider  # noqa: E402
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 
 FACTORIES = list(explorers.__all__)
 # One telling sweep per explorer (values that all change the picture).
@@ -99,12 +99,13 @@ def test_save_gif_has_one_frame_per_value_and_restores_the_explorer(factory, tmp
         assert gif.info["duration"] == 200 and gif.info["loop"] == 0
     frames = _gif_frames(path)
     assert all(not np.array_equal(a, b) for a, b in zip(frames, frames[1:]))
-    # Each frame is the explorer's picture for that value (up to GIF's 256-colour palette): the
-    # animated artists are in it, not only the static background.
+    # Each frame is the explorer's picture for that value (up to GIF's 256-colour palette, which
+    # Pillow 10 picks less closely than Pillow 13): the animated artists are in it, not only the
+    # static background.
     for value, frame in zip(values, frames):
         ex.set(**{control: value})
         shown = _pixels(ex.png())
-        assert np.mean(np.abs(frame - shown).max(axis=-1) > 40) < 0.002, value
+        assert np.mean(np.abs(frame - shown).max(axis=-1) > 40) < 0.005, value
 
 
 def test_save_gif_writes_nothing_for_bad_input(tmp_path):

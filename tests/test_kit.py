@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from explainer.explorers._kit import Explorer, int_slider, selection_slider
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 
 
 class Boxes(Explorer):

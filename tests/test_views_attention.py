@@ -13,7 +13,7 @@ from matplotlib import colormaps  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from explainer.theme import PRESENTATION, get_theme  # noqa: E402
 from explainer.views.attention import draw_entropy, draw_matrix, draw_weight_bars, row_of  # noqa: E402
 
@@ -68,32 +68,6 @@ def test_the_row_outline_moves_and_hides_and_a_fixed_limit_is_kept():
     assert all(isinstance(a, Artist) for a in view.artists)
     with pytest.raises(ValueError, match="2-D"):
         view.update(np.zeros(3))
-
-
-def test_pixels_are_kept_only_while_matrix_colours_and_place_stay_the_same():
-    fig = new_figure(3, 3)
-    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
-    view = draw_matrix(ax, signed=True)
-    rng = np.random.default_rng(5)
-    a = rng.normal(size=(5, 7))
-    a[2, 3] = np.nan
-    view.update(a, row=1)
-    kept = view.image.pixels
-    view.update(a.copy(), row=3)  # an equal matrix (NaN included), another row: same pixels
-    assert view.image.pixels is kept
-    for changed in (dict(matrix=a * 1.5), dict(matrix=a, limit=9.0), dict(matrix=a[:, :6])):
-        view.update(changed.pop("matrix"), **changed)
-        assert view.image.pixels is not kept, changed
-        kept = view.image.pixels
-    b = a.copy()
-    b[0, 0] += 0.25  # one cell changed in place of a copy
-    view.update(b, limit=9.0)
-    assert view.image.pixels is not kept
-    kept = view.image.pixels
-    ax.set_position((0.2, 0.2, 0.5, 0.5))  # the axes moved: the pixels are remade for the new box
-    view.update(b, limit=9.0)
-    assert view.image.pixels is not kept and view.image.pixels.shape[:2] == (round(ax.bbox.height),
-                                                                            round(ax.bbox.width))
 
 
 def test_row_of_maps_the_unit_square_to_rows_and_clips():

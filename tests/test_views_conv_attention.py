@@ -13,7 +13,7 @@ import torch  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 
 from explainer.attention.conv_attention import conv_as_attention  # noqa: E402
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from explainer.views.conv_attention import draw_head_maps, draw_pixels, head_windows, mosaic  # noqa: E402
 
 

@@ -15,7 +15,7 @@ from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.colors import to_rgba  # noqa: E402
 
 from explainer.conv import conv_arithmetic  # noqa: E402
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from _oracles import zero_insert  # noqa: E402
 from explainer.theme import get_theme  # noqa: E402
 from explainer.views.convolution import (  # noqa: E402
@@ -168,7 +168,7 @@ def test_shared_layout_keeps_cells_the_same_size_in_both_panels():
 
 @pytest.mark.parametrize("cin,cout,groups", [(4, 8, 1), (12, 16, 4), (8, 8, 8), (9, 3, 3)])
 def test_channel_groups_draw_one_band_per_group_over_its_channels(cin, cout, groups):
-    from explainer.render import new_figure
+    from explainer.paint import new_figure
     from explainer.views.convolution import GROUP_COLORS, draw_channel_groups
 
     result = conv_arithmetic(5, 3, in_channels=cin, out_channels=cout, groups=groups)

@@ -14,7 +14,7 @@ import torch  # noqa: E402
 from matplotlib.artist import Artist  # noqa: E402
 
 from explainer.data import synthetic_image  # noqa: E402
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from _oracles import rotation  # noqa: E402
 from explainer.deformable import affine_offsets, random_offsets  # noqa: E402
 from explainer.sampling import sampling_positions, stacked_coverage  # noqa: E402

@@ -19,7 +19,7 @@ from explainer.attention.patterns import (  # noqa: E402
     reachability,
     strided_mask,
 )
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from explainer.theme import get_theme  # noqa: E402
 from explainer.views.efficient_attention import (  # noqa: E402
     CURVE_PATTERNS,
@@ -74,7 +74,7 @@ def test_mask_view_updates_to_another_size_and_hides_the_row():
     assert view.row.get_visible() and not view.frame.get_visible()
     view.update(local_mask(20, 0), selected=True)
     assert not view.row.get_visible() and view.frame.get_visible()
-    assert view.image.pixels.shape[:2] == (round(view.ax.bbox.height), round(view.ax.bbox.width))
+    assert view.image.get_array().shape == (20, 20, 4)
     fig.canvas.draw()
     blocked, allowed = reach_colors()["blocked"][:3], reach_colors()["allowed"][:3]
     assert np.allclose(rgb_at(fig, ax, 0.5 / 20, 0.5 / 20), allowed, atol=0.02)  # (0, 0) on the diagonal

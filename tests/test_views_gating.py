@@ -10,7 +10,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from explainer.views.gating import band_matrix, draw_band, draw_bars, draw_costs, draw_map, draw_overlay  # noqa: E402
 
 

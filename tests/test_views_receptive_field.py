@@ -23,7 +23,7 @@ from explainer.receptive_field import (  # noqa: E402
     unit_field,
     vgg_comparison,
 )
-from explainer.render import Painter, new_figure  # noqa: E402
+from explainer.paint import Painter, new_figure  # noqa: E402
 from explainer.theme import get_theme  # noqa: E402
 from explainer.views.receptive_field import (  # noqa: E402
     draw_box,

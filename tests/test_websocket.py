@@ -7,7 +7,7 @@ from pathlib import Path
 
 import tornado.websocket
 
-from explainer._websocket import enable_websocket_nodelay
+from explainer.paint.websocket import enable_websocket_nodelay
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -23,6 +23,7 @@ class _Socket:
 
 
 def _patched(monkeypatch):
+    monkeypatch.delenv("EXPLAINER_STOCK_PAINT", raising=False)  # the patch is on unless stock mode says no
     sent = []
     handler = tornado.websocket.WebSocketHandler
     monkeypatch.setattr(handler, "write_message", lambda self, message, binary=False: sent.append(message))
@@ -54,3 +55,13 @@ def test_project_config_files_enable_it(monkeypatch):
         handler, _ = _patched(monkeypatch)
         runpy.run_path(str(ROOT / "jupyter_config" / name), init_globals={"c": None})
         assert handler._explainer_nodelay is True, name
+
+
+def test_stock_mode_leaves_tornado_alone(monkeypatch):
+    handler, sent = _patched(monkeypatch)
+    original = handler.write_message
+    monkeypatch.setenv("EXPLAINER_STOCK_PAINT", "nodelay")
+    assert enable_websocket_nodelay() is False
+    assert handler.write_message is original and handler._explainer_nodelay is False
+    monkeypatch.setenv("EXPLAINER_STOCK_PAINT", "0")
+    assert enable_websocket_nodelay() is True and handler.write_message is not original

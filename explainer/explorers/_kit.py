@@ -1,7 +1,7 @@
 """The small widget kit every explorer is built on.
 
 An :class:`Explorer` wires ipywidgets controls to a ``render`` method that computes and updates
-matplotlib artists, paints them with a :class:`~explainer.render.Painter` and shows the PNG in an
+matplotlib artists, paints them with a :class:`~explainer.paint.Painter` and shows the PNG in an
 ``ipywidgets.Image``. It owns three promises made to students and lecturers:
 
 * a callback never dies silently: any exception is shown in the explorer's own error area
@@ -37,7 +37,7 @@ import ipywidgets as widgets
 from matplotlib.animation import PillowWriter
 from PIL import Image
 
-from explainer.render import Painter
+from explainer.paint import Painter
 from explainer.theme import Theme, get_theme
 
 __all__ = [
@@ -425,7 +425,7 @@ class Kept(OrderedDict):
     """Results an explorer keeps per key: at most ``size``, the least recently used dropped first.
 
     Moving a control the result does not depend on, or dragging a slider back over positions it
-    passed, gets the very same objects back, so the views showing them keep their pixels too.
+    passed, computes nothing.
 
     Example:
         >>> kept = Kept(2)

@@ -27,7 +27,7 @@ from explainer.attention.positional import positional_similarity
 from explainer.explorers._kit import (
     Explorer, Kept, float_slider, int_slider, one_torch_thread, selection_slider, toggle_buttons,
 )
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.attention import draw_entropy, draw_matrix, draw_weight_bars, row_of
 
@@ -94,12 +94,8 @@ class SelfAttentionExplorer(Explorer):
         self.entropy = draw_entropy(fig.add_axes((0.74, 0.1, 0.24, 0.31)), (HEAD_DIMS[0], HEAD_DIMS[-1]),
                                     math.log(_MAX_TOKENS) * 1.25, theme)
         painter = Painter(fig)
-        # The heatmaps and the entropy curves change with the setting, not with the query: steady while
-        # it moves (a heatmap given the same matrix keeps its pixels), under the row outlines and bars.
         views = [*self.mats.values(), *self.heads]
-        e = self.entropy
-        painter.animate([view.image for view in views], e.scaled, e.unscaled, e.uniform, steady=True)
-        painter.animate([view.marker for view in views], self.bars.artists, e.current)
+        painter.animate(*(view.artists for view in views), self.bars.artists, self.entropy.artists)
         self._logits = Kept(16)  # per (tokens, seed); <= 150 KB each
         # Entropy curves per (tokens, seed, temperature): the head width, heads, scale and mask do not change them.
         self._curves = Kept(64)
@@ -247,9 +243,7 @@ class PositionalEncodingExplorer(Explorer):
         (self.here,) = self.row.ax.plot([], [], "o", color=theme.accent, ms=6 * theme.line_scale)
         self._similarities = Kept(16)  # per (length, dim, base, kind); <= 0.8 MB each (256 positions)
         painter = Painter(fig)
-        # The two matrices and the zero line change with the encoding only: steady while p moves.
-        painter.animate(self.pe.image, self.sim.image, self.zero, steady=True)
-        painter.animate(self.pe.marker, self.sim.marker, self.row.artists, self.curve, self.here)
+        painter.animate(self.pe.artists, self.sim.artists, self.row.artists, self.curve, self.zero, self.here)
         super().__init__(_pe_controls(values, theme), painter, title="Sinusoidal positional encoding", theme=theme)
         self.enable_clicks()
 
@@ -261,7 +255,7 @@ class PositionalEncodingExplorer(Explorer):
             with one_torch_thread():  # also done by Explorer.update; kept for direct calls
                 return positional_similarity(values["length"], values["dim"], values["base"], values["kind"])
 
-        # Moving p, or coming back to an encoding, reuses it (and the matrices keep their pixels).
+        # Moving p, or coming back to an encoding, reuses it.
         s = self._similarities.fetch((values["length"], values["dim"], values["base"], values["kind"]), similarity)
         p = values["position"]
         half = values["dim"] / 2  # |PE . PE| <= dim / 2 (1d) or dim / 2 (2d: two halves of dim / 4 pairs)

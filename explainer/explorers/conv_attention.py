@@ -22,7 +22,7 @@ from explainer.attention.conv_attention import (
     compare_conv_attention,
 )
 from explainer.explorers._kit import Explorer, Kept, checkbox, dropdown, int_slider, one_torch_thread
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.conv_attention import draw_head_maps, draw_pixels, head_windows
 
@@ -119,12 +119,9 @@ class ConvAttentionExplorer(Explorer):
                                            theme=theme)
         self.query_maps: torch.Tensor | None = None
         painter = Painter(fig)
-        # The output heatmaps change with the layer's settings only: steady while the query moves.
-        steady = [v.image for v in (self.conv_view, self.attention_view, self.kernel_view, self.difference_view)]
-        moving = [a for view in self._pixel_views for a in view.artists
-                  if a is not self.input_view.image and a not in steady]
-        painter.animate(steady, steady=True)
-        painter.animate(self.heads_view.artists, moving)
+        # The input picture is static: only its markers move.
+        painter.animate(self.heads_view.artists,
+                        (a for view in self._pixel_views for a in view.artists if a is not self.input_view.image))
         super().__init__(_controls(values, (h, w), theme), painter, title="Convolution as self-attention",
                          theme=theme)
         self.enable_clicks()
@@ -164,7 +161,6 @@ class ConvAttentionExplorer(Explorer):
             axes = result.layer.axis_weights(self.photo.shape[-2:])  # the same for every query
             return result, conv, attention, top, difference, _window(weight[0, 0].numpy()), axes
 
-        # The same arrays on a return: the views keep their pixels.
         result, conv, attention, top, difference, kernel_window, axes = self._comparisons.fetch(key, compare)
         maps = result.layer.query_maps(self.photo.shape[-2:], query, axes)  # (K, Hp, Wp)
         layer, k = result.layer, result.layer.kernel_size

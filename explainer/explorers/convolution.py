@@ -15,7 +15,7 @@ from typing import Any
 from explainer._validate import check_int
 from explainer.conv import ConvArithmetic, conv_arithmetic, conv_flops, conv_output_size, transposed_output_size
 from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.convolution import (
     CROPPED,
@@ -103,10 +103,7 @@ class ConvArithmeticExplorer(Explorer):
         self.output_view = draw_output_grid(ax_out, first, unit, layout, theme)
         painter = Painter(fig)
         self.groups_view = draw_channel_groups(ax_groups, first, theme)
-        # The grids and the channel bands change with the setting only: steady while the unit moves.
-        steady = [*self.input_view.grid_artists, *self.output_view.grid_artists, *self.groups_view.artists]
-        painter.animate(steady, steady=True)
-        painter.animate(a for a in (*self.input_view.artists, *self.output_view.artists) if a not in steady)
+        painter.animate(self.input_view.artists, self.output_view.artists, self.groups_view.artists)
         self._legend = _legend_html(theme)
         super().__init__(_controls(values, theme), painter, title="Convolution arithmetic", theme=theme)
         self.enable_clicks()

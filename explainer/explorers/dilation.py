@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from explainer._validate import check_choice, check_int
 from explainer.deformable import affine_offsets, deform_conv2d, random_offsets
 from explainer.explorers._kit import Explorer, Kept, dropdown, float_slider, int_slider
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.sampling import sampling_positions, stacked_coverage
 from explainer.sizes import effective_kernel_size
 from explainer.theme import Theme, get_theme
@@ -137,9 +137,7 @@ class DilationExplorer(Explorer):
         self.hybrid_image, self.hybrid_title = draw_coverage(ax_hybrid, first.coverage_hybrid, size, theme=theme)
         self.ax_photo = ax_photo
         painter = Painter(fig)
-        # The hybrid stack does not depend on the dilation slider: steady while it moves.
-        painter.animate(self.hybrid_image, self.hybrid_title, steady=True)
-        painter.animate(self.taps.animated, self.equal_image, self.equal_title)
+        painter.animate(self.taps.animated, self.equal_image, self.equal_title, self.hybrid_image, self.hybrid_title)
         super().__init__(controls, painter, title="Dilated convolution: taps, field and gridding", theme=theme)
         self.enable_clicks()
 
@@ -186,7 +184,7 @@ class DilationExplorer(Explorer):
             holes_equal=int((cov_e == 0).sum()), holes_hybrid=int((cov_h == 0).sum()))
 
     def _coverage(self, k: int, schedule: tuple[int, ...]) -> torch.Tensor:
-        """``stacked_coverage(k, schedule)``, kept: the same tensor each time, so its image keeps its pixels."""
+        """``stacked_coverage(k, schedule)``, computed once per kernel size and schedule."""
         return self._coverages.fetch((k, schedule), lambda: stacked_coverage(k, schedule))
 
     @staticmethod
@@ -309,10 +307,7 @@ class DeformationExplorer(Explorer):
         self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
         self.markers = draw_unit_markers(axes[2:], theme=theme)
         painter = Painter(fig)
-        # The ordinary conv map changes only with the kernel: steady, so a move of any other control
-        # restores it from the kept canvas instead of redrawing it.
-        painter.animate(self.plain, steady=True)
-        painter.animate(self.taps.animated, self.quiver, self.deformed, self.markers)
+        painter.animate(self.taps.animated, self.quiver, self.plain, self.deformed, self.markers)
         super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
         self.enable_clicks()
 

@@ -26,7 +26,7 @@ from explainer.attention.patterns import (
 from explainer.explorers._kit import (
     Explorer, Kept, checkbox, dropdown, int_slider, one_torch_thread, selection_slider,
 )
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.efficient_attention import (
     CURVE_PATTERNS,
@@ -78,8 +78,7 @@ class AttentionPatternsExplorer(Explorer):
         self.two = draw_mask(ax2, reach, row, base=chosen, title="after 2 layers (green: new)", theme=theme)
         painter = Painter(fig)
         # The four patterns change with the settings and the chosen pattern, not with the query row.
-        painter.animate(*(v.artists for v in self.top.values()), steady=True)
-        painter.animate(self.one.artists, self.two.artists)
+        painter.animate(*(v.artists for v in self.top.values()), self.one.artists, self.two.artists)
         super().__init__(_pattern_controls(values, theme), painter, title="Sparse attention patterns", theme=theme)
         self.enable_clicks()
 
@@ -326,11 +325,8 @@ class LinearAttentionExplorer(Explorer):
                                        labels=("quadratic", "linear O(N)", ""), title="output, channel 0",
                                        xlabel="query i", theme=theme)
         self._results = Kept(16)  # _linear's results per (n, dim, seed, causal); <= 0.2 MB each (N = 64)
-        self._shown: dict[str, Any] | None = None  # the results the outputs panel shows
         painter = Painter(fig)
-        # The weight matrices and the outputs change with Q, K, V only: steady while the query row moves.
-        painter.animate(self.kernel.image, self.softmax.image, self.outputs.artists, steady=True)
-        painter.animate(self.kernel.row, self.softmax.row, self.row_plot.artists)
+        painter.animate(self.kernel.artists, self.softmax.artists, self.outputs.artists, self.row_plot.artists)
         super().__init__(_linear_controls(values, theme), painter, title="Linear attention", theme=theme)
         self.enable_clicks()
 
@@ -345,10 +341,8 @@ class LinearAttentionExplorer(Explorer):
         self.softmax.update(r["softmax"].weights, row)
         n = values["n"]
         self.row_plot.update(n * r["quadratic"].weights[row], n * r["softmax"].weights[row])
-        if r is not self._shown:  # the outputs do not depend on the row
-            self.outputs.update(r["quadratic"].output[:, 0], r["linear"].output[:, 0],
-                                text=f"max |Δ| = {r['max_abs_diff']:.0e}")
-            self._shown = r
+        self.outputs.update(r["quadratic"].output[:, 0], r["linear"].output[:, 0],
+                            text=f"max |Δ| = {r['max_abs_diff']:.0e}")
         self.result = r
         self.info.value = _linear_html(values, r)
 

@@ -21,7 +21,7 @@ from explainer.data import SHAPES, scenes
 from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider
 from explainer.gating import GATES, SqueezeExcitation, eca_kernel_size, gate_multiply_adds, gate_params, se_steps
 from explainer.models import IMAGE_SIZE, REDUCTION, WIDTHS, load_pretrained
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.gating import draw_band, draw_bars, draw_costs, draw_map, draw_overlay
 
@@ -60,7 +60,7 @@ def _inspected() -> dict[str, Any]:
 
 @functools.lru_cache(maxsize=None)
 def _rgb(index: int) -> np.ndarray:
-    """Scene ``index`` as ``(H, W, 3)``; one array per scene, so a view shown it again keeps its pixels."""
+    """Scene ``index`` as ``(H, W, 3)``, made once per scene."""
     return _scenes().images[index].permute(1, 2, 0).numpy()  # (H, W, 3)
 
 
@@ -89,8 +89,7 @@ class SEExplorer(Explorer):
                                theme=theme)
         painter = Painter(fig)
         # The scene and the bottleneck change with the image, stage and reduction, not with the channel.
-        painter.animate(self.picture.artists, self.hidden.artists, steady=True)
-        painter.animate(*(v.artists for v in (self.before, self.after, self.pooled, self.gates)))
+        painter.animate(*(v.artists for v in (self.picture, self.hidden, self.before, self.after, self.pooled, self.gates)))
         controls = {
             "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
             "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
@@ -108,7 +107,7 @@ class SEExplorer(Explorer):
         stage, r, ch, index = values["stage"], values["reduction"], values["channel"], values["image"]
         x, steps, trained, channels = self._steps(stage, r, index)
         self.result = steps
-        if ch not in channels:  # the same arrays on a return: the maps keep their pixels
+        if ch not in channels:
             channels[ch] = (x[0, ch].numpy(), steps.output[0, ch].numpy())
         before, after = channels[ch]
         top = float(before.max()) or 1.0
@@ -200,8 +199,7 @@ class TrainedGatesExplorer(Explorer):
                                                         ("cbam", "CBAM channel gates (applied first)"),
                                                         ("eca", "ECA channel gates")))}
         painter = Painter(fig)
-        painter.animate(self.overlay.picture, steady=True)  # the scene: the same across stages and the overlay
-        painter.animate(self.overlay.artists[1:], self.spatial.artists, *(b.artists for b in self.bars.values()))
+        painter.animate(self.overlay.artists, self.spatial.artists, *(b.artists for b in self.bars.values()))
         controls = {
             "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
             "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),

@@ -39,7 +39,7 @@ from explainer.receptive_field import (
     unit_field,
     vgg_comparison,
 )
-from explainer.render import Painter, new_figure
+from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.receptive_field import (
     WINDOW_KINDS,

@@ -1,8 +1,7 @@
 """Views for attention: matrix heatmaps (Q, K, V, scores, weights), a highlighted query row, the
 weights of one query as bars, and softmax entropy against the head width.
 
-Drawn for blitting: every axes gets fixed limits and no ticks once (:func:`setup_matrix_axes`);
-a move only changes artists (image data and colour limits, rectangles, polygons, lines, short
+Drawn for blitting: every axes gets fixed limits and no ticks once; a move only changes artists (image data and colour limits, rectangles, polygons, lines, short
 texts), never the axes. Matrices of any shape fill the same unit square, row ``i`` of a
 ``rows``-row matrix occupying ``y in [i/rows, (i+1)/rows)`` (y pointing down).
 """
@@ -17,16 +16,14 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.collections import PolyCollection
 from matplotlib.colors import Colormap, to_rgba
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 
 from explainer.theme import Theme, get_theme
-from explainer.views._axes import unit_square
-from explainer.views._pixels import PixelImage
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import matrix_axes
 
 __all__ = [
-    "setup_matrix_axes",
     "MatrixView",
     "draw_matrix",
     "row_of",
@@ -35,14 +32,6 @@ __all__ = [
     "EntropyView",
     "draw_entropy",
 ]
-
-
-def setup_matrix_axes(ax: Axes, title: str = "", theme: Theme | None = None) -> None:
-    """Fix ``ax`` to the unit square (y down), no ticks, no autoscaling, a static title."""
-    theme = theme or get_theme()
-    unit_square(ax, equal=False, frame=False)
-    if title:
-        ax.set_title(title, fontsize=theme.font_size, pad=3)
 
 
 def row_of(y: float, rows: int) -> int:
@@ -57,11 +46,7 @@ def row_of(y: float, rows: int) -> int:
 
 @dataclass
 class MatrixView:
-    """A heatmap filling the axes plus an outline marking one row (the selected query).
-
-    The matrix is colour-mapped and upsampled (nearest) to the axes' exact pixel size here and
-    drawn as a :class:`~explainer.views._pixels.PixelImage`, which Agg copies without resampling: ten
-    heatmaps cost about 1 ms per frame instead of about 10 ms as ``imshow`` images.
+    """A heatmap filling the axes (nearest-neighbour ``imshow``) plus an outline marking one row (the selected query).
 
     Attributes:
         data: the matrix shown, ``(rows, cols)`` float (NaN where drawn in the 'bad' grey).
@@ -69,13 +54,12 @@ class MatrixView:
     """
 
     ax: Axes
-    image: PixelImage
+    image: AxesImage
     marker: Rectangle
     signed: bool
     cmap: Colormap
     data: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
     limits: tuple[float, float] = (-1.0, 1.0)
-    _place: tuple[float, ...] = ()  # the axes' bbox bounds when the pixels were made
 
     @property
     def artists(self) -> list:
@@ -99,12 +83,9 @@ class MatrixView:
             limit = float(np.abs(finite).max()) if finite.size else 1.0
         limit = max(float(limit), 1e-12)
         low = -limit if self.signed else 0.0
-        place = self.ax.bbox.bounds
-        unchanged = (self.limits == (low, limit) and self._place == place and self.data.shape == data.shape
-                     and np.array_equal(self.data, data, equal_nan=True))
-        self.data, self.limits, self._place = data, (low, limit), place
-        if not unchanged:  # the same matrix in the same colours and place keeps its pixels
-            self.image.set(self.cmap((data - low) / (limit - low), bytes=True))  # (rows, cols, 4); NaN: bad colour
+        self.data, self.limits = data, (low, limit)
+        self.image.set_data(data)  # NaN: the colormap's 'bad' grey
+        self.image.set_clim(low, limit)
         rows = data.shape[0]
         self.marker.set_visible(row is not None)
         if row is not None:
@@ -114,10 +95,10 @@ class MatrixView:
 def draw_matrix(ax: Axes, title: str = "", signed: bool = True, theme: Theme | None = None) -> MatrixView:
     """Set up ``ax`` and return an empty :class:`MatrixView` (diverging colours if ``signed``)."""
     theme = theme or get_theme()
-    setup_matrix_axes(ax, title, theme)
+    matrix_axes(ax, title, theme=theme)
     cmap = colormaps[theme.diverging_cmap if signed else theme.cmap].with_extremes(bad="#d9d9d9")
-    image = PixelImage(ax)  # an axes child: a full draw (savefig, GIF export) paints it under the outline too
-    marker = FastRectangle((0, 0), 1, 0.1, fill=False, edgecolor=theme.accent, linewidth=2.0 * theme.line_scale,
+    image = ax.imshow(np.zeros((1, 1)), cmap=cmap, interpolation="nearest", extent=(0, 1, 1, 0), aspect="auto")
+    marker = Rectangle((0, 0), 1, 0.1, fill=False, edgecolor=theme.accent, linewidth=2.0 * theme.line_scale,
                        zorder=3)
     ax.add_patch(marker)
     view = MatrixView(ax=ax, image=image, marker=marker, signed=signed, cmap=cmap)
@@ -175,7 +156,6 @@ class EntropyView:
     unscaled: Line2D
     uniform: Line2D
     current: Line2D
-    _shown: tuple = ()  # (dims, scaled, unscaled, tokens) of the curves drawn
 
     @property
     def artists(self) -> list:
@@ -183,18 +163,10 @@ class EntropyView:
 
     def update(self, dims: np.ndarray, scaled: np.ndarray, unscaled: np.ndarray, tokens: int, d: int,
                d_entropy: float) -> None:
-        """Curves over ``dims``; ``log(tokens)`` (uniform attention) dashed; a dot at the current ``d``.
-
-        Curves given as the very arrays shown last, for the same ``tokens``, are left as they are (not
-        stale: a painter's steady copy of them stays valid).
-        """
-        curves = (np.asarray(dims), np.asarray(scaled), np.asarray(unscaled), tokens)
-        last = self._shown
-        if not (last and all(a is b for a, b in zip(curves[:3], last[:3])) and tokens == last[3]):
-            self.scaled.set_data(dims, scaled)
-            self.unscaled.set_data(dims, unscaled)
-            self.uniform.set_data([dims[0], dims[-1]], [math.log(tokens)] * 2)
-            self._shown = curves
+        """Curves over ``dims``; ``log(tokens)`` (uniform attention) dashed; a dot at the current ``d``."""
+        self.scaled.set_data(dims, scaled)
+        self.unscaled.set_data(dims, unscaled)
+        self.uniform.set_data([dims[0], dims[-1]], [math.log(tokens)] * 2)
         self.current.set_data([d], [d_entropy])
 
 

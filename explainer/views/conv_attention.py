@@ -12,7 +12,7 @@ returns a dataclass whose ``artists`` are updated in place by ``update``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -20,20 +20,11 @@ from matplotlib.colors import Colormap
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
-from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
-from explainer.views._pixels import fast_imshow
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import fixed_axes
 
 __all__ = ["PixelView", "HeadMapsView", "draw_pixels", "draw_head_maps", "head_windows", "mosaic"]
-
-
-def _setup(ax: Axes, title: str, theme: Theme) -> Text:
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_autoscale_on(False)
-    return ax.set_title(title, fontsize=theme.font_size - 1, pad=3)
 
 
 def _colormap(name: str | Colormap, bad: str) -> Colormap:
@@ -51,7 +42,6 @@ class PixelView:
     image: AxesImage
     query: Rectangle
     footprint: Rectangle
-    shown: np.ndarray | None = field(default=None, repr=False)  # the array last passed to update
 
     @property
     def artists(self) -> list:
@@ -59,13 +49,8 @@ class PixelView:
 
     def update(self, values: np.ndarray, query: tuple[int, int] | None = None, kernel_size: int = 1,
                limits: tuple[float, float] | None = None) -> None:
-        """Show ``values (H, W)``; mark pixel ``query = (row, col)`` and its ``k x k`` footprint (None: hide).
-
-        Passing the very array shown last keeps the image's colour-mapped pixels (only the marker moves).
-        """
-        if values is not self.shown:
-            self.image.set_data(values)
-            self.shown = values
+        """Show ``values (H, W)``; mark pixel ``query = (row, col)`` and its ``k x k`` footprint (None: hide)."""
+        self.image.set_data(values)
         if limits is not None:
             self.image.set_clim(*limits)
         visible = query is not None
@@ -88,18 +73,15 @@ def draw_pixels(ax: Axes, values: np.ndarray, title: str = "", cmap: str | Color
     """
     theme = theme or get_theme()
     h, w = values.shape
-    _setup(ax, title, theme)
-    ax.set_xlim(-1.5, w + 0.5)
-    ax.set_ylim(h + 0.5, -1.5)
+    fixed_axes(ax, (-1.5, w + 0.5), (h + 0.5, -1.5), frame=False)
+    ax.set_title(title, fontsize=theme.font_size - 1, pad=3)
     ax.set_facecolor("#d9d9d9")  # the margin reads as "outside the image"
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    image = fast_imshow(ax, values, cmap=_colormap(cmap or theme.cmap, "#d9d9d9"), interpolation="nearest",
+    image = ax.imshow(values, cmap=_colormap(cmap or theme.cmap, "#d9d9d9"), interpolation="nearest",
                       extent=(-0.5, w - 0.5, h - 0.5, -0.5), vmin=limits[0] if limits else None,
                       vmax=limits[1] if limits else None)
     lw = theme.line_scale
-    footprint = ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.2 * lw, ls="--"))
-    marker = ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.8 * lw))
+    footprint = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.2 * lw, ls="--"))
+    marker = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=1.8 * lw))
     view = PixelView(ax=ax, image=image, query=marker, footprint=footprint)
     view.update(values, query, kernel_size, limits)
     return view
@@ -185,13 +167,9 @@ def draw_head_maps(ax: Axes, windows: np.ndarray, offsets: np.ndarray, title: st
                    theme: Theme | None = None) -> HeadMapsView:
     """Draw the per-head attention windows ``(K, n, n)`` of one query, tile ``(i, j)`` = kernel tap ``(i, j)``."""
     theme = theme or get_theme()
-    _setup(ax, title, theme)
-    ax.set_xlim(0, 1)
-    ax.set_ylim(1, 0)
-    ax.set_aspect("equal")
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    image = fast_imshow(ax, mosaic(windows), cmap=_colormap(theme.cmap, "white"), interpolation="nearest",
+    fixed_axes(ax, (0, 1), (1, 0), equal=True, frame=False)
+    ax.set_title(title, fontsize=theme.font_size - 1, pad=3)
+    image = ax.imshow(mosaic(windows), cmap=_colormap(theme.cmap, "white"), interpolation="nearest",
                       extent=(0, 1, 1, 0))
     lw = theme.line_scale
     (queries,) = ax.plot([], [], ls="none", marker="s", mfc="none", mec="white", mew=1.0 * lw)

@@ -1,8 +1,7 @@
 """Views for convolution arithmetic: the (padded, maybe zero-inserted) input grid with the taps of one
 output unit, and the output grid with that unit highlighted.
 
-Drawn for blitting: :func:`setup_grid_axes` fixes the axes to the unit square (no ticks, no
-autoscaling) once; a grid of any size is then placed inside it with a shared :class:`GridLayout`,
+Drawn for blitting: the axes are fixed to the unit square (no ticks, no autoscaling) once; a grid of any size is then placed inside it with a shared :class:`GridLayout`,
 so a move only changes artists (an image of cell kinds, line collections, rectangles, text)
 and never the axes. Every artist the views create is returned, so a painter can animate them.
 """
@@ -20,8 +19,7 @@ from matplotlib.text import Text
 
 from explainer.conv import ConvArithmetic
 from explainer.theme import Theme, get_theme
-from explainer.views._axes import unit_square
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import mix, unit_square
 
 __all__ = [
     "PADDING",
@@ -30,7 +28,6 @@ __all__ = [
     "CROPPED",
     "GridLayout",
     "grid_layout",
-    "setup_grid_axes",
     "input_extent",
     "cell_kinds",
     "cell_colors",
@@ -47,16 +44,11 @@ __all__ = [
 PADDING, PIXEL, INSERTED, CROPPED = 0, 1, 2, 3
 
 
-def _mix(color: str, weight: float, other: str = "white") -> tuple[float, float, float, float]:
-    a, b = np.array(to_rgba(color)), np.array(to_rgba(other))
-    return tuple(weight * a + (1 - weight) * b)
-
-
 def cell_colors(theme: Theme | None = None) -> dict[int, tuple[float, float, float, float]]:
     """RGBA colour of each cell kind (also used by the explorer's legend)."""
     theme = theme or get_theme()
-    return {PADDING: _mix(theme.grid_color, 0.25), PIXEL: _mix(theme.accent2, 0.45), INSERTED: to_rgba("white"),
-            CROPPED: _mix(theme.grid_color, 0.7)}
+    return {PADDING: mix(theme.grid_color, 0.25), PIXEL: mix(theme.accent2, 0.45), INSERTED: to_rgba("white"),
+            CROPPED: mix(theme.grid_color, 0.7)}
 
 
 @dataclass(frozen=True)
@@ -111,11 +103,6 @@ def grid_layout(result: ConvArithmetic, margin: float = 0.04, max_cells: int = 6
     return GridLayout(cell=(1 - 2 * margin) / longest)
 
 
-def setup_grid_axes(ax: Axes) -> None:
-    """Fix ``ax`` to the unit square with y pointing down, no ticks, no frame, no autoscaling."""
-    unit_square(ax, frame=False)
-
-
 def _grid_segments(x0: float, y0: float, rows: int, cols: int, cell: float) -> np.ndarray:
     """``(rows+cols+2, 2, 2)`` line segments of a grid's cell borders."""
     ys = y0 + cell * np.arange(rows + 1)
@@ -153,30 +140,20 @@ class InputGridView:
     taps: PolyCollection
     title: Text
     layout: GridLayout = field(default=GridLayout(1 / 6))
-    shown: ConvArithmetic | None = field(default=None, repr=False)  # the result whose grid is drawn
 
     @property
     def artists(self) -> list:
-        """The artists :meth:`update` changes on every move (the title changes only with the geometry)."""
-        return [*self.grid_artists, self.footprint, self.taps]
-
-    @property
-    def grid_artists(self) -> list:
-        """Those of :attr:`artists` that change with the setting only, not with the output unit."""
-        return [self.background, self.inner, self.pixels, self.cropped, self.lines, self.border, self.padded]
+        """The artists :meth:`update` changes (the title changes only with the geometry)."""
+        return [self.background, self.inner, self.pixels, self.cropped, self.lines, self.border, self.padded,
+                self.footprint, self.taps]
 
     def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
         """Show ``result``'s input grid and the taps of output unit ``unit = (row, col)``.
 
-        Passing the very result shown last, with the same layout, moves only the taps and the
-        footprint (the grid is that result's).
-
         Returns:
             True when the title text changed (static text: a painter must redraw its background).
         """
-        layout = layout or grid_layout(result)
-        same_grid = result is self.shown and layout == self.layout
-        self.layout, self.shown = layout, result
+        self.layout = layout or grid_layout(result)
         cell = self.layout.cell
         (gy0, gy1), (gx0, gx1) = input_extent(result)
         left, top = self.layout.origin(gy1 - gy0, gx1 - gx0)
@@ -186,9 +163,6 @@ class InputGridView:
             x, y = left + (x0 - gx0) * cell, top + (y0 - gy0) * cell
             return np.array([[x, y], [x + cols * cell, y], [x + cols * cell, y + rows * cell], [x, y + rows * cell]])
 
-        if same_grid:
-            self._update_taps(result, unit, box, cell)
-            return False
         self.background.set_bounds(left, top, (gx1 - gx0) * cell, (gy1 - gy0) * cell)
         self.lines.set_segments(_grid_segments(left, top, gy1 - gy0, gx1 - gx0, cell))
         geo = result.geometry
@@ -253,17 +227,11 @@ class OutputGridView:
     title: Text
     layout: GridLayout = field(default=GridLayout(1 / 6))
     shape: tuple[int, int] = (1, 1)
-    shown: ConvArithmetic | None = field(default=None, repr=False)  # the result whose grid is drawn
 
     @property
     def artists(self) -> list:
-        """The artists :meth:`update` changes on every move (the title changes only with the size)."""
-        return [*self.grid_artists, self.selected]
-
-    @property
-    def grid_artists(self) -> list:
-        """Those of :attr:`artists` that change with the output size only, not with the unit."""
-        return [self.background, self.lines]
+        """The artists :meth:`update` changes (the title changes only with the size)."""
+        return [self.background, self.lines, self.selected]
 
     def update(self, result: ConvArithmetic, unit: tuple[int, int], layout: GridLayout | None = None) -> bool:
         """Show ``result``'s output grid with ``unit = (row, col)`` highlighted.
@@ -271,15 +239,12 @@ class OutputGridView:
         Returns:
             True when the title text changed (static text: a painter must redraw its background).
         """
-        layout = layout or grid_layout(result)
-        same_grid = result is self.shown and layout == self.layout
-        self.layout, self.shown = layout, result
+        self.layout = layout or grid_layout(result)
         self.shape = rows, cols = result.output_size
         cell = self.layout.cell
         left, top = self.layout.origin(rows, cols)
-        if not same_grid:  # the very result shown last: its grid is already in place
-            self.background.set_bounds(left, top, cols * cell, rows * cell)
-            self.lines.set_segments(_grid_segments(left, top, rows, cols, cell))
+        self.background.set_bounds(left, top, cols * cell, rows * cell)
+        self.lines.set_segments(_grid_segments(left, top, rows, cols, cell))
         self.selected.set_bounds(left + unit[1] * cell, top + unit[0] * cell, cell, cell)
         caption = "output"
         changed = caption != self.title.get_text()
@@ -316,21 +281,21 @@ def draw_input_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (0
     itself and the thin dashed box the padded grid the kernel slides over.
     """
     theme = theme or get_theme()
-    setup_grid_axes(ax)
+    unit_square(ax, frame=False)
     colors = cell_colors(theme)
     lw = theme.line_scale
     view = InputGridView(
         ax=ax, theme=theme,
-        background=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=colors[PADDING], ec="none", zorder=1)),
-        inner=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=colors[PIXEL], ec="none", zorder=1.1)),
+        background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PADDING], ec="none", zorder=1)),
+        inner=ax.add_patch(Rectangle((0, 0), 1, 1, fc=colors[PIXEL], ec="none", zorder=1.1)),
         pixels=ax.add_collection(PolyCollection([], facecolors=[colors[PIXEL]], edgecolors="none", zorder=1.2),
                                  autolim=False),
         cropped=ax.add_collection(PolyCollection([], facecolors=[colors[CROPPED]], edgecolors="none", zorder=1.3),
                                   autolim=False),
         lines=_grid_lines(ax, theme),
-        border=ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ec="#333333", zorder=3)),
-        padded=ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, lw=1.0 * lw, ls="--", ec="#555555", zorder=3)),
-        footprint=ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ls="--", ec=theme.accent,
+        border=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ec="#333333", zorder=3)),
+        padded=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=1.0 * lw, ls="--", ec="#555555", zorder=3)),
+        footprint=ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, lw=2.0 * lw, ls="--", ec=theme.accent,
                                          zorder=4)),
         taps=ax.add_collection(PolyCollection([], edgecolors=theme.accent, linewidths=1.8 * lw, zorder=5),
                                autolim=False),
@@ -344,12 +309,12 @@ def draw_output_grid(ax: Axes, result: ConvArithmetic, unit: tuple[int, int] = (
                      layout: GridLayout | None = None, theme: Theme | None = None) -> OutputGridView:
     """Draw the output grid with output unit ``unit = (row, col)`` filled in the accent colour."""
     theme = theme or get_theme()
-    setup_grid_axes(ax)
+    unit_square(ax, frame=False)
     view = OutputGridView(
         ax=ax, theme=theme,
-        background=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=_mix(theme.accent3, 0.35), ec="none", zorder=1)),
+        background=ax.add_patch(Rectangle((0, 0), 1, 1, fc=mix(theme.accent3, 0.35), ec="none", zorder=1)),
         lines=_grid_lines(ax, theme),
-        selected=ax.add_patch(FastRectangle((0, 0), 1, 1, fc=_mix(theme.accent, 0.8), ec=theme.accent,
+        selected=ax.add_patch(Rectangle((0, 0), 1, 1, fc=mix(theme.accent, 0.8), ec=theme.accent,
                                         lw=2 * theme.line_scale, zorder=3)),
         title=_title(ax, theme),
     )
@@ -369,7 +334,6 @@ class ChannelGroupsView:
     ax: Axes
     channels: PolyCollection
     links: PolyCollection
-    shown: tuple[int, int, int] | None = None  # (C_in, C_out, groups) drawn
 
     @property
     def artists(self) -> list:
@@ -377,9 +341,6 @@ class ChannelGroupsView:
 
     def update(self, result: ConvArithmetic) -> None:
         cin, cout, g = result.in_channels, result.out_channels, result.groups
-        if (cin, cout, g) == self.shown:
-            return
-        self.shown = (cin, cout, g)
         widest = max(cin, cout)
         boxes, colors, links = [], [], []
         for count, y0 in ((cin, 0.05), (cout, 0.7)):

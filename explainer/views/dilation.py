@@ -25,9 +25,7 @@ from matplotlib.text import Text
 from matplotlib.transforms import IdentityTransform
 
 from explainer.theme import Theme, get_theme
-from explainer.views._axes import unit_square
-from explainer.views._pixels import fast_imshow
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import image_array, pixel_axes, unit_square
 
 __all__ = [
     "TapArtists",
@@ -44,25 +42,6 @@ __all__ = [
     "draw_unit_markers",
     "update_unit_markers",
 ]
-
-
-def _image_array(image: torch.Tensor, fade: float = 0.0) -> np.ndarray:
-    """(C, H, W) in [0, 1] -> (H, W, 3) float array, optionally faded towards light grey."""
-    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"image must be a (1 or 3, H, W) tensor, got {getattr(image, 'shape', type(image))}")
-    array = image.detach().float().clamp(0, 1).cpu().permute(1, 2, 0).numpy()
-    array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
-    return (1 - fade) * array + fade * 0.93
-
-
-def _fix_axes(ax: Axes, height: float, width: float) -> None:
-    """Pixel-centred limits (y down), no ticks, no autoscaling."""
-    ax.set_xlim(-0.5, width - 0.5)
-    ax.set_ylim(height - 0.5, -0.5)
-    ax.set_aspect("equal")
-    ax.set_autoscale_on(False)
-    ax.set_xticks([])
-    ax.set_yticks([])
 
 
 @dataclass
@@ -104,8 +83,8 @@ def draw_taps(ax: Axes, image: torch.Tensor, positions: torch.Tensor, kernel_siz
     """
     theme = theme or get_theme()
     height, width = image.shape[-2:]
-    photo = fast_imshow(ax, _image_array(image), extent=(-0.5, width - 0.5, height - 0.5, -0.5))
-    _fix_axes(ax, height, width)
+    photo = ax.imshow(image_array(image), extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    pixel_axes(ax, height, width)
     lw = theme.line_scale
     artists = TapArtists(
         photo=photo,
@@ -114,8 +93,8 @@ def draw_taps(ax: Axes, image: torch.Tensor, positions: torch.Tensor, kernel_siz
         mesh=ax.add_collection(LineCollection([], colors=theme.accent, linewidths=1.2 * lw), autolim=False),
         taps=ax.scatter([], [], s=28 * lw, c=theme.accent, edgecolors="black", linewidths=0.6 * lw, zorder=5),
         selected=ax.scatter([], [], s=80 * lw, facecolors="none", edgecolors="white", linewidths=1.6 * lw, zorder=6),
-        footprint=ax.add_patch(FastRectangle((0, 0), 0, 0, fill=False, ec=theme.accent, lw=1.5 * lw, ls="--")),
-        field=ax.add_patch(FastRectangle((0, 0), 0, 0, fill=False, ec=theme.accent2, lw=1.5 * lw, ls=":")),
+        footprint=ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, ec=theme.accent, lw=1.5 * lw, ls="--")),
+        field=ax.add_patch(Rectangle((0, 0), 0, 0, fill=False, ec=theme.accent2, lw=1.5 * lw, ls=":")),
         label=ax.text(0.02, 0.02, "", transform=ax.transAxes, fontsize=theme.font_size - 1, color="white",
                       bbox=dict(fc="black", alpha=0.55, lw=0, pad=2)),
     )
@@ -181,23 +160,14 @@ def draw_coverage(ax: Axes, coverage: torch.Tensor, size: int, *, theme: Theme |
     """
     theme = theme or get_theme()
     unit_square(ax)
-    image = fast_imshow(ax, coverage_rgba(coverage, size, theme.cmap), extent=(0, 1, 1, 0), interpolation="nearest")
+    image = ax.imshow(coverage_rgba(coverage, size, theme.cmap), extent=(0, 1, 1, 0), interpolation="nearest")
     title = ax.text(0.5, 1.01, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=theme.font_size)
     return image, title
 
 
 def update_coverage(image: AxesImage, coverage: torch.Tensor, size: int, cmap: str | None = None) -> None:
-    """Show new counts in an image drawn by :func:`draw_coverage`.
-
-    The very tensor shown last, at the same size and colormap, changes nothing: the image keeps its
-    pixels (and stays out of a painter's redraw of its steady artists).
-    """
-    key = (coverage, size, cmap or get_theme().cmap)
-    last = getattr(image, "_shown_coverage", None)
-    if last is not None and last[0] is coverage and last[1:] == key[1:]:
-        return
-    image.set_data(coverage_rgba(coverage, size, key[2]))
-    image._shown_coverage = key  # holds the tensor, so its id is never reused while compared
+    """Show new counts in an image drawn by :func:`draw_coverage`."""
+    image.set_data(coverage_rgba(coverage, size, cmap or get_theme().cmap))
 
 
 class OffsetArrows(PathPatch):
@@ -283,8 +253,8 @@ def draw_offset_field(ax: Axes, image: torch.Tensor, points: torch.Tensor, offse
     over a faded photo, on a true pixel scale (an arrow ends where the tap moved to)."""
     theme = theme or get_theme()
     height, width = image.shape[-2:]
-    fast_imshow(ax, _image_array(image, fade=0.6), extent=(-0.5, width - 0.5, height - 0.5, -0.5))
-    _fix_axes(ax, height, width)
+    ax.imshow(image_array(image, fade=0.6), extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    pixel_axes(ax, height, width)
     p = points.detach().double().cpu().numpy()
     o = offsets.detach().double().cpu().numpy()
     arrows = OffsetArrows(p[:, ::-1], o[:, 1], o[:, 0], width=0.009 * width, headwidth=3.5, headlength=3.5,
@@ -303,25 +273,19 @@ def draw_feature_map(ax: Axes, fmap: torch.Tensor, vmax: float, *, theme: Theme 
     """A ``(H, W)`` signed feature map on the diverging colormap with fixed limits ``[-vmax, vmax]``."""
     theme = theme or get_theme()
     height, width = fmap.shape
-    image = fast_imshow(ax, fmap.detach().cpu().numpy(), cmap=theme.diverging_cmap, vmin=-vmax, vmax=vmax,
+    image = ax.imshow(fmap.detach().cpu().numpy(), cmap=theme.diverging_cmap, vmin=-vmax, vmax=vmax,
                       extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
-    _fix_axes(ax, height, width)
+    pixel_axes(ax, height, width)
     return image
 
 
 def update_feature_map(image: AxesImage, fmap: torch.Tensor, vmax: float | None = None) -> None:
     """Show a new ``(H, W)`` map (same size) in an image drawn by :func:`draw_feature_map`, with the
     colour limits ``[-vmax, vmax]`` when ``vmax`` is given (else they stay).
-
-    Passing the very tensor shown last, in the same limits, changes nothing: the image keeps its
-    colour-mapped pixels (``set_data`` copies the array, so the image could not tell it is unchanged).
     """
     if vmax is not None:
-        image.set_clim(-vmax, vmax)  # the same limits leave the image as it was
-    if getattr(image, "_shown_map", None) is fmap:
-        return
+        image.set_clim(-vmax, vmax)
     image.set_data(fmap.detach().cpu().numpy())
-    image._shown_map = fmap  # held, so its id is never reused while it is compared
 
 
 def draw_unit_markers(axes: list[Axes], *, theme: Theme | None = None) -> PathCollection:

@@ -8,25 +8,22 @@ Every view returns its artists (``.artists``) for a painter to animate.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib import colormaps
-from matplotlib.colors import Colormap, to_rgba
+from matplotlib.colors import to_rgba
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 from torch import Tensor
 
 from explainer.theme import Theme, get_theme
-from explainer.views._axes import unit_square
-from explainer.views._pixels import PixelImage
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import matrix_axes, mix
 
 __all__ = [
     "CURVE_PATTERNS",
-    "setup_matrix_axes",
     "reach_colors",
     "MaskView",
     "draw_mask",
@@ -41,24 +38,13 @@ __all__ = [
 CURVE_PATTERNS = ("full", "local", "strided", "block", "linear")
 
 
-def _mix(color: str, weight: float) -> np.ndarray:
-    return weight * np.array(to_rgba(color)) + (1 - weight) * np.ones(4)
-
-
-def setup_matrix_axes(ax: Axes, xlabel: str = "key j", ylabel: str = "query i") -> None:
-    """Fix ``ax`` to the unit square with y pointing down and no ticks; label the axes once."""
-    unit_square(ax)
-    ax.set_xlabel(xlabel, labelpad=2)
-    ax.set_ylabel(ylabel, labelpad=2)
-
-
 def reach_colors(theme: Theme | None = None) -> dict[str, np.ndarray]:
     """RGBA colours of matrix cells: ``blocked``, ``allowed`` (one layer), ``reached`` (only through
     more layers), and the selected query row's ``row_allowed`` / ``row_reached``."""
     theme = theme or get_theme()
-    return {"blocked": np.array([0.97, 0.97, 0.97, 1.0]), "allowed": _mix(theme.accent2, 0.75),
-            "reached": _mix(theme.accent3, 0.45), "row_allowed": np.array(to_rgba(theme.accent)),
-            "row_reached": _mix(theme.accent, 0.5)}
+    return {"blocked": np.array([0.97, 0.97, 0.97, 1.0]), "allowed": np.array(mix(theme.accent2, 0.75)),
+            "reached": np.array(mix(theme.accent3, 0.45)), "row_allowed": np.array(to_rgba(theme.accent)),
+            "row_reached": np.array(mix(theme.accent, 0.5))}
 
 
 @dataclass
@@ -67,10 +53,9 @@ class MaskView:
 
     ax: Axes
     theme: Theme
-    image: PixelImage
+    image: AxesImage
     row: Rectangle
     frame: Rectangle
-    shown: tuple = field(default=(), repr=False)  # (mask, row, base, selected) of the last update
 
     @property
     def artists(self) -> list:
@@ -80,14 +65,7 @@ class MaskView:
                selected: bool = False) -> None:
         """Show ``mask``; cells also in ``base`` (e.g. the one-layer mask) in the ``allowed`` colour,
         the rest of ``mask`` in ``reached``; query ``row`` in the accent colours; ``selected`` frames it.
-
-        Passing the very tensors shown last, with the same row and selection, changes nothing (so a
-        painter's steady copy of this view stays valid).
         """
-        last_mask, last_row, last_base, last_selected = self.shown or (None, None, None, None)
-        if mask is last_mask and base is last_base and row == last_row and selected == last_selected:
-            return
-        self.shown = (mask, row, base, selected)
         colors = reach_colors(self.theme)
         palette = (np.array([colors[k] for k in ("blocked", "reached", "allowed", "row_reached", "row_allowed")])
                    * 255).round().astype(np.uint8)  # (5, 4): one colour per cell code below
@@ -99,7 +77,7 @@ class MaskView:
             codes[row] += np.uint8(2) * (codes[row] > 0).astype(np.uint8)  # 3, 4: the selected query's row
             self.row.set_bounds(0, row / T, 1, 1 / T)
         self.row.set_visible(row is not None)
-        self.image.set(palette[codes])
+        self.image.set_data(palette[codes])  # (T, T, 4) uint8
         self.frame.set_visible(selected)
 
 
@@ -117,14 +95,12 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
         labels: label the axes "key j" / "query i".
     """
     theme = theme or get_theme()
-    setup_matrix_axes(ax, *(("key j", "query i") if labels else ("", "")))
-    if title:
-        ax.set_title(title, fontsize=theme.font_size, pad=3)
-    image = PixelImage(ax)
+    xlabel, ylabel = ("key j", "query i") if labels else ("", "")
+    matrix_axes(ax, title, xlabel=xlabel, ylabel=ylabel, equal=True, frame=True, theme=theme)
+    image = ax.imshow(np.zeros((1, 1, 4), np.uint8), interpolation="nearest", extent=(0, 1, 1, 0), aspect="equal")
     lw = theme.line_scale
-    row_box = ax.add_patch(FastRectangle((0, 0), 1, 0.1, fill=False, ec="#222222", lw=1.2 * lw, zorder=3))
-    frame = ax.add_patch(FastRectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=3.5 * lw, zorder=4,
-                                   clip_on=False))
+    row_box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec="#222222", lw=1.2 * lw, zorder=3))
+    frame = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=3.5 * lw, zorder=4, clip_on=False))
     view = MaskView(ax, theme, image, row_box, frame)
     view.update(mask, row, base)
     return view
@@ -202,24 +178,18 @@ class WeightsView:
     """An ``(N, M)`` weight matrix as a heatmap (colour range 0..max) with a highlighted query row."""
 
     ax: Axes
-    image: PixelImage
-    cmap: Colormap
+    image: AxesImage
     row: Rectangle
-    shown: Tensor | None = field(default=None, repr=False)  # the weights last coloured
 
     @property
     def artists(self) -> list:
         return [self.image, self.row]
 
     def update(self, weights: Tensor, row: int) -> None:
-        """Colour ``weights (N, M)`` from 0 (low end of the colormap) to their maximum.
-
-        Passing the very tensor shown last keeps the image's pixels (only the outline moves).
-        """
-        if weights is not self.shown:
-            w = weights.detach().cpu().numpy()
-            self.image.set(self.cmap(w / max(float(w.max()), 1e-12), bytes=True))
-            self.shown = weights
+        """Colour ``weights (N, M)`` from 0 (low end of the colormap) to their maximum."""
+        w = weights.detach().cpu().numpy()
+        self.image.set_data(w)
+        self.image.set_clim(0.0, max(float(w.max()), 1e-12))
         rows = weights.shape[0]
         self.row.set_bounds(0, row / rows, 1, 1 / rows)
 
@@ -227,11 +197,10 @@ class WeightsView:
 def draw_weights(ax: Axes, weights: Tensor, row: int = 0, title: str = "", theme: Theme | None = None) -> WeightsView:
     """Draw attention weights ``(N, M)`` (rows: queries) with query ``row`` outlined."""
     theme = theme or get_theme()
-    setup_matrix_axes(ax)
-    if title:
-        ax.set_title(title, fontsize=theme.font_size, pad=3)
-    box = ax.add_patch(FastRectangle((0, 0), 1, 0.1, fill=False, ec=theme.accent, lw=2.0 * theme.line_scale, zorder=3))
-    view = WeightsView(ax, PixelImage(ax), colormaps[theme.cmap], box)
+    matrix_axes(ax, title, xlabel="key j", ylabel="query i", equal=True, frame=True, theme=theme)
+    image = ax.imshow(np.zeros((1, 1)), cmap=theme.cmap, interpolation="nearest", extent=(0, 1, 1, 0), aspect="equal")
+    box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec=theme.accent, lw=2.0 * theme.line_scale, zorder=3))
+    view = WeightsView(ax, image, box)
     view.update(weights, row)
     return view
 

@@ -7,7 +7,7 @@ unit square with a fixed extent, so maps of any size reuse the same artist.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
@@ -18,8 +18,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
-from explainer.views._pixels import fast_imshow
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import fixed_axes
 
 __all__ = [
     "BarsView",
@@ -36,14 +35,6 @@ __all__ = [
 ]
 
 
-def _bare(ax: Axes, xlim: tuple[float, float] = (0, 1), ylim: tuple[float, float] = (0, 1)) -> None:
-    ax.set_xlim(*xlim)
-    ax.set_ylim(*ylim)
-    ax.set_autoscale_on(False)
-    ax.set_xticks([])
-    ax.set_yticks([])
-
-
 def _label(ax: Axes, theme: Theme, x: float = 0.0, y: float = 1.02, ha: str = "left") -> Text:
     return ax.text(x, y, "", transform=ax.transAxes, ha=ha, va="bottom", fontsize=theme.font_size - 1)
 
@@ -57,23 +48,15 @@ class BarsView:
     bars: PolyCollection
     label: Text
     ymax: float
-    shown: tuple = field(default=(), repr=False)  # (values, highlight) drawn last
 
     @property
     def artists(self) -> list:
         return [self.bars, self.label]
 
     def update(self, values: np.ndarray, highlight: int | None = None, text: str = "") -> None:
-        """Draw ``values`` (1D, clipped to the axis range) with bar ``highlight`` in the accent colour.
-
-        The same values and highlight as last time leave the bars as they are (not stale, so a
-        painter's steady copy of them stays valid).
-        """
+        """Draw ``values`` (1D, clipped to the axis range) with bar ``highlight`` in the accent colour."""
         values = np.clip(np.asarray(values, dtype=float), 0, self.ymax)
         self.label.set_text(text)
-        if self.shown and self.shown[1] == highlight and np.array_equal(self.shown[0], values):
-            return
-        self.shown = (values, highlight)
         n = len(values)
         width = 1.0 / max(n, 1)
         x0 = np.arange(n) * width + 0.1 * width
@@ -98,7 +81,7 @@ def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = Non
         2
     """
     theme = theme or get_theme()
-    _bare(ax, ylim=(0, ymax))
+    fixed_axes(ax, (0, 1), (0, ymax))
     ax.set_yticks([0, ymax])
     ax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
     ax.set_title(title, fontsize=theme.font_size - 1, pad=2, loc="left")
@@ -115,21 +98,14 @@ class MapView:
     ax: Axes
     image: AxesImage
     label: Text
-    shown: np.ndarray | None = field(default=None, repr=False)  # the array last passed to update
 
     @property
     def artists(self) -> list:
         return [self.image, self.label]
 
     def update(self, values: np.ndarray, text: str = "", vmin: float | None = None, vmax: float | None = None) -> None:
-        """Show the 2D (or RGB) array ``values``; colour limits stay unless given.
-
-        Passing the very array shown last keeps the image's colour-mapped pixels (``set_data``
-        copies the array, so the image could not tell it is unchanged).
-        """
-        if values is not self.shown:
-            self.image.set_data(values)
-            self.shown = values
+        """Show the 2D (or RGB) array ``values``; colour limits stay unless given."""
+        self.image.set_data(values)
         if vmin is not None or vmax is not None:
             self.image.set_clim(vmin, vmax)
         self.label.set_text(text)
@@ -139,10 +115,9 @@ def draw_map(ax: Axes, title: str, cmap: str | None = None, vmin: float = 0.0, v
              theme: Theme | None = None) -> MapView:
     """A heat-map panel (or an RGB picture when ``cmap`` is None and the data has 3 channels)."""
     theme = theme or get_theme()
-    _bare(ax, ylim=(1, 0))
-    ax.set_aspect("equal")
+    fixed_axes(ax, (0, 1), (1, 0), equal=True)
     ax.set_title(title, fontsize=theme.font_size - 1, pad=2)
-    image = fast_imshow(ax, np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=cmap or theme.cmap, vmin=vmin, vmax=vmax,
+    image = ax.imshow(np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=cmap or theme.cmap, vmin=vmin, vmax=vmax,
                       interpolation="nearest")
     label = ax.text(0.5, -0.02, "", transform=ax.transAxes, ha="center", va="top", fontsize=theme.font_size - 1)
     return MapView(ax, image, label)
@@ -157,7 +132,6 @@ class OverlayView:
     overlay: AxesImage
     box: Rectangle
     label: Text
-    shown: np.ndarray | None = field(default=None, repr=False)  # the rgb array last passed to update
 
     @property
     def artists(self) -> list:
@@ -166,10 +140,8 @@ class OverlayView:
     def update(self, rgb: np.ndarray, gate: np.ndarray, box: tuple[float, float, float, float] | None,
                text: str = "", show_gate: bool = True, vmin: float = 0.0, vmax: float = 1.0) -> None:
         """``rgb (H, W, 3)`` in [0, 1], ``gate (h, w)`` coloured from ``vmin`` to ``vmax`` (stretched over the
-        picture), box in pixels. The very ``rgb`` array shown last keeps the picture's pixels."""
-        if rgb is not self.shown:
-            self.picture.set_data(rgb)
-            self.shown = rgb
+        picture), box in pixels."""
+        self.picture.set_data(rgb)
         self.overlay.set_data(gate)  # cell for cell, as the network computed it
         self.overlay.set_clim(vmin, vmax)
         self.overlay.set_visible(show_gate)
@@ -187,8 +159,9 @@ def draw_overlay(ax: Axes, title: str, theme: Theme | None = None) -> OverlayVie
     """A picture panel with a gate overlay (the theme's colormap, alpha 0.6)."""
     theme = theme or get_theme()
     view = draw_map(ax, title, theme=theme)
-    overlay = fast_imshow(ax, np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=theme.cmap, vmin=0, vmax=1, alpha=0.6)
-    box = FastRectangle((0, 0), 0.1, 0.1, fill=False, edgecolor=theme.accent, linewidth=1.5 * theme.line_scale)
+    overlay = ax.imshow(np.zeros((2, 2)), extent=(0, 1, 1, 0), cmap=theme.cmap, vmin=0, vmax=1, alpha=0.6,
+                        interpolation="nearest")
+    box = Rectangle((0, 0), 0.1, 0.1, fill=False, edgecolor=theme.accent, linewidth=1.5 * theme.line_scale)
     ax.add_patch(box)
     return OverlayView(ax, view.image, overlay, box, view.label)
 
@@ -270,7 +243,7 @@ def draw_costs(ax: Axes, rows: list[str], floor: float = 1e-5, theme: Theme | No
     ax.axvline(1, color=theme.grid_color, lw=0.8 * theme.line_scale, ls="--")
     ax.set_title("cost of the gate as a share of its stage (log scale)", fontsize=theme.font_size - 1, pad=3)
     colors = [theme.accent2 if "param" in name else theme.accent3 for name in rows]
-    bars = [FastRectangle((floor, i - 0.35), 0, 0.7, color=c) for i, c in enumerate(colors)]
+    bars = [Rectangle((floor, i - 0.35), 0, 0.7, color=c) for i, c in enumerate(colors)]
     for bar in bars:
         ax.add_patch(bar)
     labels = [ax.text(floor, i, "", va="center", fontsize=theme.font_size - 2) for i in range(len(rows))]

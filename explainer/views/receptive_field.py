@@ -26,8 +26,7 @@ from matplotlib.text import Text
 
 from explainer.receptive_field import LayerRF, StackVsSingle, UnitField
 from explainer.theme import Theme, get_theme
-from explainer.views._pixels import fast_imshow
-from explainer.views._shapes import FastRectangle
+from explainer.views._common import image_array, pixel_axes
 
 __all__ = [
     "FieldArtists",
@@ -172,22 +171,6 @@ def _num(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.1f}"
 
 
-def _image_array(image: torch.Tensor) -> np.ndarray:
-    """(C, H, W) tensor in [0, 1] -> (H, W, 3) float array for imshow."""
-    if not isinstance(image, torch.Tensor) or image.ndim != 3 or image.shape[0] not in (1, 3):
-        raise ValueError(f"image must be a (1 or 3, H, W) tensor, got {getattr(image, 'shape', type(image))}")
-    array = image.detach().float().clamp(0, 1).cpu().permute(1, 2, 0).numpy()
-    return np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
-
-
-def _frame(ax: Axes, height: int, width: int) -> None:
-    ax.set_xlim(-0.5, width - 0.5)
-    ax.set_ylim(height - 0.5, -0.5)
-    ax.set_xticks([])
-    ax.set_yticks([])
-    ax.set_aspect("equal")
-
-
 # --------------------------------------------------------------------------- photo, box, mask, erf
 def draw_photo(ax: Axes, image: torch.Tensor, *, dim: float = 0.0) -> AxesImage:
     """Show a (C, H, W) image in [0, 1] with pixel centres at integer coordinates; fixes the limits.
@@ -195,12 +178,12 @@ def draw_photo(ax: Axes, image: torch.Tensor, *, dim: float = 0.0) -> AxesImage:
     Args:
         dim: 0 shows the photo as is; up to 1 fades it to a light grey (a backdrop for heatmaps).
     """
-    array = _image_array(image)
+    array = image_array(image)
     if dim:
         array = (1 - dim) * array.mean(axis=2, keepdims=True).repeat(3, axis=2) + dim * 0.92
     height, width = array.shape[:2]
-    artist = fast_imshow(ax, array, extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
-    _frame(ax, height, width)
+    artist = ax.imshow(array, extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
+    pixel_axes(ax, height, width)
     return artist
 
 
@@ -211,7 +194,7 @@ def draw_box(ax: Axes, box: Sequence[int], *, color: str | None = None, linewidt
     ``linewidth`` is scaled by ``theme.line_scale``; ``color`` defaults to ``theme.accent``.
     """
     theme = theme or get_theme()
-    rect = FastRectangle((0, 0), 1, 1, fill=False, edgecolor=color or theme.accent, linewidth=linewidth * theme.line_scale)
+    rect = Rectangle((0, 0), 1, 1, fill=False, edgecolor=color or theme.accent, linewidth=linewidth * theme.line_scale)
     ax.add_patch(rect)
     update_box(rect, box)
     return rect
@@ -233,7 +216,7 @@ def _mask_rgba(mask: torch.Tensor, shade: float) -> np.ndarray:
 def draw_mask(ax: Axes, mask: torch.Tensor, *, shade: float = 0.7) -> AxesImage:
     """Darken every pixel outside a (H, W) bool mask, spotlighting the pixels inside it."""
     height, width = mask.shape
-    return fast_imshow(ax, _mask_rgba(mask, shade), extent=(-0.5, width - 0.5, height - 0.5, -0.5),
+    return ax.imshow(_mask_rgba(mask, shade), extent=(-0.5, width - 0.5, height - 0.5, -0.5),
                      interpolation="nearest")
 
 
@@ -257,7 +240,7 @@ def draw_erf(ax: Axes, erf: torch.Tensor, *, cmap: str | None = None, theme: The
     ``cmap`` defaults to ``theme.cmap``.
     """
     height, width = erf.shape
-    return fast_imshow(ax, _erf_rgba(erf, cmap or (theme or get_theme()).cmap),
+    return ax.imshow(_erf_rgba(erf, cmap or (theme or get_theme()).cmap),
                      extent=(-0.5, width - 0.5, height - 0.5, -0.5), interpolation="nearest")
 
 
@@ -404,7 +387,7 @@ def draw_stack_comparison(ax_bars: Axes, comparison: StackVsSingle, *, ax_diagra
     ax_bars.tick_params(labelsize=theme.font_size - 1)
     pyramid = None
     if ax_diagram is not None:
-        pyramid = fast_imshow(ax_diagram, _pyramid(comparison, max_rows, max_cols, theme), interpolation="nearest",
+        pyramid = ax_diagram.imshow(_pyramid(comparison, max_rows, max_cols, theme), interpolation="nearest",
                                     aspect="auto", extent=(-0.5, max_cols - 0.5, max_rows - 0.5, -0.5))
         ax_diagram.set_xticks([])
         ax_diagram.set_yticks([])

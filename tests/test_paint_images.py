@@ -1,0 +1,186 @@
+"""Heatmaps drawn by the paint package: the same picture as matplotlib's own ``AxesImage.draw``
+(the oracle), kept while nothing changed, and opaque pixels copied as Agg would blend them."""
+
+from __future__ import annotations
+
+import matplotlib
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from matplotlib.backends.backend_agg import RendererAgg
+from matplotlib.transforms import Bbox
+
+from _pictures import assert_same_picture
+from explainer.paint import Painter, new_figure
+from explainer.paint._images import ImageDrawer, blit_opaque
+
+rng = np.random.default_rng(3)
+
+
+def _frame(fast_paths, data, ax_setup=None, change=None, **kwargs) -> tuple[bytes, Painter]:
+    """A frame of one animated nearest-neighbour image (after ``change`` on a second frame)."""
+    fig = new_figure(3.1, 2.3, dpi=97)
+    ax = fig.add_axes((0.13, 0.11, 0.71, 0.77))
+    image = ax.imshow(data, **{"interpolation": "nearest", **kwargs})
+    if ax_setup:
+        ax_setup(ax)
+    painter = Painter(fig, fast_paths=fast_paths)
+    painter.animate(image)
+    png = painter.frame()
+    if change is not None:
+        change(image)
+        png = painter.frame()
+    return png, painter
+
+
+CASES = {
+    "scalar, default extent": (rng.random((7, 11)), None, {}),
+    "scalar, origin lower, norm": (rng.random((9, 5)), None, {"origin": "lower", "vmin": 0.2, "vmax": 0.7,
+                                                               "cmap": "magma"}),
+    "explicit flipped extent": (rng.random((6, 6)), None, {"extent": (0, 1, 1, 0)}),
+    "RGB floats, extent in data units": (rng.random((5, 8, 3)), None, {"extent": (-0.5, 7.5, 4.5, -0.5)}),
+    "RGBA uint8 with alpha": ((rng.random((13, 4, 4)) * 255).astype(np.uint8), None, {}),
+    "scalar alpha": (rng.random((8, 8)), None, {"alpha": 0.6}),
+    "NaN cells (bad colour)": (np.where(rng.random((6, 9)) < 0.2, np.nan, rng.random((6, 9))), None, {}),
+    "zoomed in: clipped by the axes": (rng.random((10, 10)), lambda ax: (ax.set_xlim(2.3, 6.1), ax.set_ylim(7.7, 1.2)), {}),
+    "x axis inverted": (rng.random((4, 7)), lambda ax: ax.invert_xaxis(), {}),
+    "aspect auto, large upsampling": (rng.random((3, 2)), None, {"aspect": "auto"}),
+    "many small cells": (rng.random((64, 128)), None, {"aspect": "auto"}),
+}
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_heatmaps_match_matplotlibs_own_draw(name):
+    data, setup, kwargs = CASES[name]
+    fast, painter = _frame(["heatmap", "opaque"], data, setup, **kwargs)
+    stock, _ = _frame([], data, setup, **kwargs)
+    assert painter._images._kept, "the fast path was taken"
+    if name == "many small cells" and matplotlib.__version_info__[:2] < (3, 11):
+        # matplotlib 3.10's span interpolator drifts by up to a pixel across a wide image (3.11
+        # samples every pixel centre, as the lookup does), so columns of 1.5 px cells shift.
+        assert_same_picture(fast, stock, share=0.2, thin=False, label=name)
+    else:
+        assert_same_picture(fast, stock, label=name)
+
+
+@pytest.mark.parametrize("kwargs", [{"interpolation": "bilinear"}, {"alpha": np.full((4, 4), 0.5)},
+                                    {"interpolation": "nearest", "clip_path": "circle"}])
+def test_everything_else_is_left_to_matplotlib(kwargs):
+    from matplotlib.patches import Circle
+
+    data = rng.random((4, 4))
+
+    def frame(fast_paths):
+        fig = new_figure(2, 2, dpi=80)
+        ax = fig.add_subplot()
+        extra = dict(kwargs)
+        clip = extra.pop("clip_path", None)
+        image = ax.imshow(data, **extra)
+        if clip:
+            image.set_clip_path(Circle((1.5, 1.5), 1.2, transform=ax.transData))
+        painter = Painter(fig, fast_paths=fast_paths)
+        painter.animate(image)
+        return painter.frame(), painter
+
+    fast, painter = frame(["heatmap"])
+    assert not painter._images._kept  # not drawn by the fast path
+    assert fast == frame([])[0]
+
+
+def test_a_fully_clipped_image_draws_nothing():
+    png, _ = _frame(["heatmap"], rng.random((4, 4)), lambda ax: ax.set_xlim(10, 20))
+    stock, _ = _frame([], rng.random((4, 4)), lambda ax: ax.set_xlim(10, 20))
+    assert png == stock
+
+
+CHANGES = {
+    "nothing": lambda im: None,
+    "data": lambda im: im.set_data(im.get_array()[::-1]),
+    "equal data": lambda im: im.set_data(np.array(im.get_array())),
+    "data changed in place": lambda im: im.get_array().__setitem__((0, 0), 0.97),
+    "limits": lambda im: im.set_clim(0.3, 0.6),
+    "colormap": lambda im: im.set_cmap("magma"),
+    "bad colour": lambda im: im.set_cmap(im.get_cmap().with_extremes(bad="red")),
+    "alpha": lambda im: im.set_alpha(0.4),
+    "extent": lambda im: (im.axes.set_autoscale_on(False), im.set_extent((1, 3, 4, 0))),
+    "axes limits": lambda im: im.axes.set_xlim(0.5, 2.5),
+    "hidden": lambda im: im.set_visible(False),
+    "norm": lambda im: im.set_norm(__import__("matplotlib.colors").colors.PowerNorm(0.5, 0, 1)),
+}
+
+
+@pytest.mark.parametrize("change", list(CHANGES))
+def test_a_second_frame_shows_every_change_of_data_colours_alpha_and_place(change):
+    """The kept pixels are reused only while nothing that decides them changed, whatever changed."""
+    data = rng.random((5, 6))
+    data[2, 2] = np.nan
+    fast, painter = _frame(["heatmap", "opaque"], data.copy(), change=CHANGES[change], vmin=0, vmax=1)
+    stock, _ = _frame([], data.copy(), change=CHANGES[change], vmin=0, vmax=1)
+    assert_same_picture(fast, stock, label=change)
+    first, _ = _frame(["heatmap", "opaque"], data.copy(), vmin=0, vmax=1)
+    assert (fast == first) == (change in ("nothing", "equal data")), change
+
+
+def test_pixels_are_kept_while_nothing_changed():
+    data = rng.random((5, 7))
+    _, painter = _frame(["heatmap"], data, change=lambda im: im.set_data(data.copy()))
+    (kept,) = painter._images._kept.values()
+    pixels = kept.pixels
+    image = next(iter(painter._images._kept))
+    image.set_data(data.copy())  # an equal copy: recoloured? no
+    painter.frame()
+    assert next(iter(painter._images._kept.values())).pixels is pixels
+    image.set_clim(0.1, 0.2)
+    painter.frame()
+    assert next(iter(painter._images._kept.values())).pixels is not pixels
+
+
+# ----------------------------------------------------------------------------- opaque pixels copied
+_coordinate = st.floats(-12.0, 60.0, allow_nan=False).map(lambda v: round(v * 4) / 4)  # whole, half, quarter px
+
+
+@settings(max_examples=300, deadline=None)
+@given(rows=st.integers(1, 23), cols=st.integers(1, 31), x=st.integers(-10, 50), y=st.integers(-10, 40),
+       clip=st.none() | st.tuples(_coordinate, _coordinate, _coordinate, _coordinate), seed=st.integers(0, 2**16))
+def test_blit_opaque_writes_the_bytes_agg_draw_image_writes(rows, cols, x, y, clip, seed):
+    """The oracle is Agg itself: draw_image with the same gc clip rectangle, on the same background."""
+    generator = np.random.default_rng(seed)
+    pixels = generator.integers(0, 256, (rows, cols, 4), dtype=np.uint8)
+    pixels[..., 3] = 255
+    background = generator.integers(0, 256, (37, 45, 4), dtype=np.uint8)
+    box = None if clip is None else Bbox.from_extents(*clip)  # extents in any order, as a gc may hold them
+
+    agg, ours = RendererAgg(45, 37, 72), RendererAgg(45, 37, 72)
+    for renderer in (agg, ours):
+        np.asarray(renderer.buffer_rgba())[...] = background
+    gc = agg.new_gc()
+    gc.set_clip_rectangle(box)
+    agg.draw_image(gc, x, y, pixels)
+    gc.restore()
+    blit_opaque(ours, pixels, x, y, box)
+    assert np.array_equal(np.asarray(ours.buffer_rgba()), np.asarray(agg.buffer_rgba()))
+
+
+def test_transparent_cells_are_blended_by_agg_not_copied(monkeypatch):
+    from explainer.paint import _images
+
+    data = np.full((3, 3, 4), 255, np.uint8)
+    data[1, 1, 3] = 100
+    copied = []
+    monkeypatch.setattr(_images, "blit_opaque", lambda *args: copied.append(args))
+    fast, _ = _frame(["heatmap", "opaque"], data)
+    assert copied == []
+    assert fast == _frame(["heatmap"], data)[0]
+    data[1, 1, 3] = 255
+    _frame(["heatmap", "opaque"], data)
+    assert len(copied) == 1
+
+
+def test_the_drawer_refuses_other_renderers():
+    from matplotlib.backends.backend_svg import RendererSVG
+    import io
+
+    fig = new_figure(1, 1)
+    image = fig.add_subplot().imshow(np.zeros((2, 2)), interpolation="nearest")
+    assert ImageDrawer().draw(image, RendererSVG(10, 10, io.StringIO())) is False
