@@ -7,7 +7,7 @@ PORT   ?= 8888
 DEMO_PORT ?= 8866
 # Jupyter refuses to start as root unless told; containers and CI machines often run as root.
 ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
-# Server settings of this project (TCP_NODELAY websockets: see explainer/_websocket.py).
+# Server settings of this project (TCP_NODELAY websockets: see explainer/paint/websocket.py).
 export JUPYTER_CONFIG_PATH := $(CURDIR)/jupyter_config
 
 .PHONY: lab demo test setup browser pictures clean
@@ -21,6 +21,22 @@ $(STAMP): pyproject.toml constraints.txt
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The other end of every dependency range: a throwaway environment with each runtime dependency at its
+# declared minimum (scripts/oldest_constraints.py), where the paint, view and explorer tests run too.
+OLDEST := .venv-oldest
+OLDEST_STAMP := $(OLDEST)/.installed
+$(OLDEST_STAMP): pyproject.toml constraints.txt scripts/oldest_constraints.py
+	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
+	$(OLDEST)/bin/python -m pip install --quiet -c constraints.txt torch
+	$(OLDEST)/bin/python scripts/oldest_constraints.py > $(OLDEST)/constraints.txt
+	$(OLDEST)/bin/python -m pip install --quiet -c constraints.txt -c $(OLDEST)/constraints.txt -e '.[test]'
+	touch $(OLDEST_STAMP)
+
+# What the dependency ranges and the stock switch (EXPLAINER_STOCK_PAINT) must hold for.
+PAINTED_TESTS := tests/test_paint*.py tests/test_views_*.py tests/test_explorer_*.py tests/test_kit.py \
+                 tests/test_export.py tests/test_websocket.py tests/test_private_api.py
 
 # Debian's Chromium drives the browser tests through the playwright package (no downloaded browser).
 # Without it they are skipped with the reason, except under CI=true, where they fail.
@@ -38,12 +54,16 @@ lab: $(STAMP)
 demo: $(STAMP)
 	EXPLAINER_PRESENTATION=1 $(BIN)/voila notebooks --Voila.ip=127.0.0.1 --port=$(DEMO_PORT) --token
 
-test: $(STAMP) browser
+# The whole suite; then the painted tests with only public matplotlib API (stock paint), and with the
+# oldest dependencies the ranges allow.
+test: $(STAMP) $(OLDEST_STAMP) browser
 	$(BIN)/python -m pytest --nbval-lax
+	EXPLAINER_STOCK_PAINT=1 $(BIN)/python -m pytest -q $(PAINTED_TESTS)
+	$(OLDEST)/bin/python -m pytest -q $(PAINTED_TESTS)
 
 # The README's pictures, exported from the explorers themselves (PNG + animated GIF sweeps).
 pictures: $(STAMP)
 	$(BIN)/python scripts/make_pictures.py --out docs/images
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(OLDEST) .pytest_cache .hypothesis

@@ -112,3 +112,29 @@ def test_there_are_numbered_notebooks():
     names = [p.name for p in NOTEBOOKS]
     assert names, "no notebooks found"
     assert all(re.match(r"^\d\d_[a-z0-9_]+\.ipynb$", n) for n in names), names
+
+
+def test_every_runtime_dependency_has_a_tested_minimum_and_private_api_an_upper_bound():
+    """make test runs the painted tests with every minimum (scripts/oldest_constraints.py); where
+    explainer/paint reaches into a library's private API, its range is capped."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    try:
+        from oldest_constraints import oldest_pins
+    finally:
+        sys.path.pop(0)
+    runtime = {name: spec for name, spec in map(_split, tomllib.loads((ROOT / "pyproject.toml").read_text())
+                                                ["project"]["dependencies"])}
+    pins = oldest_pins()
+    assert set(pins) == set(runtime)
+    for name, spec in runtime.items():
+        assert spec.startswith(f">={pins[name]}"), (name, spec)
+    for name in ("matplotlib", "tornado", "torch"):
+        assert "<" in runtime[name], f"{name} needs an upper bound: {runtime[name]}"
+
+
+def test_make_test_also_runs_stock_paint_and_the_oldest_dependencies():
+    makefile = (ROOT / "Makefile").read_text()
+    recipe = makefile.split("\ntest:")[1].split("\n\n")[0]
+    assert "$(OLDEST_STAMP)" in recipe.splitlines()[0]
+    assert "EXPLAINER_STOCK_PAINT=1 $(BIN)/python -m pytest" in recipe and "$(OLDEST)/bin/python -m pytest" in recipe
+    assert "oldest_constraints.py" in makefile.split("$(OLDEST_STAMP):")[1].split("\n\n")[0]
