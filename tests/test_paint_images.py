@@ -1,19 +1,15 @@
 """Heatmaps drawn by the paint package: the same picture as matplotlib's own ``AxesImage.draw``
-(the oracle), kept while nothing changed, and opaque pixels copied as Agg would blend them."""
+(the oracle), and colours kept only while nothing that decides them changed."""
 
 from __future__ import annotations
 
 import matplotlib
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
-from matplotlib.backends.backend_agg import RendererAgg
-from matplotlib.transforms import Bbox
 
 from _pictures import assert_same_picture
 from explainer.paint import Painter, new_figure
-from explainer.paint._images import ImageDrawer, blit_opaque
+from explainer.paint._images import ImageDrawer
 
 rng = np.random.default_rng(3)
 
@@ -53,7 +49,7 @@ CASES = {
 @pytest.mark.parametrize("name", list(CASES))
 def test_heatmaps_match_matplotlibs_own_draw(name):
     data, setup, kwargs = CASES[name]
-    fast, painter = _frame(["heatmap", "opaque"], data, setup, **kwargs)
+    fast, painter = _frame(["heatmap"], data, setup, **kwargs)
     stock, _ = _frame([], data, setup, **kwargs)
     assert painter._images._kept, "the fast path was taken"
     if name == "many small cells" and matplotlib.__version_info__[:2] < (3, 11):
@@ -115,10 +111,10 @@ def test_a_second_frame_shows_every_change_of_data_colours_alpha_and_place(chang
     """The kept pixels are reused only while nothing that decides them changed, whatever changed."""
     data = rng.random((5, 6))
     data[2, 2] = np.nan
-    fast, painter = _frame(["heatmap", "opaque"], data.copy(), change=CHANGES[change], vmin=0, vmax=1)
+    fast, painter = _frame(["heatmap"], data.copy(), change=CHANGES[change], vmin=0, vmax=1)
     stock, _ = _frame([], data.copy(), change=CHANGES[change], vmin=0, vmax=1)
     assert_same_picture(fast, stock, label=change)
-    first, _ = _frame(["heatmap", "opaque"], data.copy(), vmin=0, vmax=1)
+    first, _ = _frame(["heatmap"], data.copy(), vmin=0, vmax=1)
     assert (fast == first) == (change in ("nothing", "equal data")), change
 
 
@@ -134,47 +130,6 @@ def test_pixels_are_kept_while_nothing_changed():
     image.set_clim(0.1, 0.2)
     painter.frame()
     assert next(iter(painter._images._kept.values())).pixels is not pixels
-
-
-# ----------------------------------------------------------------------------- opaque pixels copied
-_coordinate = st.floats(-12.0, 60.0, allow_nan=False).map(lambda v: round(v * 4) / 4)  # whole, half, quarter px
-
-
-@settings(max_examples=300, deadline=None)
-@given(rows=st.integers(1, 23), cols=st.integers(1, 31), x=st.integers(-10, 50), y=st.integers(-10, 40),
-       clip=st.none() | st.tuples(_coordinate, _coordinate, _coordinate, _coordinate), seed=st.integers(0, 2**16))
-def test_blit_opaque_writes_the_bytes_agg_draw_image_writes(rows, cols, x, y, clip, seed):
-    """The oracle is Agg itself: draw_image with the same gc clip rectangle, on the same background."""
-    generator = np.random.default_rng(seed)
-    pixels = generator.integers(0, 256, (rows, cols, 4), dtype=np.uint8)
-    pixels[..., 3] = 255
-    background = generator.integers(0, 256, (37, 45, 4), dtype=np.uint8)
-    box = None if clip is None else Bbox.from_extents(*clip)  # extents in any order, as a gc may hold them
-
-    agg, ours = RendererAgg(45, 37, 72), RendererAgg(45, 37, 72)
-    for renderer in (agg, ours):
-        np.asarray(renderer.buffer_rgba())[...] = background
-    gc = agg.new_gc()
-    gc.set_clip_rectangle(box)
-    agg.draw_image(gc, x, y, pixels)
-    gc.restore()
-    blit_opaque(ours, pixels, x, y, box)
-    assert np.array_equal(np.asarray(ours.buffer_rgba()), np.asarray(agg.buffer_rgba()))
-
-
-def test_transparent_cells_are_blended_by_agg_not_copied(monkeypatch):
-    from explainer.paint import _images
-
-    data = np.full((3, 3, 4), 255, np.uint8)
-    data[1, 1, 3] = 100
-    copied = []
-    monkeypatch.setattr(_images, "blit_opaque", lambda *args: copied.append(args))
-    fast, _ = _frame(["heatmap", "opaque"], data)
-    assert copied == []
-    assert fast == _frame(["heatmap"], data)[0]
-    data[1, 1, 3] = 255
-    _frame(["heatmap", "opaque"], data)
-    assert len(copied) == 1
 
 
 def test_the_drawer_refuses_other_renderers():

@@ -26,7 +26,6 @@ FAST_PATHS: dict[str, str] = {
     "png": "PNG frames written by hand from the canvas rows and deflated by ISA-L (stock: Pillow's PNG writer)",
     "heatmap": "nearest-neighbour images resampled by a numpy lookup, their colours kept while unchanged "
                "(stock: AxesImage.draw)",
-    "opaque": "fully opaque heatmap pixels copied straight into the Agg canvas (stock: Agg blends them)",
     "text": "text laid out once per string and style and its glyph bitmaps kept (stock: RendererAgg.draw_text); "
             "matplotlib 3.11 only",
     "nodelay": "TCP_NODELAY on the Jupyter server's websockets (stock: tornado's default, Nagle's algorithm on)",

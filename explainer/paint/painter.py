@@ -80,7 +80,7 @@ class Painter:
         self.fig = fig
         self.canvas: FigureCanvasAgg = fig.canvas
         self._png = PngWriter("png" in self.fast_paths, compress_level)
-        self._images = ImageDrawer(opaque="opaque" in self.fast_paths) if "heatmap" in self.fast_paths else None
+        self._images = ImageDrawer() if "heatmap" in self.fast_paths else None
         self._animated: list[Artist] = []
         self._background = None
 
