@@ -21,7 +21,7 @@ from explainer.explorers.receptive_field import (  # noqa: E402
     reference_networks_explorer,
     stacked_convs_explorer,
 )
-from explainer.receptive_field import (  # noqa: E402
+from explainer.receptive_fields import (  # noqa: E402
     PUBLISHED_FIELDS,
     empirical_receptive_field,
     receptive_field,

@@ -84,11 +84,19 @@ def test_import_explainer_is_cheap():
     assert out.strip() == "[]"
 
 
-def test_lazy_exports_resolve():
+def test_lazy_exports_resolve_to_what_they_name_even_after_their_modules_are_imported():
+    """A lazily exported name must not share its name with a submodule: importing the submodule
+    would bind the module in its place (``explainer.receptive_field(model)`` once failed so)."""
+    import importlib
+    import types
+
     import explainer
 
     for name in explainer.__all__:
-        assert getattr(explainer, name) is not None, name
+        importlib.import_module(explainer._EXPORTS[name])
+    for name in explainer.__all__:
+        value = getattr(explainer, name)
+        assert value is not None and not isinstance(value, types.ModuleType), name
 
 
 def test_unknown_attribute_is_an_attribute_error():

@@ -11,7 +11,7 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from explainer.receptive_field import (
+from explainer.receptive_fields import (
     PUBLISHED_FIELDS,
     LayerRF,
     clip_box,

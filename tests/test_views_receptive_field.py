@@ -16,7 +16,7 @@ from matplotlib.colors import to_rgb  # noqa: E402
 from torch import nn  # noqa: E402
 
 from explainer.data import synthetic_image  # noqa: E402
-from explainer.receptive_field import (  # noqa: E402
+from explainer.receptive_fields import (  # noqa: E402
     conv_stack,
     receptive_field,
     reference_network,
@@ -29,7 +29,6 @@ from explainer.views.receptive_field import (  # noqa: E402
     draw_box,
     draw_erf,
     draw_growth,
-    draw_layer_table,
     draw_mask,
     draw_photo,
     draw_published,
@@ -40,7 +39,6 @@ from explainer.views.receptive_field import (  # noqa: E402
     update_box,
     update_erf,
     update_growth,
-    update_layer_table,
     update_mask,
     update_stack_comparison,
     update_unit_field,
@@ -143,18 +141,12 @@ def test_growth_plot_updates_in_place():
     Painter(fig).frame()
 
 
-def test_layer_table_text_and_view():
+def test_layer_table_text():
     text = format_layer_table(receptive_field(reference_network("alexnet", device="meta"), 224))
     lines = text.splitlines()
     assert len(lines) == 1 + 8 and lines[0].split() == ["layer", "kind", "r", "j", "start", "out"]
     assert lines[-1].split()[:4] == ["features.12", "MaxPool2d", "195x195", "32x32"]
     assert lines[-1].split()[-1] == "6x6"
-    fig, ax = image_axes()
-    artist = draw_layer_table(ax, receptive_field(nn.Conv2d(1, 1, 3), 5))
-    assert "3x3" in artist.get_text()
-    update_layer_table(artist, receptive_field(nn.Conv2d(1, 1, 5), 5))
-    assert "5x5" in artist.get_text() and "1x1" in artist.get_text()
-    Painter(fig).frame()
 
 
 def test_published_marker_and_stack_comparison():

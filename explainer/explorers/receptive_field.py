@@ -27,7 +27,7 @@ from explainer.explorers._kit import (
     selection_slider,
     toggle_buttons,
 )
-from explainer.receptive_field import (
+from explainer.receptive_fields import (
     PUBLISHED_FIELDS,
     LayerRF,
     UnitField,
@@ -103,7 +103,7 @@ def _check_stack(input_size: int, depth: int, kernel_size: int, stride: int, dil
 class ReceptiveFieldExplorer(Explorer):
     """A conv stack's field over a photo: analytic box, gradient-measured pixels, effective field.
 
-    ``result`` is the current :class:`~explainer.receptive_field.UnitField`; ``model`` the current
+    ``result`` is the current :class:`~explainer.receptive_fields.UnitField`; ``model`` the current
     stack; ``focus`` the input pixel (y, x) whose nearest output unit is shown (a click moves it).
     The arguments are those of :func:`receptive_field_explorer`.
     """
@@ -173,12 +173,6 @@ class ReceptiveFieldExplorer(Explorer):
                 x, y = point
                 self.focus = (min(max(y, 0.0), self.input_size - 1.0), min(max(x, 0.0), self.input_size - 1.0))
                 return
-
-    # ----------------------------------------------------------------- public
-    def focus_on(self, y: float, x: float) -> None:
-        """Show the output unit whose field is centred nearest to input pixel (y, x) (like a click there)."""
-        self.focus = (float(y), float(x))
-        self.update()
 
     # ----------------------------------------------------------------- internals
     def _stack(self, values: dict[str, Any]) -> tuple[tuple, nn.Module]:
@@ -289,8 +283,8 @@ def _growth_x(layers: list[LayerRF], name: str) -> float:
 class ReferenceNetworksExplorer(Explorer):
     """Field growth through AlexNet, VGG-16 and ResNet-50, with the published values marked.
 
-    ``result`` is the selected network's list of :class:`~explainer.receptive_field.LayerRF`;
-    ``published`` the matching :data:`~explainer.receptive_field.PUBLISHED_FIELDS` with the
+    ``result`` is the selected network's list of :class:`~explainer.receptive_fields.LayerRF`;
+    ``published`` the matching :data:`~explainer.receptive_fields.PUBLISHED_FIELDS` with the
     computed size for each (``[(PublishedField, LayerRF), ...]``). The arguments are those of
     :func:`reference_networks_explorer`.
     """
@@ -374,7 +368,7 @@ def reference_networks_explorer(*, network: str = REFERENCE_CHOICES[0][0], input
 class StackedConvsExplorer(Explorer):
     """n stacked k x k convs against one (n(k-1)+1)^2 kernel: same field, fewer weights.
 
-    ``result`` is the current :class:`~explainer.receptive_field.StackVsSingle`. The arguments are
+    ``result`` is the current :class:`~explainer.receptive_fields.StackVsSingle`. The arguments are
     those of :func:`stacked_convs_explorer`.
     """
 

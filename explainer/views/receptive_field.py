@@ -24,7 +24,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
 
-from explainer.receptive_field import LayerRF, StackVsSingle, UnitField
+from explainer.receptive_fields import LayerRF, StackVsSingle, UnitField
 from explainer.theme import Theme, get_theme
 from explainer.views._common import image_array, pixel_axes
 
@@ -46,8 +46,6 @@ __all__ = [
     "update_unit_field",
     "draw_growth",
     "update_growth",
-    "draw_layer_table",
-    "update_layer_table",
     "draw_published",
     "draw_stack_comparison",
     "update_stack_comparison",
@@ -117,7 +115,7 @@ def growth_points(layers: Sequence[LayerRF]) -> tuple[list[float], list[int], li
 
     Example:
         >>> from torch import nn
-        >>> from explainer.receptive_field import receptive_field
+        >>> from explainer.receptive_fields import receptive_field
         >>> growth_points(receptive_field(nn.Sequential(nn.Conv2d(1, 1, 3), nn.MaxPool2d(2))))
         ([0.0, 1.0, 1.5], [1, 3, 4], [1, 1, 2])
     """
@@ -143,7 +141,7 @@ def format_layer_table(layers: Sequence[LayerRF], *, windows_only: bool = True, 
 
     Example:
         >>> from torch import nn
-        >>> from explainer.receptive_field import receptive_field
+        >>> from explainer.receptive_fields import receptive_field
         >>> print(format_layer_table(receptive_field(nn.Conv2d(1, 1, 3, stride=2), 9)))
         layer    kind      r    j  start   out
         <model>  Conv2d  3x3  2x2  (1, 1)  4x4
@@ -283,7 +281,7 @@ def draw_growth(ax: Axes, layers: Sequence[LayerRF], *, input_size: int | None =
     """Field size r (and jump j) after each convolution/pool, on fixed axes.
 
     Args:
-        layers: records of :func:`~explainer.receptive_field.receptive_field`.
+        layers: records of :func:`~explainer.receptive_fields.receptive_field`.
         input_size: draws a dashed line at the image size (static).
         x_max, y_max: fixed axis limits (x defaults to the number of convolutions).
         log: base-2 log y axis (stride makes growth exponential, i.e. a straight line there).
@@ -319,21 +317,6 @@ def update_growth(artists: GrowthArtists, layers: Sequence[LayerRF]) -> None:
     artists.jump.set_data(xs, jumps)
     artists.label.set_position((xs[-1], sizes[-1]))
     artists.label.set_text(f" r={sizes[-1]}")
-
-
-def draw_layer_table(ax: Axes, layers: Sequence[LayerRF], *, windows_only: bool = True,
-                     max_rows: int = 40, theme: Theme | None = None) -> Text:
-    """The per-layer table of :func:`format_layer_table` as a monospace text block (axes hidden)."""
-    ax.set_axis_off()
-    return ax.text(0.0, 1.0, format_layer_table(layers, windows_only=windows_only, max_rows=max_rows),
-                   family="monospace", va="top", ha="left", fontsize=(theme or get_theme()).font_size - 1,
-                   transform=ax.transAxes)
-
-
-def update_layer_table(text: Text, layers: Sequence[LayerRF], *, windows_only: bool = True,
-                       max_rows: int = 40) -> None:
-    """Show another stack in a table drawn by :func:`draw_layer_table`."""
-    text.set_text(format_layer_table(layers, windows_only=windows_only, max_rows=max_rows))
 
 
 def draw_published(ax: Axes, x: float, size: int, label: str, *, color: str | None = None,

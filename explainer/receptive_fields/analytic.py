@@ -149,7 +149,7 @@ def field_at(layers: Sequence[LayerRF], name: str) -> LayerRF:
     """The record of layer ``name``, or of the last layer inside module ``name`` (its output).
 
     Example:
-        >>> from explainer.receptive_field import reference_network
+        >>> from explainer.receptive_fields import reference_network
         >>> rf = receptive_field(reference_network("alexnet", device="meta"))
         >>> field_at(rf, "features.12").size  # pool5
         (195, 195)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from explainer._validate import check_choice, check_int, check_pair
-from explainer.receptive_field.analytic import _output_length, receptive_field
+from explainer.receptive_fields.analytic import _output_length, receptive_field
 
 __all__ = [
     "StackVsSingle",
@@ -229,7 +229,7 @@ def reference_network(name: str, *, stride_on: str | None = None, device: str | 
         device: where to build it; ``"meta"`` builds instantly without memory (geometry only).
 
     Example:
-        >>> from explainer.receptive_field import field_at
+        >>> from explainer.receptive_fields import field_at
         >>> rf = receptive_field(reference_network("resnet50", stride_on="1x1", device="meta"))
         >>> field_at(rf, "layer4").size
         (483, 483)

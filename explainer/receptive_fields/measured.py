@@ -6,7 +6,7 @@ Urtasun and Zemel, "Understanding the Effective Receptive Field in Deep Convolut
 Networks", NeurIPS 2016, https://arxiv.org/abs/1701.04128) is the gradient magnitude
 ``|d y_unit / d x|`` for the model's actual weights, averaged over random inputs.
 
-The analytic box of :mod:`explainer.receptive_field.analytic` is the bounding box of the empirical
+The analytic box of :mod:`explainer.receptive_fields.analytic` is the bounding box of the empirical
 field. The two are equal (after clipping to the image) when the stack leaves no holes and the unit
 is not cut by an intermediate border; dilations or strides larger than the field below leave holes
 (the "gridding" of dilated convolutions), and a unit that reads only an intermediate layer's zero
@@ -28,7 +28,7 @@ from torch import nn
 from torch.nn.modules.utils import _pair
 
 from explainer._validate import check_int, check_pair
-from explainer.receptive_field.analytic import _POINTWISE_MODULES, LayerRF, clip_box, receptive_field
+from explainer.receptive_fields.analytic import _POINTWISE_MODULES, LayerRF, clip_box, receptive_field
 
 __all__ = [
     "ERFSummary",
@@ -237,7 +237,7 @@ def unit_field(model: nn.Module, input_size: int | Sequence[int], position: Sequ
     """Analytic box, empirical mask and effective field of one output unit, together.
 
     Example:
-        >>> from explainer.receptive_field import conv_stack
+        >>> from explainer.receptive_fields import conv_stack
         >>> uf = unit_field(conv_stack(2), 16, (3, 4))
         >>> uf.box, int(uf.mask.sum())  # two 3x3 convs: a 5x5 box around pixel (3, 4)
         ((1, 2, 5, 6), 25)
