@@ -62,9 +62,8 @@ SYNC_DELAY_S = 0.06
 
 # The picture is sent as a ``data:`` URL (an ``Image`` widget of format "url"), not as PNG bytes
 # that the widget wraps in a blob: URL. Chromium reads a blob: URL through its browser process,
-# which on the 2-core machine added 5-9 ms between the new src and the painted frame, in JupyterLab
-# (benchmarks/browser_latency.py: conv arithmetic 40 -> 34 ms p50, self-attention 45 -> 37, dilation 42 -> 32,
-# the floor 35 -> 31); a data: URL is decoded in the page itself. Base64 costs 0.05 ms per frame.
+# which delays the painted frame in JupyterLab (docs/performance.md); a data: URL is decoded in the
+# page itself, and base64 costs little next to the PNG encoding.
 DATA_URL_PREFIX = b"data:image/png;base64,"
 
 Limit = tuple[Any, Any, str | None] | tuple[Sequence[Any], str | None]
@@ -222,13 +221,11 @@ class Explorer(widgets.VBox):
     def _release_text_and_ranges(self) -> None:
         """Send the held updates after the picture has been painted (at once outside an event loop).
 
-        Measured in the browser: re-rendering a slider's new range, the hints and the info text
-        while the new picture was being decoded often pushed its paint one frame (17 ms) later,
-        since the page draws at 60 frames per second; the picture is what a lecturer watches. In a
-        kernel (its asyncio loop is running) the held messages leave SYNC_DELAY_S (60 ms) later,
-        when the picture is on screen (35-45 ms after the key in JupyterLab), carrying the latest
-        state if more moves came meanwhile; in plain Python they leave at once. Sent after 25 ms
-        instead, they still delayed conv-as-attention's pictures: 41 ms p50 against 37 ms.
+        Re-rendering a slider's new range, the hints and the info text while the new picture was
+        being decoded was seen to push its paint one display frame later (benchmarks/
+        browser_latency.py); the picture is what a lecturer watches. In a kernel (its asyncio loop
+        is running) the held messages leave SYNC_DELAY_S later, when the picture is on screen,
+        carrying the latest state if more moves came meanwhile; in plain Python they leave at once.
         """
         if self._held is None or self._release_scheduled:
             return
@@ -489,7 +486,7 @@ def one_torch_thread() -> Iterator[None]:
     """Run torch on one intra-op thread for the duration of an update (restored afterwards).
 
     An explorer's tensors are tiny: a second thread only adds synchronisation, and on a busy
-    2-core machine its spin-waits cost 50-500 ms per move (measured by the lessons' authors).
+    2-core machine its spin-waits were seen to cost far more than the update itself.
     Does nothing when torch has not been imported.
     """
     torch = sys.modules.get("torch")

@@ -99,7 +99,7 @@ class ConvAttentionExplorer(Explorer):
         self._comparisons = Kept(KEPT_COMPARISONS)  # (comparison, conv, attention, top, difference, kernel window, axis weights)
         self._photo_pixels = image[0, 0].numpy()
         h, w = image.shape[-2:]
-        # Sizes keep a move well under 15 ms: Agg pays per painted pixel (about 4-5 ms per move in all).
+        # Small panels keep a move cheap: Agg pays per painted pixel.
         fig = new_figure(8.6, 4.2, theme=theme)
         ax_heads = fig.add_axes((0.01, 0.03, 0.33, 0.83))
         ax = [fig.add_axes((0.37 + 0.212 * c, 0.53 - 0.48 * r, 0.2, 0.37)) for r in range(2) for c in range(3)]

@@ -1,9 +1,9 @@
 """Send widget updates to the browser without Nagle's delay (the ``nodelay`` fast path).
 
 tornado leaves Nagle's algorithm on for websockets, so a kernel message written right after another
-small one (the kernel's "busy" status, then the new picture) can wait for the browser's delayed ACK,
-about 40 ms on Linux, on roughly every other slider move (``benchmarks/browser_latency.py
---stock-sockets`` measures that case). ``make lab``, ``make demo`` and the browser tests load
+small one (the kernel's "busy" status, then the new picture) can wait for the browser's delayed ACK
+on roughly every other slider move (``benchmarks/browser_latency.py --stock-sockets`` measures that
+case; docs/performance.md has the figures). ``make lab``, ``make demo`` and the browser tests load
 ``jupyter_config/`` (through ``JUPYTER_CONFIG_PATH``), whose server and Voila config files call
 :func:`enable_websocket_nodelay`. It wraps tornado's ``WebSocketHandler.write_message`` and reads
 its ``ws_connection`` attribute, which tornado does not document: hence the bounded tornado range.

@@ -176,8 +176,8 @@ class OffsetArrows(PathPatch):
     The shape is ``ax.quiver(x, y, u, v, angles="xy", scale_units="xy", scale=1)``'s (matplotlib's
     ``Quiver._h_arrows``: shaft, head, arrows shorter than the head shrunk whole, arrows shorter than
     ``minlength`` widths drawn as a dot), with sizes in data units instead of axes widths. A quiver
-    builds one ``Path`` object per arrow on every draw (1.5 ms per frame for 144 arrows, measured
-    with cProfile); here the numpy vertices of all arrows go into one path (0.2 ms).
+    builds one ``Path`` object per arrow on every draw; here the numpy vertices of all arrows go into
+    one path.
 
     Attributes:
         XY: ``(N, 2)`` arrow tails ``(x, y)``.
@@ -292,7 +292,7 @@ def draw_unit_markers(axes: list[Axes], *, theme: Theme | None = None) -> PathCo
     """Hollow squares marking one unit on each of ``axes`` (maps of the same size), as one artist.
 
     One collection placed in figure coordinates draws in one call what a ``Line2D`` marker per axes
-    draws in several (about 0.15 ms each on a blit), and stays in place in exports at another dpi.
+    draws in several, and stays in place in exports at another dpi.
     The markers are not clipped to their axes. Place them with :func:`update_unit_markers`.
     """
     theme = theme or get_theme()
