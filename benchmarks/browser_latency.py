@@ -29,9 +29,9 @@ also gets a turn of its own (twice an explorer slider's moves) and its drag; the
 every floor move.
 
     .venv/bin/python benchmarks/browser_latency.py [--moves 30] [--only lab|voila] [--out PATH] [--stock-sockets]
-                                                   [--readme]
+                                                   [--docs]
 
-``--readme`` also replaces the summary table in README.md (between its ``latency-table`` markers).
+``--docs`` also replaces the summary table in docs/performance.md (between its ``latency-table`` markers).
 """
 
 from __future__ import annotations
@@ -676,13 +676,13 @@ def targets_line() -> str:
             "ratio divides by it.")
 
 
-README = ROOT / "README.md"
-README_MARKERS = ("<!-- latency-table -->", "<!-- /latency-table -->")
+PERFORMANCE = ROOT / "docs" / "performance.md"
+TABLE_MARKERS = ("<!-- latency-table -->", "<!-- /latency-table -->")
 FRONT_END_NAMES = {"lab": "JupyterLab", "voila": "Voila"}
 
 
-def readme_table(report: str) -> str:
-    """The README's summary of a report: the machine, then one row per front-end and explorer."""
+def summary_table(report: str) -> str:
+    """The summary of a report in docs/performance.md: the machine, then one row per front-end and explorer."""
     machine = report.splitlines()[0].removeprefix("machine: ")
     drags = {}
     for line in report.split("-press drag")[1].splitlines():
@@ -717,13 +717,13 @@ def readme_table(report: str) -> str:
     return "\n".join(rows)
 
 
-def write_readme_table(report: str, path: Path = README) -> None:
-    """Replace the text between the README's latency-table markers by :func:`readme_table`."""
+def write_summary_table(report: str, path: Path = PERFORMANCE) -> None:
+    """Replace the text between the latency-table markers of ``path`` by :func:`summary_table`."""
     text = path.read_text()
-    start, end = README_MARKERS
+    start, end = TABLE_MARKERS
     before, rest = text.split(start, 1)
     after = rest.split(end, 1)[1]
-    path.write_text(f"{before}{start}\n{readme_table(report)}\n{end}{after}")
+    path.write_text(f"{before}{start}\n{summary_table(report)}\n{end}{after}")
 
 
 # ----------------------------------------------------------------------------- main
@@ -732,7 +732,7 @@ def main() -> None:
     parser.add_argument("--moves", type=int, default=30, help="moves per control (default 30)")
     parser.add_argument("--only", choices=["lab", "voila"], help="measure one front-end only")
     parser.add_argument("--out", type=Path, help="also write the tables to this file")
-    parser.add_argument("--readme", action="store_true", help="also replace the summary table in README.md")
+    parser.add_argument("--docs", action="store_true", help="also replace the summary table in docs/performance.md")
     parser.add_argument("--explorers", nargs="+", metavar="FACTORY",
                         help="measure only these explorer factories (and the floor); default: all")
     parser.add_argument("--stock-sockets", action="store_true",
@@ -767,8 +767,8 @@ def main() -> None:
     print(report)
     if args.out:
         args.out.write_text(report)
-    if args.readme:
-        write_readme_table(report)
+    if args.docs:
+        write_summary_table(report)
 
 
 def report_all(browser, root: Path, names: list[str], front_ends: list[str], moves: int, stock: bool) -> str:

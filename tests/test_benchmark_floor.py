@@ -139,8 +139,8 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 """
 
 
-def test_readme_table_summarises_each_front_end_and_explorer(tmp_path):
-    table = bench.readme_table(REPORT)
+def test_summary_table_summarises_each_front_end_and_explorer(tmp_path):
+    table = bench.summary_table(REPORT)
     lines = table.splitlines()
     assert lines[0] == ("Measured on 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; "
                         "the project's jupyter_config.")
@@ -148,10 +148,10 @@ def test_readme_table_summarises_each_front_end_and_explorer(tmp_path):
                          "| JupyterLab | refs | 0 | - | - | - | - | - | 30, 33.0, 1.03 | - | - |",
                          "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | 32.0 | sliders only | - | 0.3 |",
                          "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 20.0 | sliders only | 40.5 (2) | - |"]
-    readme = tmp_path / "README.md"
-    readme.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
-    bench.write_readme_table(REPORT, readme)
-    assert readme.read_text() == f"intro\n<!-- latency-table -->\n{table}\n<!-- /latency-table -->\nafter\n"
+    page = tmp_path / "performance.md"
+    page.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
+    bench.write_summary_table(REPORT, page)
+    assert page.read_text() == f"intro\n<!-- latency-table -->\n{table}\n<!-- /latency-table -->\nafter\n"
 
 
 def _moves(explorer: str, control: str, kind: str, ms: float, count: int = 30,
@@ -180,9 +180,9 @@ def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
         "| floor | picture (beside conv) | 60 | 30.0 | 30.0 | 30.0 | 0.94 | 32.0 | 15.0 | |",
         "| floor | picture | 61 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | 16.0 | |",
         "| **floor** | **all sliders** | 121 | **32.0** | **32.0** | 32.0 | **1.00** | 32.0 | 16.0 | met |"]
-    # The table a run prints is the table the README summary reads.
+    # The table a run prints is the table the summary in docs/performance.md reads.
     report = "\n\n".join(["machine: m", "\n".join(table), bench.drag_table([])])
-    assert bench.readme_table(report).splitlines()[4:] == [
+    assert bench.summary_table(report).splitlines()[4:] == [
         "| JupyterLab | conv | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | 60, 45.0, 1.50 | - | - |",
         "| JupyterLab | refs | 0 | - | - | - | - | - | 30, 33.0, 1.10 | - | - |",
         "| JupyterLab | floor | 121 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | sliders only | - | - |"]

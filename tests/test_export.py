@@ -18,7 +18,8 @@ from explainer.explorers._kit import Explorer, int_slider  # noqa: E402
 from explainer.paint import Painter, new_figure  # noqa: E402
 
 FACTORIES = list(explorers.__all__)
-# One telling sweep per explorer (values that all change the picture).
+# A telling sweep per explorer (values that all change the picture); an explorer not named here is
+# swept over the first three positions of its first slider (see _sweep).
 SWEEPS = {
     "conv_arithmetic_explorer": ("stride", [1, 2, 3]),
     "receptive_field_explorer": ("depth", [1, 2, 3, 4]),
@@ -37,6 +38,16 @@ SWEEPS = {
     "linear_attention_explorer": ("n", [8, 12, 16]),
     "conv_attention_explorer": ("sharpness", [1.0, 3.0, 10.0]),
 }
+
+
+def _sweep(ex, factory: str) -> tuple[str, list]:
+    """The control and values to sweep: SWEEPS', or the first slider's first three positions."""
+    if factory in SWEEPS:
+        control, values = SWEEPS[factory]
+        return control, values or [o[1] if isinstance(o, tuple) else o for o in ex.controls[control].options]
+    name, slider = next((n, c) for n, c in ex.controls.items() if hasattr(c, "min") and not c.disabled)
+    step = slider.step or 1
+    return name, [type(slider.value)(slider.min + i * step) for i in range(3)]
 
 
 def _pixels(image: bytes | Image.Image) -> np.ndarray:
@@ -88,8 +99,7 @@ def test_save_png_writes_the_pixels_shown(factory, tmp_path):
 @pytest.mark.parametrize("factory", FACTORIES)
 def test_save_gif_has_one_frame_per_value_and_restores_the_explorer(factory, tmp_path):
     ex = getattr(explorers, factory)()
-    control, values = SWEEPS[factory]
-    values = values or [o[1] if isinstance(o, tuple) else o for o in ex.controls[control].options]
+    control, values = _sweep(ex, factory)
     before_values, before_png = ex.values, ex.png()
     path = ex.save_gif(tmp_path / "sweep.gif", control, values, fps=5)
     assert ex.values == before_values and ex.png() == before_png and ex.last_error is None
