@@ -6,8 +6,7 @@ and ``import explainer.explorers`` stay cheap.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from explainer._lazy import lazy_exports
 
 _FACTORIES = {
     "conv_arithmetic_explorer": "explainer.explorers.convolution",
@@ -29,13 +28,4 @@ _FACTORIES = {
 }
 
 __all__ = list(_FACTORIES)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _FACTORIES:
-        return getattr(importlib.import_module(_FACTORIES[name]), name)
-    raise AttributeError(f"module 'explainer.explorers' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_FACTORIES))
+__getattr__, __dir__ = lazy_exports(__name__, _FACTORIES, globals())

@@ -16,8 +16,7 @@ config) does not import matplotlib.
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from explainer._lazy import lazy_exports
 
 _EXPORTS = {
     "Painter": "explainer.paint.painter",
@@ -30,15 +29,4 @@ _EXPORTS = {
 }
 
 __all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str) -> Any:
-    if name in _EXPORTS:
-        value = getattr(importlib.import_module(_EXPORTS[name]), name)
-        globals()[name] = value
-        return value
-    raise AttributeError(f"module 'explainer.paint' has no attribute {name!r}")
-
-
-def __dir__() -> list[str]:
-    return sorted(list(globals()) + list(_EXPORTS))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
