@@ -7,7 +7,6 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import inspect  # noqa: E402
 import math  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
@@ -159,15 +158,6 @@ def test_deformation_click_selects_a_unit_on_any_panel():
         ex.click(*ex.painter.data_to_pixel(ax, x, y))
         assert ex.result.unit == (round(y), round(x)) and ex.png() != before
         assert torch.equal(ex.result.regular, sampling_positions(48, 3, padding=1)[round(y), round(x)])
-
-
-@pytest.mark.parametrize("factory", [dilation_explorer, deformation_explorer])
-def test_factories_spell_out_and_document_every_option(factory):
-    parameters = inspect.signature(factory).parameters
-    assert all(p.kind is inspect.Parameter.KEYWORD_ONLY and p.default is not p.empty for p in parameters.values())
-    args = factory.__doc__.split("Args:")[1].split("Raises:")[0]
-    for name in parameters:
-        assert f"        {name}:" in args, name
 
 
 def test_bad_options_and_presentation():

@@ -245,11 +245,18 @@ def conv_arithmetic_explorer(input_size: int = 7, kernel_size: int = 3, stride: 
     """Build (not display) the convolution-arithmetic explorer.
 
     Args:
-        input_size, kernel_size, stride, padding, dilation, output_padding: square settings, within
-            :data:`RANGES`.
+        input_size: side of the (square) input, 1 to 10.
+        kernel_size: side of the kernel, 1 to 7.
+        stride: 1 to 3.
+        padding: 0 to 4 (direct) or the padding PyTorch's transposed convolution removes.
+        dilation: 1 to 3.
         transposed: start with a transposed convolution.
-        in_channels, out_channels, groups: for the parameter count and multiply-adds.
-        row, col: the highlighted output unit.
+        output_padding: 0 to 2, transposed only (less than the stride or the dilation).
+        in_channels: input channels, 1 to 64, for the parameter count and multiply-adds.
+        out_channels: output channels, 1 to 64.
+        groups: a common divisor of the channel counts.
+        row: row of the highlighted output unit.
+        col: column of the highlighted output unit.
         presentation: True for the lecture-hall theme, None for the global setting.
 
     Raises:

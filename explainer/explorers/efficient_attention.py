@@ -172,8 +172,11 @@ def attention_patterns_explorer(pattern: str = "strided", T: int = 32, window: i
     Args:
         pattern: the pattern shown large, one of :data:`~explainer.attention.patterns.PATTERNS`.
         T: sequence length (8..96).
-        window, stride, block_size: the local, strided and block sizes (within ``T``).
-        n_buckets: LSH buckets (2, 4, 6, 8, 12 or 16); seed: the hash seed (0..99).
+        window: the local pattern's half-width (within ``T``).
+        stride: the strided pattern's stride (within ``T``).
+        block_size: the block pattern's block size (within ``T``).
+        n_buckets: LSH buckets (2, 4, 6, 8, 12 or 16).
+        seed: the hash seed (0..99).
         causal: restrict every pattern to ``j <= i``.
         row: the highlighted query.
         presentation: True for the lecture-hall theme, None for the global setting.
@@ -272,7 +275,9 @@ def attention_cost_explorer(n: int = 4096, dim: int = 64, window: int = 64, stri
     Args:
         n: the marked length, a power of two from 64 to 65536.
         dim: head size (16..256, powers of two).
-        window, stride, block_size: pattern sizes (powers of two, 4..512).
+        window: the local pattern's half-width (powers of two, 4..512).
+        stride: the strided pattern's stride (powers of two, 4..512).
+        block_size: the block pattern's block size (powers of two, 4..512).
         presentation: True for the lecture-hall theme, None for the global setting.
 
     Example:
@@ -380,7 +385,9 @@ def linear_attention_explorer(n: int = 16, dim: int = 4, seed: int = 0, causal: 
     """Build (not display) the linear-vs-quadratic attention explorer (random float64 Q, K, V).
 
     Args:
-        n: tokens (4..64); dim: size d (1..16); seed: seeds Q, K, V (0..99).
+        n: tokens (4..64).
+        dim: head size d (1..16).
+        seed: seeds Q, K, V (0..99).
         causal: each query sums keys ``j <= i`` only.
         row: the highlighted query.
         presentation: True for the lecture-hall theme, None for the global setting.

@@ -310,6 +310,12 @@ def _eca_curve(gamma: int, b: int) -> tuple[np.ndarray, np.ndarray]:
 def eca_explorer(channels: int = 64, gamma: int = 2, b: int = 1, presentation: bool | None = None) -> ECAExplorer:
     """Build (not display) the ECA kernel-size explorer.
 
+    Args:
+        channels: the channel count ``C``, one of :data:`ECA_CHANNELS`.
+        gamma: ``γ`` of ``k = |log2(C) / γ + b / γ|_odd``, 1 to 4.
+        b: ``b`` of the same formula, 0 to 4.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
     Example:
         >>> eca_explorer(channels=2048).result
         7
@@ -361,6 +367,12 @@ class GateCostExplorer(Explorer):
 def gate_cost_explorer(channels: int = 64, size: int = 16, reduction: int = 16,
                        presentation: bool | None = None) -> GateCostExplorer:
     """Build (not display) the gate-cost explorer.
+
+    Args:
+        channels: the stage's channels ``C``, one of :data:`COST_CHANNELS`.
+        size: its feature map's side ``H = W``, 4 to 64.
+        reduction: SE's and CBAM's reduction ratio ``r``, one of :data:`REDUCTIONS`.
+        presentation: True for the lecture-hall theme, None for the global setting.
 
     Example:
         >>> round(gate_cost_explorer(channels=64, reduction=16).result["SE params"], 4)  # 512 / 73728
