@@ -60,8 +60,7 @@ def test_dilation_facts_and_every_control():
 
 
 def test_a_dilation_walk_gives_a_fresh_explorers_picture():
-    """Coverages are kept per (k, schedule) and the hybrid stack is steady while the dilation moves:
-    after any walk, result, picture and info are those of an explorer built at the same values."""
+    """Coverages are kept per (k, schedule): after any walk, result, picture and info are those of an explorer built at the same values."""
     ex = dilation_explorer()
     walk = [dict(dilation=3), dict(dilation=1), dict(kernel_size=4), dict(dilation=5), dict(hybrid="1, 2, 3"),
             dict(dilation=2), dict(kernel_size=2), dict(hybrid="1, 2, 5"), dict(kernel_size=3, dilation=6),
@@ -142,7 +141,7 @@ def test_deformation_facts_and_every_control():
 
 
 def test_a_deformation_walk_gives_a_fresh_explorers_picture():
-    """Offsets and outputs are kept per setting and the ordinary map is steady: after any walk,
+    """Offsets and outputs are kept per setting: after any walk,
     result, picture and info are those of an explorer built at the same values."""
     ex = deformation_explorer()
     walk = [dict(tap=3), dict(angle=35.0), dict(angle=30.0), dict(scale=1.5), dict(tap=8), dict(kernel=list(EDGE_KERNELS)[1]),

@@ -87,7 +87,7 @@ def test_trained_gates_match_the_models_and_stages():
 
 
 def test_a_trained_gates_walk_gives_a_fresh_explorers_picture():
-    """The scene is steady across stage and overlay moves: after any walk, picture and info are those
+    """Across stage, image and overlay moves: after any walk, picture and info are those
     of an explorer built at the same values."""
     ex = trained_gates_explorer()
     walk = [dict(stage=1), dict(overlay=False), dict(stage=2), dict(image=5), dict(overlay=True), dict(stage=0),
