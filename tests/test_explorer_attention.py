@@ -94,7 +94,8 @@ def test_the_entropy_curves_follow_tokens_seed_and_temperature_through_a_walk(ex
 
 
 def test_a_self_attention_walk_gives_a_fresh_explorers_picture(ex):
-    """Results are kept per setting: after any walk, result, picture and info are those of an explorer built at the same values."""
+    """Results are kept per setting: after any walk, result, picture and info are those of an explorer built at the
+    same values."""
     walk = [dict(query=5), dict(query=0), dict(temperature=2.0), dict(query=3), dict(head_dim=32), dict(query=6),
             dict(temperature=1.0), dict(tokens=5, query=4), dict(seed=3), dict(mask="causal"), dict(query=1),
             dict(num_heads=4), dict(scaling="none"), dict(query=2), dict(tokens=8, seed=0), dict(head_dim=8)]
@@ -196,7 +197,8 @@ def test_positional_result_is_the_encoding_and_its_gram_matrix(pe):
 
 
 def test_positional_walk_gives_a_fresh_explorers_picture(pe):
-    """Encodings are kept per (length, dim, base, kind): after any walk, picture and info are those of an explorer built at the same values."""
+    """Encodings are kept per (length, dim, base, kind): after any walk, picture and info are those of an explorer
+    built at the same values."""
     walk = [dict(position=11), dict(position=40), dict(length=100), dict(position=90), dict(kind="2d"),
             dict(position=3), dict(dim=16), dict(kind="1d"), dict(base=100.0), dict(position=12), dict(length=64),
             dict(dim=64, base=10000.0)]

@@ -60,7 +60,8 @@ def test_dilation_facts_and_every_control():
 
 
 def test_a_dilation_walk_gives_a_fresh_explorers_picture():
-    """Coverages are kept per (k, schedule): after any walk, result, picture and info are those of an explorer built at the same values."""
+    """Coverages are kept per (k, schedule): after any walk, result, picture and info are those of an explorer
+    built at the same values."""
     ex = dilation_explorer()
     walk = [dict(dilation=3), dict(dilation=1), dict(kernel_size=4), dict(dilation=5), dict(hybrid="1, 2, 3"),
             dict(dilation=2), dict(kernel_size=2), dict(hybrid="1, 2, 5"), dict(kernel_size=3, dilation=6),

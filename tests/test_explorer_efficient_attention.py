@@ -105,7 +105,8 @@ def test_linear_explorer_linear_equals_quadratic(causal):
 
 
 def test_linear_explorer_walk_gives_a_fresh_explorers_picture():
-    """Results are kept per (n, dim, seed, causal): after any walk, picture and info are those of an explorer built at the same values."""
+    """Results are kept per (n, dim, seed, causal): after any walk, picture and info are those of an explorer built
+    at the same values."""
     ex = linear_attention_explorer()
     walk = [dict(row=6), dict(row=0), dict(seed=3), dict(row=12), dict(causal=True), dict(row=2), dict(n=30),
             dict(row=29), dict(dim=9), dict(seed=0, causal=False), dict(row=5), dict(n=16, dim=4)]
@@ -113,8 +114,9 @@ def test_linear_explorer_walk_gives_a_fresh_explorers_picture():
 
 
 def test_patterns_walk_gives_a_fresh_explorers_picture():
-    """Masks are kept per setting and reaches per pattern: after any walk, result, picture and info are those of an explorer built at the same
-    values, also on returning to a kept setting with another pattern chosen."""
+    """Masks are kept per setting and reaches per pattern: after any walk, result, picture and info are
+    those of an explorer built at the same values, also on returning to a kept setting with another
+    pattern chosen."""
     ex = attention_patterns_explorer()
     walk = [dict(row=3), dict(row=30), dict(pattern="local"), dict(window=5), dict(row=7), dict(window=2),
             dict(pattern="bucket"), dict(seed=4), dict(row=0), dict(causal=True), dict(pattern="strided"),
