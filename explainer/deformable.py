@@ -300,7 +300,9 @@ def random_offsets(kernel_size: int | Pair, out_size: int | Pair, std: float = 1
                    dtype: torch.dtype = torch.float32, device: torch.device | str | None = None) -> Tensor:
     """Independent Gaussian offsets ``N(0, std^2)`` per tap, output unit and offset group.
 
-    Give ``seed`` or a ``generator`` (never the global RNG; with neither, seed 0 is used).
+    Give ``seed`` or a ``generator`` (never the global RNG; with neither, seed 0 is used). A seed
+    draws on the CPU, so a seed gives the same offsets on every device; a generator draws on its
+    own device. The offsets are then moved to ``device``.
 
     Example:
         >>> a, b = random_offsets(3, 4, 0.5, seed=1), random_offsets(3, 4, 0.5, seed=1)
@@ -311,10 +313,11 @@ def random_offsets(kernel_size: int | Pair, out_size: int | Pair, std: float = 1
     groups = check_int("offset_groups", offset_groups, minimum=1)
     if not isinstance(std, (int, float)) or std < 0:
         raise ValueError(f"std must be a number >= 0, got {std!r}")
-    if generator is None:
-        generator = torch.Generator(device=device or "cpu").manual_seed(check_int("seed", 0 if seed is None else seed))
     shape = (batch, 2 * groups * k[0] * k[1], *out)
-    return torch.randn(shape, generator=generator, dtype=dtype, device=device) * std
+    if generator is None:  # drawn on the CPU and moved: the same offsets for a seed on every device
+        generator = torch.Generator().manual_seed(check_int("seed", 0 if seed is None else seed))
+        return torch.randn(shape, generator=generator, dtype=dtype).to(device) * std
+    return torch.randn(shape, generator=generator, dtype=dtype, device=generator.device).to(device) * std
 
 
 def dilation_as_offsets(kernel_size: int | Pair, dilation: int | Pair, out_size: int | Pair, *, batch: int = 1,

@@ -132,8 +132,8 @@ def effective_receptive_field(model: nn.Module, input_size: int | Sequence[int],
                               in_channels: int | None = None, crop: bool = True) -> torch.Tensor:
     """The effective receptive field of Luo et al. 2016 for the model's actual weights.
 
-    ``n_samples`` inputs are drawn from a standard normal (a ``torch.Generator`` seeded with
-    ``seed``; global RNG untouched); for each, the gradient of the unit's output (summed over
+    ``n_samples`` inputs are drawn from a standard normal (a CPU ``torch.Generator`` seeded with
+    ``seed``, so the field is the same on every device; global RNG untouched); for each, the gradient of the unit's output (summed over
     channels) with respect to the input is taken; ``|grad|`` summed over input channels and
     averaged over samples is normalised to sum 1. The model runs in eval mode (batch norm uses
     its running statistics, dropout is off) and its training flags are restored afterwards.
@@ -166,9 +166,10 @@ def effective_receptive_field(model: nn.Module, input_size: int | Sequence[int],
     seed = check_int("seed", seed)
     height, width = check_pair("input_size", input_size)
     device, dtype = _device_of(model), _dtype_of(model)
-    generator = torch.Generator(device=device).manual_seed(seed)
+    # Drawn on the CPU and moved: the same inputs, so the same field, on every device.
+    generator = torch.Generator().manual_seed(seed)
     x = torch.randn(n_samples, _in_channels(model, in_channels), height, width, generator=generator,
-                    device=device, dtype=dtype)  # (N, C, H, W)
+                    dtype=dtype).to(device)  # (N, C, H, W)
     y0 = x0 = 0
     window = _crop_window(model, layers[-1], (height, width), (oy, ox)) if crop else None
     if window is not None:
@@ -228,7 +229,8 @@ def erf_summary(erf: torch.Tensor, mass: float = 0.95) -> ERFSummary:
     my, mx = float((py * ys).sum()), float((px * xs).sum())
     sy, sx = float((py * (ys - my) ** 2).sum()) ** 0.5, float((px * (xs - mx) ** 2).sum()) ** 0.5
     ranked = p.flatten().sort(descending=True).values.cumsum(0)
-    core = int(torch.searchsorted(ranked, torch.tensor(mass * float(ranked[-1]) - 1e-12, dtype=p.dtype))) + 1
+    core = int(torch.searchsorted(ranked, torch.tensor(mass * float(ranked[-1]) - 1e-12, dtype=p.dtype,
+                                                       device=p.device))) + 1
     return ERFSummary((my, mx), (sy, sx), int((p > 0).sum()), min(core, int((p > 0).sum())), float(mass))
 
 
