@@ -34,9 +34,11 @@ $(OLDEST_STAMP): pyproject.toml constraints.txt scripts/oldest_constraints.py
 	$(OLDEST)/bin/python -m pip install --quiet -c constraints.txt -c $(OLDEST)/constraints.txt -e '.[test]'
 	touch $(OLDEST_STAMP)
 
-# What the dependency ranges and the stock switch (EXPLAINER_STOCK_PAINT) must hold for.
+# What the dependency ranges and the stock switch (EXPLAINER_STOCK_PAINT) must hold for; at the oldest
+# dependencies also one lesson in the browser, served by the oldest JupyterLab and Voila.
 PAINTED_TESTS := tests/test_paint*.py tests/test_views_*.py tests/test_explorer_*.py tests/test_kit.py \
                  tests/test_export.py tests/test_websocket.py tests/test_private_api.py
+OLDEST_BROWSER_TESTS := tests/browser/test_notebooks_in_lab.py tests/browser/test_notebooks_in_voila.py -k 01_convolution
 
 # Debian's Chromium drives the browser tests through the playwright package (no downloaded browser).
 # Without it they are skipped with the reason, except under CI=true, where they fail.
@@ -60,6 +62,7 @@ test: $(STAMP) $(OLDEST_STAMP) browser
 	$(BIN)/python -m pytest --nbval-lax
 	EXPLAINER_STOCK_PAINT=1 $(BIN)/python -m pytest -q $(PAINTED_TESTS)
 	$(OLDEST)/bin/python -m pytest -q $(PAINTED_TESTS)
+	$(OLDEST)/bin/python -m pytest -q $(OLDEST_BROWSER_TESTS)
 
 # The README's pictures, exported from the explorers themselves (PNG + animated GIF sweeps).
 pictures: $(STAMP)

@@ -145,4 +145,5 @@ def test_make_test_also_runs_stock_paint_and_the_oldest_dependencies():
     recipe = makefile.split("\ntest:")[1].split("\n\n")[0]
     assert "$(OLDEST_STAMP)" in recipe.splitlines()[0]
     assert "EXPLAINER_STOCK_PAINT=1 $(BIN)/python -m pytest" in recipe and "$(OLDEST)/bin/python -m pytest" in recipe
+    assert "$(OLDEST_BROWSER_TESTS)" in recipe and "tests/browser/" in makefile.split("OLDEST_BROWSER_TESTS :=")[1]
     assert "oldest_constraints.py" in makefile.split("$(OLDEST_STAMP):")[1].split("\n\n")[0]
