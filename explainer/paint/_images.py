@@ -66,7 +66,7 @@ class ImageDrawer:
         matrix = transform.get_matrix()
         if abs(matrix[0, 1]) > 1e-12 or abs(matrix[1, 0]) > 1e-12:  # rotated or sheared
             return False
-        placed = self._place(image, renderer, data.shape[:2])
+        placed = self._place(image, transform, renderer, data.shape[:2])
         if placed is not None:
             kept = self._pixels(image, data, alpha, placed)
             gc = renderer.new_gc()  # as AxesImage.draw: the same graphics context and draw_image call
@@ -81,14 +81,14 @@ class ImageDrawer:
         return True
 
     @staticmethod
-    def _place(image: AxesImage, renderer: RendererAgg, shape: tuple[int, int]) -> tuple | None:
+    def _place(image: AxesImage, transform, renderer: RendererAgg, shape: tuple[int, int]) -> tuple | None:  # noqa: ANN001
         """``(px0, px1, py0, py1, x0, x1, y0, y1, rows, cols)``: the screen pixels whose centres lie inside
         both the image and its clip box, and the screen corners of the first and last data cells;
         None when no pixel does."""
         rows, cols = shape
         left, right, bottom, top = image.get_extent()
         first_row_y, last_row_y = (top, bottom) if image.origin == "upper" else (bottom, top)
-        (x0, y0), (x1, y1) = image.get_transform().transform([(left, first_row_y), (right, last_row_y)])
+        (x0, y0), (x1, y1) = transform.transform([(left, first_row_y), (right, last_row_y)])
         if image.get_clip_on():
             clip = image.get_clip_box() or image.axes.bbox
         else:
