@@ -6,8 +6,8 @@ public matplotlib (``imshow``, ``Rectangle``, ``Text``, ``set_data``), and every
 the artists' public state says.
 
 This package is the only place in the project allowed to touch matplotlib's (or tornado's)
-private API. Each such fast path has a name in :data:`FAST_PATHS`, is held pixel-equal to stock
-matplotlib by the tests, and can be turned off with the ``EXPLAINER_STOCK_PAINT`` environment
+private API. Each such fast path has a name in :data:`FAST_PATHS`, is held by the tests to stock
+matplotlib's pixels (exactly, but for a heatmap's cell border rounded one pixel the other way), and can be turned off with the ``EXPLAINER_STOCK_PAINT`` environment
 variable (``1``: all off, so that only public API runs; or a comma-separated list of names).
 
 Names are loaded lazily, so that ``explainer.paint.websocket`` (imported by the Jupyter server's

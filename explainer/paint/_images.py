@@ -6,10 +6,11 @@ axes the result is simply, for every screen pixel, the colour of the data cell u
 :class:`ImageDrawer` colour-maps the small data array once, picks those cells with a numpy index,
 and keeps the pixels while the data (compared by value), colours, limits, alpha and place stay the
 same. It then draws them as ``AxesImage.draw`` does (same graphics context, same ``draw_image``
-call). Anything else (other
-interpolations, rotated or non-affine transforms, clip paths, per-pixel alpha arrays, other
-renderers) is left to ``AxesImage.draw``, so the picture is the same either way; the tests hold
-the two pixel-equal.
+call). Anything else (other interpolations, rotated or non-affine transforms, clip paths,
+per-pixel alpha arrays, other renderers) is left to ``AxesImage.draw``. The picture is
+matplotlib's but where a cell border or the image's edge rounds one pixel the other way
+(matplotlib resamples in Agg's fixed point and antialiases the edges); the tests hold every
+explorer to that.
 """
 
 from __future__ import annotations

@@ -5,7 +5,8 @@ slider move never redraws the axes: a :class:`Painter` keeps a copy of the rende
 (every artist not marked animated), and for each frame restores it, draws the animated artists on
 top with matplotlib's blitting API (``copy_from_bbox``, ``restore_region``, ``Artist.draw``) and
 encodes the canvas as PNG. Where a fast path is on (:mod:`explainer.paint._switch`), heatmaps,
-text and the PNG encoding take it; the picture is the same either way.
+text and the PNG encoding take it, for the same picture (see :mod:`explainer.paint._images` for how
+close the heatmaps come).
 """
 
 from __future__ import annotations
