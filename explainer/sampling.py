@@ -24,12 +24,14 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from explainer._validate import check_kernel_fits, check_pair, check_tensor
+from explainer._validate import check_int, check_kernel_fits, check_pair, check_tensor
 from explainer.sizes import transposed_output_size
 
 __all__ = [
     "sampling_positions",
+    "same_padding",
     "stacked_coverage",
+    "hdc_max_gap",
     "TransposedGeometry",
     "transposed_geometry",
 ]
@@ -103,17 +105,39 @@ def _deformed(offset: Tensor, out: Pair, k: Pair, s: Pair, p: Pair, d: Pair) -> 
     return grid + pairs.movedim((-4, -3), (-2, -1))  # ([B,] H_out, W_out, K, 2)
 
 
+def same_padding(kernel_size: int, dilation: int = 1) -> tuple[int, int]:
+    """Padding ``(before, after)`` along one axis that keeps a stride-1 convolution's size, as PyTorch pads.
+
+    The output keeps the input's size when the total padding is ``(k-1)d``, the span of the dilated
+    kernel minus one. When ``(k-1)d`` is even it splits evenly, ``(k-1)d/2`` on each side; when it is
+    odd (an even ``k`` with an odd ``d``) no symmetric padding keeps the size, and
+    ``F.conv2d(..., padding="same")`` puts ``floor((k-1)d/2)`` before (top/left) and one more after
+    (bottom/right).
+
+    Example:
+        >>> same_padding(3, 2), same_padding(4, 1), same_padding(4, 2)  # (k-1)d = 4, 3 (odd), 6
+        ((2, 2), (1, 2), (3, 3))
+    """
+    k = check_int("kernel_size", kernel_size, minimum=1)
+    d = check_int("dilation", dilation, minimum=1)
+    total = (k - 1) * d
+    return total // 2, total - total // 2
+
+
 def stacked_coverage(kernel_size: int | Pair, dilations: Sequence[int]) -> Tensor:
     """How many paths join each input pixel to one output unit of stacked dilated convolutions.
 
     With all weights 1 and no nonlinearity, output unit ``(0, 0)`` of the stack equals the sum of
     the input weighted by these counts (the gradient of the unit w.r.t. the input). Zeros inside
-    the field are the "gridding" holes of stacked equal dilations (Wang et al. 2018,
-    https://arxiv.org/abs/1702.08502); a hybrid schedule such as 1, 2, 5 leaves none.
+    the field are the "gridding" holes (Wang et al. 2018, https://arxiv.org/abs/1702.08502). Equal
+    dilations ``d > 1`` always leave them; so does any schedule whose dilations share a factor
+    ``g > 1``. Sharing no factor is not enough: with ``k = 3``, 3, 4, 5 and 1, 5, 9 still leave
+    holes, because their gaps are wider than a kernel can bridge. Hybrid dilated convolution
+    starts with dilation 1 and bounds the gaps, :func:`hdc_max_gap` ``<= k``; 1, 2, 5 does.
 
     Args:
         kernel_size: ``k`` or ``(kh, kw)`` of every layer.
-        dilations: one dilation per layer (at least one).
+        dilations: one dilation per layer (at least one); the counts do not depend on their order.
 
     Returns:
         ``(R_h, R_w)`` float64 tensor, ``R = 1 + sum_l d_l (k - 1)`` (the receptive field).
@@ -121,11 +145,11 @@ def stacked_coverage(kernel_size: int | Pair, dilations: Sequence[int]) -> Tenso
     Example:
         >>> stacked_coverage(3, [2, 2]).shape, stacked_coverage(3, [2, 2])[1].sum().item()  # odd rows: holes
         (torch.Size([9, 9]), 0.0)
+        >>> int((stacked_coverage(3, [3, 4, 5]) == 0).sum()) > 0  # no common factor, and still holes
+        True
     """
     k = check_pair("kernel_size", kernel_size, minimum=1)
-    if isinstance(dilations, (str, bytes)) or not isinstance(dilations, Sequence) or not dilations:
-        raise ValueError(f"dilations must be a non-empty sequence of ints >= 1, got {dilations!r}")
-    ds = [check_pair(f"dilations[{i}]", d, minimum=1) for i, d in enumerate(dilations)]
+    ds = _check_dilations(dilations, pairs=True)
     size = tuple(1 + sum(d[i] * (k[i] - 1) for d in ds) for i in range(2))
     field = torch.zeros(1, 1, *size, dtype=torch.float64)
     field[0, 0, 0, 0] = 1.0
@@ -133,6 +157,41 @@ def stacked_coverage(kernel_size: int | Pair, dilations: Sequence[int]) -> Tenso
     for d in ds:  # spread the unit's counts one layer down: a transposed conv with an all-ones kernel
         field = F.conv_transpose2d(field, ones, dilation=d)[..., :size[0], :size[1]]
     return field[0, 0]  # (R_h, R_w)
+
+
+def _check_dilations(dilations: Sequence[int], *, pairs: bool) -> list:
+    if isinstance(dilations, (str, bytes)) or not isinstance(dilations, Sequence) or not dilations:
+        raise ValueError(f"dilations must be a non-empty sequence of ints >= 1, got {dilations!r}")
+    check = check_pair if pairs else check_int
+    return [check(f"dilations[{i}]", d, minimum=1) for i, d in enumerate(dilations)]
+
+
+def hdc_max_gap(dilations: Sequence[int]) -> int:
+    """``M_2`` of hybrid dilated convolution (Wang et al. 2018, sec. 3.2.1, https://arxiv.org/abs/1702.08502).
+
+    ``M_i`` is the largest distance between two neighbouring pixels that layers ``i .. n`` (3-tap
+    kernels with dilations ``r_i .. r_n``, the input side first) read, computed from the top:
+    ``M_n = r_n`` and ``M_i = max(M_{i+1} - 2 r_i, M_{i+1} - 2 (M_{i+1} - r_i), r_i)``. The design
+    goal is ``M_2 <= k``: a first layer of dilation 1 then bridges every gap with its ``k`` dense
+    taps, and the stack reads every pixel of its field (a test checks this against
+    :func:`stacked_coverage` for ``k = 3, 4, 5``). A common factor ``g > 1`` alone never suffices;
+    nor does its absence: 3, 4, 5 gives ``M_2 = 4``, 1, 5, 9 gives ``M_2 = 5``.
+
+    Args:
+        dilations: ``r_1, ..., r_n``, the input side first (at least one; with one layer ``M_2``
+            does not exist and 0 is returned, nothing left to bridge).
+
+    Example:
+        >>> hdc_max_gap([1, 2, 5]), hdc_max_gap([3, 4, 5]), hdc_max_gap([1, 5, 9])
+        (2, 4, 5)
+    """
+    r = _check_dilations(dilations, pairs=False)
+    if len(r) == 1:
+        return 0
+    gap = r[-1]
+    for ri in reversed(r[1:-1]):
+        gap = max(gap - 2 * ri, gap - 2 * (gap - ri), ri)
+    return gap
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
+import math
+import warnings
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -10,7 +14,7 @@ from hypothesis import strategies as st
 
 from explainer.deformable import deform_conv2d, random_offsets
 from _oracles import zero_insert
-from explainer.sampling import sampling_positions, transposed_geometry
+from explainer.sampling import hdc_max_gap, same_padding, sampling_positions, stacked_coverage, transposed_geometry
 
 
 def gather_conv(x, weight, positions):
@@ -187,3 +191,71 @@ def test_sampling_positions_offset_shape_errors_state_expected_and_received():
     with pytest.raises(TypeError, match="offset must be a torch.Tensor"):
         sampling_positions(5, 3, offset=[0.0] * 18)
     assert torch.equal(sampling_positions(5, 3, offset=torch.zeros(18, 3, 3)), sampling_positions(5, 3))
+
+
+# --------------------------------------------------------------------------- "same" padding and gridding
+@pytest.mark.parametrize("k", [1, 2, 3, 4, 5])
+@pytest.mark.parametrize("d", [1, 2, 3])
+def test_same_padding_is_what_conv2d_padding_same_does(k, d):
+    """(k-1)d even: (k-1)d/2 on each side; odd (even k, odd d): no symmetric padding keeps the size, and
+    PyTorch puts the extra row/column at the bottom/right."""
+    before, after = same_padding(k, d)
+    assert before + after == (k - 1) * d and after - before == (k - 1) * d % 2
+    g = torch.Generator().manual_seed(k * 10 + d)
+    x = torch.randn(1, 2, 9, 11, dtype=torch.float64, generator=g)
+    w = torch.randn(3, 2, k, k, dtype=torch.float64, generator=g)
+    with warnings.catch_warnings():  # odd (k-1)d: PyTorch warns (once) that it pads a copy of the input
+        warnings.simplefilter("ignore", UserWarning)
+        expected = F.conv2d(x, w, padding="same", dilation=d)
+    assert expected.shape[-2:] == x.shape[-2:]
+    torch.testing.assert_close(F.conv2d(F.pad(x, (before, after, before, after)), w, dilation=d), expected)
+    if (k - 1) * d % 2:  # no symmetric padding p keeps the size: 2p + 1 - (k-1)d is even, never 1
+        for p in (before, after):  # the two nearest symmetric choices: one row short, one too many
+            assert F.conv2d(x, w, padding=p, dilation=d).shape[-1] != x.shape[-1]
+    with pytest.raises(ValueError, match="kernel_size"):
+        same_padding(0, 1)
+
+
+def covers(k, dilations):
+    return bool((stacked_coverage(k, dilations) > 0).all())
+
+
+def test_no_common_factor_is_necessary_but_not_enough():
+    """The old sentence "dilations without a common factor cover the whole field" is false: 3, 4, 5 and
+    1, 5, 9 share no factor and leave holes with k = 3; 1, 2, 5 covers; a shared factor always leaves holes."""
+    assert covers(3, [1, 2, 5]) and covers(3, [1, 2, 3])
+    for schedule in ([3, 4, 5], [1, 5, 9]):
+        assert math.gcd(*schedule) == 1 and not covers(3, schedule)
+    for schedule in ([2, 4, 8], [2, 2, 2], [3, 6, 9]):
+        assert not covers(3, schedule)
+
+
+def test_hdc_gap_bound_predicts_coverage():
+    """Wang et al.'s M_2 <= k with a first layer of dilation 1 leaves no hole (k = 3, 4, 5, every schedule of
+    2-3 layers with dilations up to 9); for k = 3 and growing schedules it is also necessary."""
+    assert (hdc_max_gap([1, 2, 5]), hdc_max_gap([3, 4, 5]), hdc_max_gap([1, 5, 9])) == (2, 4, 5)
+    assert hdc_max_gap([1, 3, 9]) == 3 and hdc_max_gap([4]) == 0
+    for k in (3, 4, 5):
+        for n in (2, 3):
+            for rest in itertools.product(range(1, 10), repeat=n - 1):
+                schedule = [1, *rest]
+                if hdc_max_gap(schedule) <= k:
+                    assert covers(k, schedule), (k, schedule)
+                elif k == 3 and list(rest) == sorted(rest):
+                    assert not covers(k, schedule), schedule
+    with pytest.raises(ValueError, match="dilations"):
+        hdc_max_gap([])
+    with pytest.raises(ValueError, match=r"dilations\[1\]"):
+        hdc_max_gap([1, 0])
+
+
+def test_1_3_9_reads_every_pixel_exactly_once_for_k3_only():
+    assert (stacked_coverage(3, [1, 3, 9]) == 1).all()  # base-3 digits: one path per pixel
+    five = stacked_coverage(5, [1, 3, 9])
+    assert (five > 0).all() and five.max() > 1  # k = 5 covers the field, some pixels by several paths
+    assert not covers(2, [1, 3, 9])  # k = 2: holes
+
+
+def test_stacked_coverage_does_not_depend_on_the_order_of_the_layers():
+    for k, ds in ((3, [1, 2, 5]), (2, [1, 3, 2]), (4, [3, 1, 2])):
+        torch.testing.assert_close(stacked_coverage(k, ds), stacked_coverage(k, ds[::-1]))
