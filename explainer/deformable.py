@@ -13,6 +13,13 @@ Layouts are exactly those of ``torchvision.ops.deform_conv2d``: ``offset`` is
 group major), ``mask`` is ``(B, G*kh*kw, H_out, W_out)``; the weight groups come from
 ``weight.shape[1]`` and the ``G`` offset groups from the offset's channel count.
 
+Where the offsets come from: a parallel ``nn.Conv2d`` over the same input (the *offset head*, with the
+layer's kernel size, stride, padding and dilation) predicts :func:`offset_channels` channels per output
+position: ``2*G*kh*kw`` offsets, plus ``G*kh*kw`` mask logits in DCNv2 that a sigmoid squashes into
+(0, 1) (:func:`split_offset_head`). The head is trained by backpropagation through the bilinear read,
+which is differentiable in the sampling position between pixels (:func:`bilinear_slope` gives the
+derivative in closed form); :class:`DeformConv2d` wires head and read together.
+
 The offset builders return offset tensors for the special cases the notes discuss: any linear map
 of the kernel grid (scaling, rotation, shear), random jitter, and dilation itself.
 """
@@ -28,6 +35,10 @@ from explainer._validate import check_int, check_pair, check_tensor
 __all__ = [
     "deform_conv2d",
     "DeformConv2d",
+    "offset_channels",
+    "split_offset_head",
+    "bilinear_read",
+    "bilinear_slope",
     "affine_offsets",
     "scale_offsets",
     "random_offsets",
@@ -222,12 +233,112 @@ class DeformConv2d(nn.Module):
 
     def forward(self, input: Tensor) -> Tensor:
         """``(B, C_in, H, W) -> (B, C_out, H_out, W_out)``."""
-        predicted = self.offset_conv(input)  # (B, 2GK [+ GK], H_out, W_out)
-        kh, kw = self.conv.kernel_size
-        n = 2 * self.offset_groups * kh * kw
-        mask = torch.sigmoid(predicted[:, n:]) if self.modulated else None
         c = self.conv
-        return deform_conv2d(input, predicted[:, :n], c.weight, c.bias, c.stride, c.padding, c.dilation, mask)
+        offset, mask = split_offset_head(self.offset_conv(input), c.kernel_size, offset_groups=self.offset_groups,
+                                         modulated=self.modulated)  # (B, 2GK, H_out, W_out), (B, GK, ...) | None
+        return deform_conv2d(input, offset, c.weight, c.bias, c.stride, c.padding, c.dilation, mask)
+
+
+# --------------------------------------------------------------------------- the offset head and its gradient
+def offset_channels(kernel_size: int | Pair, offset_groups: int = 1, modulated: bool = False) -> int:
+    """Output channels of the offset head: ``2*G*kh*kw`` offsets ``(dy, dx)``, plus ``G*kh*kw`` masks in DCNv2.
+
+    Example:
+        >>> offset_channels(3), offset_channels(3, modulated=True), offset_channels((3, 2), offset_groups=2)
+        (18, 27, 24)
+    """
+    kh, kw = check_pair("kernel_size", kernel_size, minimum=1)
+    taps = check_int("offset_groups", offset_groups, minimum=1) * kh * kw
+    return 3 * taps if modulated else 2 * taps
+
+
+def split_offset_head(predicted: Tensor, kernel_size: int | Pair, *, offset_groups: int = 1,
+                      modulated: bool = False) -> tuple[Tensor, Tensor | None]:
+    """Split an offset head's output into the offsets and (DCNv2) the sigmoid mask.
+
+    Args:
+        predicted: ``(B, offset_channels(kernel_size, G, modulated), H_out, W_out)``, e.g. the output
+            of an ``nn.Conv2d`` over the layer's input with the layer's stride, padding and dilation.
+        kernel_size, offset_groups, modulated: the deformable layer's.
+
+    Returns:
+        ``offset (B, 2*G*kh*kw, H_out, W_out)`` as :func:`deform_conv2d` takes it, and
+        ``mask = sigmoid(logits) (B, G*kh*kw, H_out, W_out)`` in (0, 1), or None when not ``modulated``.
+
+    Example:
+        >>> head = nn.Conv2d(3, offset_channels(3, modulated=True), 3, padding=1)  # 27 channels
+        >>> offset, mask = split_offset_head(head(torch.randn(1, 3, 5, 6)), 3, modulated=True)
+        >>> offset.shape, mask.shape
+        (torch.Size([1, 18, 5, 6]), torch.Size([1, 9, 5, 6]))
+    """
+    kh, kw = check_pair("kernel_size", kernel_size, minimum=1)
+    channels = offset_channels((kh, kw), offset_groups, modulated)
+    check_tensor("predicted", predicted, ndim=4)
+    if predicted.shape[1] != channels:
+        raise ValueError(f"predicted must have {channels} channels (2*G*kh*kw offsets"
+                         f"{' + G*kh*kw mask logits' if modulated else ''}, G={offset_groups}, kernel {(kh, kw)}), "
+                         f"got shape {tuple(predicted.shape)}")
+    n = 2 * offset_groups * kh * kw
+    return predicted[:, :n], (torch.sigmoid(predicted[:, n:]) if modulated else None)
+
+
+def _check_read(image: Tensor, y: Tensor, x: Tensor) -> Tensor:
+    image = check_tensor("image", image, ndim=2)
+    if not image.dtype.is_floating_point:
+        raise TypeError(f"image must be a floating tensor, got {image.dtype}")
+    y, x = check_tensor("y", y), check_tensor("x", x)
+    if y.shape != x.shape:
+        raise ValueError(f"y and x must have the same shape, got {tuple(y.shape)} and {tuple(x.shape)}")
+    return image
+
+
+def bilinear_read(image: Tensor, y: Tensor, x: Tensor) -> Tensor:
+    """Read a ``(H, W)`` image at fractional positions ``(y, x)`` (any equal shapes) by bilinear
+    interpolation, zero outside the image: the read of :func:`deform_conv2d`, differentiable in ``y, x``.
+
+    Example:
+        >>> img = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+        >>> bilinear_read(img, torch.tensor([0.5]), torch.tensor([0.25])).tolist()  # 0.5*0.25 + 2*0.5 + 3*0.125
+        [1.25]
+    """
+    image = _check_read(image, y, x)
+    h, w = image.shape
+    flat_y, flat_x = y.to(image.dtype).reshape(1, 1, -1), x.to(image.dtype).reshape(1, 1, -1)  # (1, 1, N)
+    return _bilinear(image.reshape(1, 1, 1, h, w), flat_y, flat_x).reshape(y.shape)
+
+
+def bilinear_slope(image: Tensor, y: Tensor, x: Tensor) -> tuple[Tensor, Tensor]:
+    """The derivatives of :func:`bilinear_read` in ``y`` and in ``x``, in closed form.
+
+    Between pixels the read is ``v = (1-a)(1-b) v00 + (1-a) b v01 + a (1-b) v10 + a b v11`` with
+    ``a, b`` the fractional parts of ``y, x``, so ``dv/dy = (1-b)(v10 - v00) + b (v11 - v01)``: the
+    difference between the rows below and above, mixed by ``b`` (and likewise in ``x``). This is what
+    lets a loss move a tap. On a whole pixel the read has a kink; the slope given there is the
+    one-sided difference towards the next pixel. Autograd through :func:`deform_conv2d` takes one
+    of the two one-sided differences there (which one depends on rounding in the coordinate
+    mapping); either way zero offsets, all taps on whole pixels, still receive a gradient.
+
+    Returns:
+        ``(dv/dy, dv/dx)``, each shaped like ``y``.
+
+    Example:
+        >>> img = torch.tensor([[0.0, 1.0], [2.0, 3.0]])
+        >>> [t.tolist() for t in bilinear_slope(img, torch.tensor([0.5]), torch.tensor([0.25]))]
+        [[2.0], [1.0]]
+    """
+    image = _check_read(image, y, x)
+    h, w = image.shape
+    y, x = y.to(image.dtype), x.to(image.dtype)
+    y0, x0 = torch.floor(y), torch.floor(x)
+    a, b = y - y0, x - x0
+
+    def at(dy: int, dx: int) -> Tensor:
+        yy, xx = (y0 + dy).long(), (x0 + dx).long()
+        inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+        return image[yy.clamp(0, h - 1), xx.clamp(0, w - 1)] * inside
+
+    v00, v01, v10, v11 = at(0, 0), at(0, 1), at(1, 0), at(1, 1)
+    return (1 - b) * (v10 - v00) + b * (v11 - v01), (1 - a) * (v01 - v00) + a * (v11 - v10)
 
 
 # --------------------------------------------------------------------------- offset builders

@@ -8,12 +8,17 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from explainer.deformable import (
     DeformConv2d,
     affine_offsets,
+    bilinear_read,
+    bilinear_slope,
+    offset_channels,
+    split_offset_head,
     deform_conv2d,
     dilation_as_offsets,
     random_offsets,
@@ -277,3 +282,85 @@ def test_random_offsets_are_seeded_and_never_touch_the_global_rng():
         random_offsets(3, 4, -1.0)
     with pytest.raises(ValueError, match=r"matrix must have shape \(2, 2\)"):
         affine_offsets(3, 4, [1.0, 2.0])
+
+
+# --------------------------------------------------------------------------- where the offsets come from
+def test_offset_head_channels_and_split():
+    """A parallel nn.Conv2d predicts 2*G*k^2 offsets (+ G*k^2 mask logits, squashed by a sigmoid) per position."""
+    assert [offset_channels(3), offset_channels(3, modulated=True), offset_channels((3, 2), 2, True)] == [18, 27, 36]
+    g = torch.Generator().manual_seed(0)
+    predicted = torch.randn(2, 27, 4, 5, dtype=torch.float64, generator=g)
+    offset, mask = split_offset_head(predicted, 3, modulated=True)
+    assert torch.equal(offset, predicted[:, :18]) and torch.equal(mask, torch.sigmoid(predicted[:, 18:]))
+    assert ((mask > 0) & (mask < 1)).all()
+    offset, mask = split_offset_head(predicted[:, :24], (3, 2), offset_groups=2)
+    assert mask is None and offset.shape == (2, 24, 4, 5)
+    with pytest.raises(ValueError, match=r"predicted must have 27 channels.*got shape \(2, 18, 4, 5\)"):
+        split_offset_head(predicted[:, :18], 3, modulated=True)
+    with pytest.raises(ValueError, match="offset_groups"):
+        offset_channels(3, 0)
+
+
+def test_a_conv_offset_head_feeds_deform_conv2d_like_the_module():
+    torch.manual_seed(0)  # nn.Conv2d's own init; the library never seeds
+    layer = DeformConv2d(3, 5, 3, stride=(1, 2), padding=1, dilation=(2, 1), modulated=True).double()
+    nn.init.normal_(layer.offset_conv.weight, std=0.3)  # a trained-looking head, not the zero start
+    assert layer.offset_conv.out_channels == offset_channels(3, modulated=True) == 27
+    x = torch.randn(2, 3, 9, 8, dtype=torch.float64)
+    offset, mask = split_offset_head(layer.offset_conv(x), 3, modulated=True)
+    c = layer.conv
+    expected = deform_conv2d(x, offset, c.weight, c.bias, c.stride, c.padding, c.dilation, mask)
+    torch.testing.assert_close(layer(x), expected)
+    assert offset.shape[-2:] == expected.shape[-2:] == (7, 4)  # one set of offsets per output position
+
+
+def test_bilinear_read_and_its_slope_against_autograd_and_finite_differences():
+    g = torch.Generator().manual_seed(1)
+    img = torch.randn(5, 7, dtype=torch.float64, generator=g)
+    y = torch.rand(200, dtype=torch.float64, generator=g) * 7 - 1.5  # inside, at the border and outside
+    x = torch.rand(200, dtype=torch.float64, generator=g) * 9 - 1.5
+    for (yy, xx), value in zip(zip(y.tolist(), x.tolist()), bilinear_read(img, y, x).tolist()):
+        assert math.isclose(value, float(bilinear_ref(img, yy, xx)), abs_tol=1e-12)
+    y.requires_grad_(), x.requires_grad_()
+    gy, gx = torch.autograd.grad(bilinear_read(img, y, x).sum(), (y, x))
+    sy, sx = bilinear_slope(img, y.detach(), x.detach())
+    torch.testing.assert_close(gy, sy)
+    torch.testing.assert_close(gx, sx)
+    eps = 1e-6
+    with torch.no_grad():
+        fy = (bilinear_read(img, y + eps, x) - bilinear_read(img, y - eps, x)) / (2 * eps)
+    torch.testing.assert_close(fy, sy, atol=1e-6, rtol=1e-6)
+    with pytest.raises(ValueError, match="same shape"):
+        bilinear_read(img, y[:3], x[:4])
+    with pytest.raises(TypeError, match="image must be a floating"):
+        bilinear_slope(img.long(), y, x)
+
+
+def test_on_a_whole_pixel_autograd_takes_a_one_sided_difference():
+    """The kink: zero offsets put taps on whole pixels, where the read is not differentiable; the gradient
+    autograd gives there is one of the two one-sided differences, so training can leave the regular grid."""
+    g = torch.Generator().manual_seed(2)
+    img = torch.randn(6, 7, dtype=torch.float64, generator=g)
+    y = torch.tensor([1.0, 2.0, 4.0, 0.0], dtype=torch.float64, requires_grad=True)
+    x = torch.tensor([1.0, 5.0, 3.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (gy,) = torch.autograd.grad(bilinear_read(img, y, x).sum(), y)
+    yi, xi = y.detach().long(), x.detach().long()
+    forward = img[yi + 1, xi] - img[yi, xi]
+    backward = img[yi, xi] - img[yi - 1, xi].where(yi > 0, torch.zeros(()))
+    assert ((gy - forward).abs() < 1e-12).logical_or((gy - backward).abs() < 1e-12).all()
+    assert torch.equal(bilinear_slope(img, y.detach(), x.detach())[0], forward)
+
+
+def test_gradcheck_offsets_and_masks_predicted_by_a_head():
+    """End to end in float64: input -> offset head -> (offset, sigmoid mask) -> deform_conv2d, fractional offsets."""
+    g = torch.Generator().manual_seed(3)
+    x = torch.randn(1, 2, 5, 6, dtype=torch.float64, generator=g)
+    w = torch.randn(3, 2, 3, 3, dtype=torch.float64, generator=g)
+    head_w = (0.4 * torch.randn(27, 2, 3, 3, dtype=torch.float64, generator=g)).requires_grad_()
+    head_b = (torch.rand(27, dtype=torch.float64, generator=g) - 0.5).requires_grad_()
+
+    def layer(head_w, head_b):
+        offset, mask = split_offset_head(F.conv2d(x, head_w, head_b, padding=1), 3, modulated=True)
+        return deform_conv2d(x, offset, w, padding=1, mask=mask)
+
+    assert torch.autograd.gradcheck(layer, (head_w, head_b))
