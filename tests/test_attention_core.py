@@ -39,7 +39,7 @@ def random_mask(shape, seed=0, keep_one=True):
     return mask
 
 
-SHAPES = [  # (batch dims, Tq, Tk, D, Dv)
+SHAPES = [  # (batch dims, Nq, Nk, d_k, d_v)
     ((), 5, 3, 7, 2),
     ((1,), 1, 4, 3, 5),
     ((3,), 6, 9, 4, 4),
@@ -137,7 +137,7 @@ def test_property_matches_torch_rows_sum_to_one_and_output_is_a_convex_combinati
     (([[1.0]], torch.ones(2, 3), torch.ones(2, 3)), {}, TypeError, "query must be a torch.Tensor"),
     ((torch.ones(3), torch.ones(2, 3), torch.ones(2, 3)), {}, ValueError, "at least 2 dimensions"),
     ((torch.ones(2, 3), torch.ones(2, 4), torch.ones(2, 3)), {}, ValueError, "same last dimension"),
-    ((torch.ones(2, 3), torch.ones(4, 3), torch.ones(5, 3)), {}, ValueError, "same length Tk"),
+    ((torch.ones(2, 3), torch.ones(4, 3), torch.ones(5, 3)), {}, ValueError, "same length Nk"),
     ((torch.ones(2, 3), torch.ones(4, 3, dtype=DT), torch.ones(4, 3)), {}, TypeError, "one dtype"),
     ((torch.ones(2, 2, 3), torch.ones(3, 4, 3), torch.ones(3, 4, 3)), {}, ValueError, "must broadcast"),
     ((torch.ones(2, 3), torch.ones(4, 3), torch.ones(4, 3)), {"mask": torch.ones(2, 4)}, TypeError, "boolean"),
@@ -155,11 +155,11 @@ def test_bad_input_is_refused_with_a_clear_message(args, kwargs, error, words):
 
 
 def test_causal_mask_is_the_lower_triangle():
-    for T in (1, 2, 5):
-        m = causal_mask(T)
-        assert m.dtype == torch.bool and m.shape == (T, T)
-        assert all(bool(m[i, j]) == (j <= i) for i in range(T) for j in range(T))
-    with pytest.raises(ValueError, match="T must be an integer >= 1, got 0"):
+    for N in (1, 2, 5):
+        m = causal_mask(N)
+        assert m.dtype == torch.bool and m.shape == (N, N)
+        assert all(bool(m[i, j]) == (j <= i) for i in range(N) for j in range(N))
+    with pytest.raises(ValueError, match="N must be an integer >= 1, got 0"):
         causal_mask(0)
 
 
@@ -270,7 +270,7 @@ def test_multi_head_errors():
     with pytest.raises(ValueError, match="embed_dim=10 must be divisible by num_heads, got num_heads=4"):
         MultiHeadAttention(10, 4)
     m = MultiHeadAttention(8, 2, kdim=5)
-    with pytest.raises(ValueError, match=r"key must have shape \(B, T, 5\)"):
+    with pytest.raises(ValueError, match=r"key must have shape \(B, N, 5\)"):
         m(torch.ones(1, 3, 8), torch.ones(1, 3, 8), torch.ones(1, 3, 8))
     with pytest.raises(ValueError, match="must agree"):
         m(torch.ones(1, 3, 8), torch.ones(1, 4, 5), torch.ones(1, 3, 8))

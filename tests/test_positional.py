@@ -86,9 +86,9 @@ def test_learned_embedding_adds_its_table_is_seeded_and_checks_shapes():
     x = torch.randn(2, 6, 4)
     torch.testing.assert_close(a(x), x + a.weight[:6])
     assert a(x).requires_grad  # learnable
-    with pytest.raises(ValueError, match=r"shape \(B, T <= 10, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(B, N <= 10, 4\)"):
         a(torch.zeros(1, 11, 4))
-    with pytest.raises(ValueError, match=r"shape \(B, T <= 10, 4\)"):
+    with pytest.raises(ValueError, match=r"shape \(B, N <= 10, 4\)"):
         a(torch.zeros(1, 3, 5))
 
 
@@ -138,3 +138,27 @@ def test_positional_similarity_1d_and_2d_grids():
         torch.testing.assert_close(s.encoding, full[:length])
     with pytest.raises(ValueError, match="kind must be one of '1d', '2d'; got '3d'"):
         positional_similarity(4, 8, kind="3d")
+
+
+def test_a_relative_position_bias_is_one_scalar_per_head_and_offset_unlike_shaw_et_al_vectors():
+    """The T5 / Swin bias (what RelativePositionBias is) adds the same number to every score of one offset,
+    whatever the query; Shaw et al. 2018 add a learned *vector* per offset to the keys, so their position term
+    q_i . a_(j-i) changes with the query. Both computed here: the docstrings credit the right papers."""
+    N, h, d_k, M = 6, 2, 4, 3
+    rpb = RelativePositionBias(max_distance=M, num_heads=h, seed=1)
+    assert tuple(rpb.table.shape) == (2 * M - 1, h)  # scalars: (offsets, heads)
+    bias = rpb(N).detach()  # (h, N, N)
+    for offset in range(-(N - 1), N):
+        diagonal = bias.diagonal(offset=offset, dim1=-2, dim2=-1)  # (h, N - |offset|): one value per head
+        torch.testing.assert_close(diagonal, diagonal[:, :1].expand_as(diagonal))
+    # Shaw et al.: e_ij = q_i . (k_j + a_clip(j - i)) / sqrt(d_k), with vectors a of width d_k (a slow loop).
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(N, d_k, generator=g, dtype=DT), torch.randn(N, d_k, generator=g, dtype=DT)
+    vectors = torch.randn(2 * M - 1, d_k, generator=g, dtype=DT)  # one vector per clipped offset
+    index = relative_position_index(N, M)
+    position_term = torch.tensor([[float(q[i] @ vectors[index[i, j]]) for j in range(N)] for i in range(N)], dtype=DT)
+    scores = torch.tensor([[float(q[i] @ (k[j] + vectors[index[i, j]])) for j in range(N)] for i in range(N)],
+                          dtype=DT) / math.sqrt(d_k)
+    torch.testing.assert_close(scores, (q @ k.T + position_term) / math.sqrt(d_k))
+    main = position_term.diagonal()  # offset 0 for every query: differs from query to query
+    assert main.std() > 0.1 and not torch.allclose(main, main[:1].expand_as(main))

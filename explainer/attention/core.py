@@ -4,16 +4,17 @@ Self-attention (Vaswani et al., "Attention Is All You Need", https://arxiv.org/a
 compares every query with every key, turns the similarities into a probability distribution with
 a softmax, and returns the matching weighted average of the values::
 
-    scores  = Q K^T * scale            (..., Tq, Tk)   scale = 1/sqrt(D) by default
-    weights = softmax(scores, dim=-1)  (..., Tq, Tk)   every row sums to 1
-    output  = weights V                (..., Tq, Dv)
+    scores  = Q K^T * scale            (..., Nq, Nk)   scale = 1/sqrt(d_k) by default
+    weights = softmax(scores, dim=-1)  (..., Nq, Nk)   every row sums to 1 (softmax over the keys)
+    output  = weights V                (..., Nq, d_v)
 
 Everything here is checked in ``tests/test_attention_core.py`` against
 ``torch.nn.functional.scaled_dot_product_attention`` and ``torch.nn.MultiheadAttention``
 (``average_attn_weights=False``).
 
-Letters: ``B`` batch, ``H`` heads, ``Tq``/``Tk`` query/key lengths, ``D`` query/key width,
-``Dv`` value width, ``E`` embedding width, ``d = E / H`` head width.
+Letters (one notation across the lessons): ``B`` batch, ``N`` tokens (``Nq``/``Nk`` query/key
+lengths), ``d_model`` token width (``embed_dim``), ``h`` heads (``H`` in shapes, ``num_heads``),
+``d_k = d_model / h`` query/key width per head, ``d_v`` value width.
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ class Attention:
     """What one attention call computed.
 
     Attributes:
-        output: ``(..., Tq, Dv)`` the weighted averages of the values (for
-            :class:`MultiHeadAttention`: ``(B, Tq, E)`` after the output projection).
-        weights: ``(..., Tq, Tk)`` softmax of ``scores`` along the last axis; each row sums to 1,
-            except fully masked rows, which are all zeros. Per head: ``(B, H, Tq, Tk)``.
-        scores: ``(..., Tq, Tk)`` the scaled logits ``q.k * scale`` before the softmax; masked
+        output: ``(..., Nq, d_v)`` the weighted averages of the values (for
+            :class:`MultiHeadAttention`: ``(B, Nq, d_model)`` after the output projection).
+        weights: ``(..., Nq, Nk)`` softmax of ``scores`` along the last axis; each row sums to 1,
+            except fully masked rows, which are all zeros. Per head: ``(B, H, Nq, Nk)``.
+        scores: ``(..., Nq, Nk)`` the scaled logits ``q.k * scale`` before the softmax; masked
             entries are ``-inf``.
     """
 
@@ -64,7 +65,7 @@ def _check_float(name: str, value: object) -> Tensor:
     if not tensor.is_floating_point():
         raise TypeError(f"{name} must be a floating-point tensor, got dtype {tensor.dtype}")
     if tensor.ndim < 2:
-        raise ValueError(f"{name} must have at least 2 dimensions (..., T, D), got shape {tuple(tensor.shape)}")
+        raise ValueError(f"{name} must have at least 2 dimensions (..., N, d_k), got shape {tuple(tensor.shape)}")
     return tensor
 
 
@@ -75,11 +76,11 @@ def _check_qkv(query: object, key: object, value: object) -> tuple[Tensor, Tenso
         raise TypeError(f"query, key and value must share one dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
     if q.shape[-1] != k.shape[-1]:
         raise ValueError(
-            f"query and key must have the same last dimension D, got query {tuple(q.shape)} and key {tuple(k.shape)}"
+            f"query and key must have the same last dimension d_k, got query {tuple(q.shape)} and key {tuple(k.shape)}"
         )
     if k.shape[-2] != v.shape[-2]:
         raise ValueError(
-            f"key and value must have the same length Tk (dim -2), got key {tuple(k.shape)} and value {tuple(v.shape)}"
+            f"key and value must have the same length Nk (dim -2), got key {tuple(k.shape)} and value {tuple(v.shape)}"
         )
     try:
         torch.broadcast_shapes(q.shape[:-2], k.shape[:-2], v.shape[:-2])
@@ -101,7 +102,7 @@ def _check_mask(mask: object, score_shape: torch.Size) -> Tensor:
         shape = None
     if shape != score_shape:
         raise ValueError(
-            f"mask must broadcast to the score shape (..., Tq, Tk) = {tuple(score_shape)}, got {tuple(mask.shape)}"
+            f"mask must broadcast to the score shape (..., Nq, Nk) = {tuple(score_shape)}, got {tuple(mask.shape)}"
         )
     return mask
 
@@ -112,16 +113,16 @@ def scaled_dot_product_attention(
     """Attention ``softmax(Q K^T * scale) V`` keeping the scores and weights for inspection.
 
     Args:
-        query: ``(..., Tq, D)`` floating point.
-        key: ``(..., Tk, D)`` same dtype.
-        value: ``(..., Tk, Dv)`` same dtype.
-        mask: optional boolean, ``True`` = may attend, broadcastable to ``(..., Tq, Tk)``. A query
+        query: ``(..., Nq, d_k)`` floating point.
+        key: ``(..., Nk, d_k)`` same dtype.
+        value: ``(..., Nk, d_v)`` same dtype.
+        mask: optional boolean, ``True`` = may attend, broadcastable to ``(..., Nq, Nk)``. A query
             whose row is fully masked gets zero weights and a zero output (never NaN).
-        scale: multiplies ``q.k``; default ``1/sqrt(D)``. Must be finite.
+        scale: multiplies ``q.k``; default ``1/sqrt(d_k)``. Must be finite.
 
     Returns:
-        :class:`Attention` with ``output (..., Tq, Dv)``, ``weights (..., Tq, Tk)``,
-        ``scores (..., Tq, Tk)``; equal to ``F.scaled_dot_product_attention(q, k, v, attn_mask=mask)``
+        :class:`Attention` with ``output (..., Nq, d_v)``, ``weights (..., Nq, Nk)``,
+        ``scores (..., Nq, Nk)``; equal to ``F.scaled_dot_product_attention(q, k, v, attn_mask=mask)``
         wherever that is defined.
 
     Raises:
@@ -145,18 +146,18 @@ def scaled_dot_product_attention(
     elif not math.isfinite(scale):
         raise ValueError(f"scale must be finite, got {scale}")
 
-    scores = (q @ k.transpose(-2, -1)) * scale  # (..., Tq, Tk)
+    scores = (q @ k.transpose(-2, -1)) * scale  # (..., Nq, Nk)
     if mask is not None:
         scores = scores.masked_fill(~mask, float("-inf"))
-    weights = torch.softmax(scores, dim=-1)  # (..., Tq, Tk)
+    weights = torch.softmax(scores, dim=-1)  # (..., Nq, Nk)
     if mask is not None:  # a fully masked row would be 0/0 = NaN: give it zero weights instead
         weights = weights.masked_fill(~mask.any(dim=-1, keepdim=True), 0.0)
-    output = weights @ v  # (..., Tq, Dv)
+    output = weights @ v  # (..., Nq, d_v)
     return Attention(output=output, weights=weights, scores=scores)
 
 
-def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
-    """Boolean ``(T, T)`` mask letting position ``i`` attend to positions ``j <= i``.
+def causal_mask(N: int, device: torch.device | str | None = None) -> Tensor:
+    """Boolean ``(N, N)`` mask letting position ``i`` attend to positions ``j <= i``.
 
     Example:
         >>> causal_mask(3).int()
@@ -164,14 +165,14 @@ def causal_mask(T: int, device: torch.device | str | None = None) -> Tensor:
                 [1, 1, 0],
                 [1, 1, 1]], dtype=torch.int32)
     """
-    T = check_int("T", T, minimum=1)
-    return torch.ones(T, T, dtype=torch.bool, device=device).tril()  # (T, T)
+    N = check_int("N", N, minimum=1)
+    return torch.ones(N, N, dtype=torch.bool, device=device).tril()  # (N, N)
 
 
 def softmax_entropy(weights: Tensor) -> Tensor:
-    """Entropy ``-sum_j w_ij log w_ij`` (nats) of every row of ``weights (..., Tq, Tk)`` -> ``(..., Tq)``.
+    """Entropy ``-sum_j w_ij log w_ij`` (nats) of every row of ``weights (..., Nq, Nk)`` -> ``(..., Nq)``.
 
-    ``0`` for a one-hot row, ``log Tk`` for a uniform row; zero weights contribute 0.
+    ``0`` for a one-hot row, ``log Nk`` for a uniform row; zero weights contribute 0.
 
     Example:
         >>> softmax_entropy(torch.tensor([[0.5, 0.5], [1.0, 0.0]]))
@@ -180,7 +181,7 @@ def softmax_entropy(weights: Tensor) -> Tensor:
     w = check_tensor("weights", weights)
     if not w.is_floating_point() or w.ndim < 1:
         raise TypeError(f"weights must be a floating-point tensor with >= 1 dimension, got {w.dtype} {tuple(w.shape)}")
-    return 0.0 - torch.xlogy(w, w).sum(dim=-1)  # (..., Tq); "0 -" avoids printing -0.
+    return 0.0 - torch.xlogy(w, w).sum(dim=-1)  # (..., Nq); "0 -" avoids printing -0.
 
 
 def random_attention_entropy(
@@ -194,17 +195,17 @@ def random_attention_entropy(
 ) -> float:
     """Mean softmax entropy of attention between random unit-variance queries and keys of width ``head_dim``.
 
-    ``q, k ~ N(0, 1)^d`` give ``q.k`` a variance of ``d``: without scaling the logits spread
-    as ``sqrt(d)`` and the softmax collapses towards one-hot (entropy -> 0) as ``d`` grows; with
-    ``scale = 1/sqrt(d)`` their variance stays 1 and the entropy stays put. This is the reason
-    for the ``sqrt(d)`` in ``softmax(QK^T / sqrt(d))``.
+    ``q, k ~ normal(0, 1)^d_k`` give ``q.k`` a variance of ``d_k``: without scaling the logits spread
+    as ``sqrt(d_k)`` and the softmax collapses towards one-hot (entropy -> 0) as ``d_k`` grows; with
+    ``scale = 1/sqrt(d_k)`` their variance stays 1 and the entropy stays put. This is the reason
+    for the ``sqrt(d_k)`` in ``softmax(QK^T / sqrt(d_k))``.
 
     Args:
-        head_dim: query/key width ``d`` (>= 1).
-        tokens: number of keys ``T`` (= queries) (>= 1); the entropy lies in ``[0, log T]``.
-        scaled: multiply the logits by ``1/sqrt(d)``.
+        head_dim: query/key width ``d_k`` (>= 1).
+        tokens: number of keys ``N`` (= queries) (>= 1); the entropy lies in ``[0, log N]``.
+        scaled: multiply the logits by ``1/sqrt(d_k)``.
         temperature: further divides the logits (> 0).
-        samples: independent ``(T, d)`` draws averaged over (>= 1).
+        samples: independent ``(N, d_k)`` draws averaged over (>= 1).
         seed: seeds the generator (same seed, same number).
 
     Example:
@@ -217,18 +218,18 @@ def random_attention_entropy(
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature > 0:
         raise ValueError(f"temperature must be a number > 0, got {temperature!r}")
     generator = torch.Generator().manual_seed(check_int("seed", seed))
-    q = torch.randn(samples, tokens, head_dim, generator=generator, dtype=dtype)  # (S, T, d)
-    k = torch.randn(samples, tokens, head_dim, generator=generator, dtype=dtype)  # (S, T, d)
+    q = torch.randn(samples, tokens, head_dim, generator=generator, dtype=dtype)  # (S, N, d_k)
+    k = torch.randn(samples, tokens, head_dim, generator=generator, dtype=dtype)  # (S, N, d_k)
     scale = (1.0 / math.sqrt(head_dim) if scaled else 1.0) / temperature
-    weights = torch.softmax((q @ k.transpose(-2, -1)) * scale, dim=-1)  # (S, T, T)
+    weights = torch.softmax((q @ k.transpose(-2, -1)) * scale, dim=-1)  # (S, N, N)
     return float(softmax_entropy(weights).mean())
 
 
 # --------------------------------------------------------------------------- heads
 def split_heads(x: Tensor, num_heads: int) -> Tensor:
-    """Split the last axis of ``x (B, T, E)`` into heads: ``(B, H, T, E/H)``.
+    """Split the last axis of ``x (B, N, d_model)`` into heads: ``(B, H, N, d_model/H)``.
 
-    Head ``h`` owns channels ``h*d .. (h+1)*d - 1`` (``d = E/H``), exactly as ``nn.MultiheadAttention``.
+    Head ``h`` owns channels ``h*d_k .. (h+1)*d_k - 1`` (``d_k = d_model/H``), exactly as ``nn.MultiheadAttention``.
 
     Example:
         >>> split_heads(torch.arange(4.0).view(1, 1, 4), 2).tolist()
@@ -236,26 +237,28 @@ def split_heads(x: Tensor, num_heads: int) -> Tensor:
     """
     x = check_tensor("x", x, ndim=3)
     num_heads = check_int("num_heads", num_heads, minimum=1)
-    B, T, E = x.shape
-    if E % num_heads:
-        raise ValueError(f"the last dimension E={E} of x must be divisible by num_heads, got num_heads={num_heads}")
-    return x.reshape(B, T, num_heads, E // num_heads).transpose(1, 2)  # (B, H, T, d)
+    B, N, d_model = x.shape
+    if d_model % num_heads:
+        raise ValueError(
+            f"the last dimension d_model={d_model} of x must be divisible by num_heads, got num_heads={num_heads}"
+        )
+    return x.reshape(B, N, num_heads, d_model // num_heads).transpose(1, 2)  # (B, H, N, d_k)
 
 
 def merge_heads(x: Tensor) -> Tensor:
-    """Inverse of :func:`split_heads`: ``(B, H, T, d)`` -> ``(B, T, H*d)``.
+    """Inverse of :func:`split_heads`: ``(B, H, N, d_k)`` -> ``(B, N, H*d_k)``.
 
     Example:
         >>> merge_heads(split_heads(torch.arange(4.0).view(1, 1, 4), 2)).tolist()
         [[[0.0, 1.0, 2.0, 3.0]]]
     """
     x = check_tensor("x", x, ndim=4)
-    B, H, T, d = x.shape
-    return x.transpose(1, 2).reshape(B, T, H * d)  # (B, T, H*d)
+    B, H, N, d_k = x.shape
+    return x.transpose(1, 2).reshape(B, N, H * d_k)  # (B, N, H*d_k)
 
 
 def per_head_projections(x: Tensor, weight: Tensor, bias: Tensor | None, num_heads: int) -> Tensor:
-    """Project ``x (B, T, Din)`` with each head's own slice of ``weight (E, Din)``: ``(B, H, T, E/H)``.
+    """Project ``x (B, N, Din)`` with each head's own slice of ``weight (d_model, Din)``: ``(B, H, N, d_model/H)``.
 
     This is the "H separate small projections" view; it equals the fused
     ``split_heads(x @ weight.T + bias, num_heads)`` (tested), which is why one big matrix
@@ -269,20 +272,22 @@ def per_head_projections(x: Tensor, weight: Tensor, bias: Tensor | None, num_hea
     x = check_tensor("x", x, ndim=3)
     weight = check_tensor("weight", weight, ndim=2)
     num_heads = check_int("num_heads", num_heads, minimum=1)
-    E, Din = weight.shape
+    d_model, Din = weight.shape
     if x.shape[-1] != Din:
         raise ValueError(f"x's last dimension must equal weight's in-features {Din}, got x {tuple(x.shape)}")
-    if E % num_heads:
-        raise ValueError(f"weight's out-features E={E} must be divisible by num_heads, got num_heads={num_heads}")
-    if bias is not None and tuple(check_tensor("bias", bias, ndim=1).shape) != (E,):
-        raise ValueError(f"bias must have shape ({E},), got {tuple(bias.shape)}")
-    d = E // num_heads
+    if d_model % num_heads:
+        raise ValueError(
+            f"weight's out-features d_model={d_model} must be divisible by num_heads, got num_heads={num_heads}"
+        )
+    if bias is not None and tuple(check_tensor("bias", bias, ndim=1).shape) != (d_model,):
+        raise ValueError(f"bias must have shape ({d_model},), got {tuple(bias.shape)}")
+    d_k = d_model // num_heads
     heads = []
     for h in range(num_heads):
-        w_h = weight[h * d : (h + 1) * d]  # (d, Din)
-        y = x @ w_h.T  # (B, T, d)
-        heads.append(y if bias is None else y + bias[h * d : (h + 1) * d])
-    return torch.stack(heads, dim=1)  # (B, H, T, d)
+        w_h = weight[h * d_k : (h + 1) * d_k]  # (d_k, Din)
+        y = x @ w_h.T  # (B, N, d_k)
+        heads.append(y if bias is None else y + bias[h * d_k : (h + 1) * d_k])
+    return torch.stack(heads, dim=1)  # (B, H, N, d_k)
 
 
 @dataclass(frozen=True)
@@ -290,11 +295,11 @@ class SelfAttentionSteps:
     """Every intermediate of one multi-head self-attention layer (without output projection).
 
     Attributes:
-        x: ``(T, E)`` token embeddings, ``E = H * d``.
-        q, k, v: ``(H, T, d)`` per-head queries, keys and values.
-        attention: per head: ``output (H, T, d)``, ``weights`` and ``scores (H, T, T)``.
+        x: ``(N, d_model)`` token embeddings, ``d_model = H * d_k``.
+        q, k, v: ``(H, N, d_k)`` per-head queries, keys and values.
+        attention: per head: ``output (H, N, d_k)``, ``weights`` and ``scores (H, N, N)``.
         scale: the factor that multiplied ``q.k``.
-        entropy: ``(H, T)`` softmax entropy of every query row, nats.
+        entropy: ``(H, N)`` softmax entropy of every query row, nats.
     """
 
     x: Tensor
@@ -312,15 +317,16 @@ def random_self_attention(
 ) -> SelfAttentionSteps:
     """Self-attention of ``length`` seeded random tokens through seeded random projections, step by step.
 
-    ``X ~ N(0, 1)^(T x E)`` and ``W_q, W_k, W_v ~ N(0, 1/E)^(E x E)``, so queries, keys and values
-    have unit variance and ``q.k`` has variance ``d``: the setting in which ``1/sqrt(d)`` matters.
+    ``X ~ normal(0, 1)^(N x d_model)`` and ``W_q, W_k, W_v ~ normal(0, 1/d_model)^(d_model x d_model)``, so
+    queries, keys and values have unit variance and ``q.k`` has variance ``d_k``: the setting in which
+    ``1/sqrt(d_k)`` matters.
 
     Args:
-        length: tokens ``T`` (>= 1).
-        head_dim: ``d`` (>= 1).
-        num_heads: ``H`` (>= 1); ``E = H * d``.
-        scale: factor on ``q.k`` (default ``1/sqrt(d)``).
-        mask: boolean, True = may attend, broadcastable to ``(H, T, T)``.
+        length: tokens ``N`` (>= 1).
+        head_dim: ``d_k`` (>= 1).
+        num_heads: ``h`` (>= 1); ``d_model = h * d_k``.
+        scale: factor on ``q.k`` (default ``1/sqrt(d_k)``).
+        mask: boolean, True = may attend, broadcastable to ``(H, N, N)``.
         seed: seeds embeddings and projections.
 
     Example:
@@ -328,18 +334,18 @@ def random_self_attention(
         >>> tuple(s.attention.weights.shape), bool((s.attention.weights.triu(1) == 0).all())
         ((2, 5, 5), True)
     """
-    T = check_int("length", length, minimum=1)
-    d = check_int("head_dim", head_dim, minimum=1)
+    N = check_int("length", length, minimum=1)
+    d_k = check_int("head_dim", head_dim, minimum=1)
     H = check_int("num_heads", num_heads, minimum=1)
-    E = H * d
+    d_model = H * d_k
     generator = torch.Generator().manual_seed(check_int("seed", seed, minimum=0))
-    x = torch.randn(T, E, generator=generator)  # (T, E)
-    w_q, w_k, w_v = torch.randn(3, E, E, generator=generator) / math.sqrt(E)  # each (E, E)
-    q = split_heads((x @ w_q.T)[None], H)[0]  # (H, T, d)
-    k = split_heads((x @ w_k.T)[None], H)[0]  # (H, T, d)
-    v = split_heads((x @ w_v.T)[None], H)[0]  # (H, T, d)
+    x = torch.randn(N, d_model, generator=generator)  # (N, d_model)
+    w_q, w_k, w_v = torch.randn(3, d_model, d_model, generator=generator) / math.sqrt(d_model)  # 3 x (d_model, d_model)
+    q = split_heads((x @ w_q.T)[None], H)[0]  # (H, N, d_k)
+    k = split_heads((x @ w_k.T)[None], H)[0]  # (H, N, d_k)
+    v = split_heads((x @ w_v.T)[None], H)[0]  # (H, N, d_k)
     attention = scaled_dot_product_attention(q, k, v, mask=mask, scale=scale)
-    scale = 1 / math.sqrt(d) if scale is None else float(scale)
+    scale = 1 / math.sqrt(d_k) if scale is None else float(scale)
     return SelfAttentionSteps(x=x, q=q, k=k, v=v, attention=attention, scale=scale,
                               entropy=softmax_entropy(attention.weights))
 
@@ -347,10 +353,10 @@ def random_self_attention(
 class MultiHeadAttention(nn.Module):
     """Batch-first multi-head attention that returns per-head weights.
 
-    ``forward(q, k, v)`` projects ``q (B, Tq, E)``, ``k (B, Tk, kdim)``, ``v (B, Tk, vdim)`` to
-    width ``E``, splits them into ``H`` heads of width ``d = E/H``, runs
+    ``forward(q, k, v)`` projects ``q (B, Nq, d_model)``, ``k (B, Nk, kdim)``, ``v (B, Nk, vdim)`` to
+    width ``d_model``, splits them into ``H`` heads of width ``d_k = d_model/H``, runs
     :func:`scaled_dot_product_attention` in every head, concatenates and applies ``out_proj``.
-    Same parameters and same numbers as ``nn.MultiheadAttention(E, H, batch_first=True)``
+    Same parameters and same numbers as ``nn.MultiheadAttention(d_model, H, batch_first=True)``
     (see :meth:`from_torch`).
 
     Example:
@@ -377,26 +383,26 @@ class MultiHeadAttention(nn.Module):
         self.out_proj = nn.Linear(embed_dim, embed_dim, bias=bias)
 
     def forward(self, query: Tensor, key: Tensor, value: Tensor, mask: Tensor | None = None) -> Attention:
-        """Attend; ``mask`` boolean (True = may attend) broadcastable to ``(B, H, Tq, Tk)``.
+        """Attend; ``mask`` boolean (True = may attend) broadcastable to ``(B, H, Nq, Nk)``.
 
         Returns:
-            :class:`Attention` with ``output (B, Tq, E)``, per-head ``weights`` and ``scores``
-            ``(B, H, Tq, Tk)``.
+            :class:`Attention` with ``output (B, Nq, d_model)``, per-head ``weights`` and ``scores``
+            ``(B, H, Nq, Nk)``.
         """
         for name, t, width in (("query", query, self.embed_dim), ("key", key, self.kdim), ("value", value, self.vdim)):
             check_tensor(name, t, ndim=3)
             if t.shape[-1] != width:
-                raise ValueError(f"{name} must have shape (B, T, {width}), got {tuple(t.shape)}")
+                raise ValueError(f"{name} must have shape (B, N, {width}), got {tuple(t.shape)}")
         if key.shape[:2] != value.shape[:2] or query.shape[0] != key.shape[0]:
             raise ValueError(
-                f"query (B, Tq, .), key and value (B, Tk, .) must agree, got {tuple(query.shape)}, "
+                f"query (B, Nq, .), key and value (B, Nk, .) must agree, got {tuple(query.shape)}, "
                 f"{tuple(key.shape)}, {tuple(value.shape)}"
             )
-        q = split_heads(self.q_proj(query), self.num_heads)  # (B, H, Tq, d)
-        k = split_heads(self.k_proj(key), self.num_heads)  # (B, H, Tk, d)
-        v = split_heads(self.v_proj(value), self.num_heads)  # (B, H, Tk, d)
+        q = split_heads(self.q_proj(query), self.num_heads)  # (B, H, Nq, d_k)
+        k = split_heads(self.k_proj(key), self.num_heads)  # (B, H, Nk, d_k)
+        v = split_heads(self.v_proj(value), self.num_heads)  # (B, H, Nk, d_k)
         heads = scaled_dot_product_attention(q, k, v, mask=mask)
-        output = self.out_proj(merge_heads(heads.output))  # (B, Tq, E)
+        output = self.out_proj(merge_heads(heads.output))  # (B, Nq, d_model)
         return Attention(output=output, weights=heads.weights, scores=heads.scores)
 
     @classmethod
@@ -417,16 +423,16 @@ class MultiHeadAttention(nn.Module):
         bias = m.in_proj_bias is not None
         ours = cls(m.embed_dim, m.num_heads, bias=bias, kdim=m.kdim, vdim=m.vdim)
         ours = ours.to(device=m.out_proj.weight.device, dtype=m.out_proj.weight.dtype)
-        E = m.embed_dim
+        d_model = m.embed_dim
         with torch.no_grad():
             if m.in_proj_weight is not None:
-                weights = m.in_proj_weight.split(E, dim=0)  # 3 x (E, E)
+                weights = m.in_proj_weight.split(d_model, dim=0)  # 3 x (d_model, d_model)
             else:
                 weights = (m.q_proj_weight, m.k_proj_weight, m.v_proj_weight)
             for proj, w, i in zip((ours.q_proj, ours.k_proj, ours.v_proj), weights, range(3)):
                 proj.weight.copy_(w)
                 if bias:
-                    proj.bias.copy_(m.in_proj_bias[i * E : (i + 1) * E])
+                    proj.bias.copy_(m.in_proj_bias[i * d_model : (i + 1) * d_model])
             ours.out_proj.weight.copy_(m.out_proj.weight)
             if bias:
                 ours.out_proj.bias.copy_(m.out_proj.bias)

@@ -10,9 +10,18 @@ them. Transformers therefore add where each token sits:
 * :func:`sinusoidal_positional_encoding_2d`: half of the channels encode the row, half the column
   of an image patch (as in MAE, He et al. 2022).
 * :class:`LearnedPositionalEmbedding`: a trained ``(max_length, dim)`` table added to the tokens (ViT, BERT).
-* :class:`RelativePositionBias` / :func:`relative_position_bias`: one learned scalar per head and
-  per offset ``j - i`` added to the attention scores, from a ``(2L-1, H)`` table (Shaw et al. 2018,
-  https://arxiv.org/abs/1803.02155; T5; Swin).
+* :class:`RelativePositionBias` / :func:`relative_position_bias`: one learned *scalar* per head and
+  per offset ``j - i`` added to the attention scores, from a ``(2M-1, h)`` table, as in T5 (Raffel
+  et al. 2020, https://arxiv.org/abs/1910.10683, which also buckets the offsets logarithmically)
+  and Swin (Liu et al. 2021, https://arxiv.org/abs/2103.14030, per offset inside a window).
+
+  Not to be confused with Shaw et al. 2018 (https://arxiv.org/abs/1803.02155), who learn relative
+  position *vectors* ``a^K_(j-i)`` (and ``a^V_(j-i)``) of the head width, added to the keys (and
+  values): their score ``q_i . (k_j + a^K_(j-i)) / sqrt(d_k)`` has a position term
+  ``q_i . a^K_(j-i)`` that depends on the query, where a T5/Swin bias does not. The clipping of
+  offsets beyond ``M - 1`` (:func:`relative_position_index`) is Shaw et al.'s.
+
+Letters: ``N`` positions (tokens), ``d_model`` channels, ``h`` heads, ``M`` the largest distance kept.
 """
 
 from __future__ import annotations
@@ -57,7 +66,7 @@ def sinusoidal_positional_encoding(
     Channel pair ``(2i, 2i+1)`` turns at angular frequency ``w_i = base^(-2i/dim)`` per position.
 
     Args:
-        length: number of positions ``T`` (>= 1).
+        length: number of positions ``N`` (>= 1).
         dim: channels; must be even (each frequency is a sin/cos pair).
         base: wavelength scale (10000 in the paper).
         dtype: floating-point dtype of the result.
@@ -79,10 +88,10 @@ def sinusoidal_positional_encoding(
     base = _check_base(base)
     if not dtype.is_floating_point:
         raise TypeError(f"dtype must be a floating-point dtype, got {dtype}")
-    position = torch.arange(length, dtype=torch.float64, device=device)[:, None]  # (T, 1)
+    position = torch.arange(length, dtype=torch.float64, device=device)[:, None]  # (N, 1)
     frequency = base ** (-torch.arange(0, dim, 2, dtype=torch.float64, device=device) / dim)  # (dim/2,)
-    angle = position * frequency  # (T, dim/2)
-    pe = torch.stack((angle.sin(), angle.cos()), dim=-1).reshape(length, dim)  # (T, dim): sin, cos interleaved
+    angle = position * frequency  # (N, dim/2)
+    pe = torch.stack((angle.sin(), angle.cos()), dim=-1).reshape(length, dim)  # (N, dim): sin, cos interleaved
     return pe.to(dtype)
 
 
@@ -122,9 +131,9 @@ def sinusoidal_positional_encoding_2d(
 
 
 class LearnedPositionalEmbedding(nn.Module):
-    """A learned ``(max_length, dim)`` table; ``forward(x (B, T, dim))`` returns ``x + table[:T]``.
+    """A learned ``(max_length, dim)`` table; ``forward(x (B, N, dim))`` returns ``x + table[:N]``.
 
-    Initialised from ``N(0, 0.02^2)`` (as in ViT/BERT) with a seeded generator.
+    Initialised from ``normal(0, 0.02^2)`` (as in ViT/BERT) with a seeded generator.
 
     Example:
         >>> emb = LearnedPositionalEmbedding(16, 4, seed=0)
@@ -141,14 +150,14 @@ class LearnedPositionalEmbedding(nn.Module):
         self.weight = nn.Parameter(torch.randn(max_length, dim, generator=generator) * 0.02)  # (L, dim)
 
     def forward(self, x: Tensor) -> Tensor:
-        """Add the first ``T`` rows of the table to ``x (B, T, dim)``."""
+        """Add the first ``N`` rows of the table to ``x (B, N, dim)``."""
         x = check_tensor("x", x, ndim=3)
-        T, D = x.shape[1], x.shape[2]
-        if D != self.dim or T > self.max_length:
+        N, D = x.shape[1], x.shape[2]
+        if D != self.dim or N > self.max_length:
             raise ValueError(
-                f"x must have shape (B, T <= {self.max_length}, {self.dim}), got {tuple(x.shape)}"
+                f"x must have shape (B, N <= {self.max_length}, {self.dim}), got {tuple(x.shape)}"
             )
-        return x + self.weight[:T].to(x.dtype)  # (B, T, dim)
+        return x + self.weight[:N].to(x.dtype)  # (B, N, dim)
 
 
 def relative_position_index(length: int, max_distance: int | None = None, device: torch.device | str | None = None) -> Tensor:
@@ -166,16 +175,16 @@ def relative_position_index(length: int, max_distance: int | None = None, device
     length = check_int("length", length, minimum=1)
     M = length if max_distance is None else check_int("max_distance", max_distance, minimum=1)
     pos = torch.arange(length, device=device)
-    offset = (pos[None, :] - pos[:, None]).clamp(-(M - 1), M - 1)  # (T, T): j - i
-    return offset + (M - 1)  # (T, T)
+    offset = (pos[None, :] - pos[:, None]).clamp(-(M - 1), M - 1)  # (N, N): j - i
+    return offset + (M - 1)  # (N, N)
 
 
 def relative_position_bias(table: Tensor, length: int) -> Tensor:
-    """Per-head bias ``(H, T, T)`` with ``bias[h, i, j] = table[clip(j - i) + M - 1, h]``.
+    """Per-head bias ``(H, N, N)`` with ``bias[h, i, j] = table[clip(j - i) + M - 1, h]`` (T5 / Swin style).
 
     Args:
-        table: ``(2M - 1, H)`` one learned value per head and per offset.
-        length: sequence length ``T``; offsets beyond ``M - 1`` are clipped.
+        table: ``(2M - 1, H)`` one learned scalar per head and per offset.
+        length: sequence length ``N``; offsets beyond ``M - 1`` are clipped.
 
     Raises:
         ValueError: ``table`` not 2-D or with an even number of rows.
@@ -191,15 +200,17 @@ def relative_position_bias(table: Tensor, length: int) -> Tensor:
     rows = table.shape[0]
     if rows % 2 == 0:
         raise ValueError(f"table must have 2M - 1 (an odd number of) rows, got shape {tuple(table.shape)}")
-    index = relative_position_index(length, (rows + 1) // 2, device=table.device)  # (T, T)
-    return table[index].permute(2, 0, 1)  # (H, T, T)
+    index = relative_position_index(length, (rows + 1) // 2, device=table.device)  # (N, N)
+    return table[index].permute(2, 0, 1)  # (H, N, N)
 
 
 class RelativePositionBias(nn.Module):
-    """Learned relative position bias: a ``(2M - 1, num_heads)`` table, ``forward(T) -> (H, T, T)``.
+    """Learned relative position bias (T5, Swin): a ``(2M - 1, num_heads)`` table, ``forward(N) -> (H, N, N)``.
 
-    Add the result to the attention scores (``scores + bias``) before the softmax. Initialised
-    from ``N(0, 0.02^2)`` with a seeded generator (Swin's truncated-normal std).
+    One scalar per head and per offset ``j - i``, the same whatever the query and key contain
+    (Shaw et al. 2018 instead learn vectors added to the keys; see the module docstring). Add the
+    result to the attention scores (``scores + bias``) before the softmax. Initialised from
+    ``normal(0, 0.02^2)`` with a seeded generator (Swin's truncated-normal std).
 
     Example:
         >>> rpb = RelativePositionBias(max_distance=4, num_heads=2, seed=0)
@@ -215,7 +226,7 @@ class RelativePositionBias(nn.Module):
         self.table = nn.Parameter(torch.randn(2 * max_distance - 1, num_heads, generator=generator) * 0.02)
 
     def forward(self, length: int) -> Tensor:
-        """Bias ``(H, T, T)`` for a sequence of ``length`` tokens."""
+        """Bias ``(H, N, N)`` for a sequence of ``length`` tokens."""
         return relative_position_bias(self.table, length)
 
 
@@ -224,9 +235,9 @@ class PositionalSimilarity:
     """A sinusoidal encoding and its dot-product similarities.
 
     Attributes:
-        encoding: ``(T, dim)``; for ``kind="2d"`` the patches of ``grid`` in row-major order.
-        similarity: ``(T, T)`` ``PE PE^T``.
-        grid: ``(rows, cols)`` the positions lie on (``(1, T)`` for 1D).
+        encoding: ``(N, dim)``; for ``kind="2d"`` the patches of ``grid`` in row-major order.
+        similarity: ``(N, N)`` ``PE PE^T``.
+        grid: ``(rows, cols)`` the positions lie on (``(1, N)`` for 1D).
     """
 
     encoding: Tensor
@@ -251,5 +262,5 @@ def positional_similarity(length: int, dim: int, base: float = 10000.0, kind: st
     else:
         width = math.ceil(math.sqrt(length))
         grid = (math.ceil(length / width), width)
-        pe = sinusoidal_positional_encoding_2d(*grid, dim, base).reshape(grid[0] * width, dim)[:length]  # (T, dim)
+        pe = sinusoidal_positional_encoding_2d(*grid, dim, base).reshape(grid[0] * width, dim)[:length]  # (N, dim)
     return PositionalSimilarity(encoding=pe, similarity=pe @ pe.T, grid=grid)
