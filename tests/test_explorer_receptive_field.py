@@ -152,17 +152,45 @@ def test_reference_explorer_shows_published_values():
     explorer = reference_networks_explorer()
     assert plt.get_fignums() == []
     pictures = {explorer.png()}
-    for label, (name, stride_on) in REFERENCE_CHOICES:
+    for label, (name, stride_on, stride_block) in REFERENCE_CHOICES:
         explorer.set(network=label)
         assert explorer.last_error is None
         pictures.add(explorer.png())
-        expected = receptive_field(reference_network(name, stride_on=stride_on, device="meta"), 224)
+        expected = receptive_field(reference_network(name, stride_on=stride_on, stride_block=stride_block,
+                                                     device="meta"), 224)
         assert explorer.result == expected
-        published = [p for p in PUBLISHED_FIELDS if p.network == name and p.stride_on == stride_on]
-        assert [p for p, _ in explorer.published] == published
+        published = [p for p in PUBLISHED_FIELDS if (p.network, p.stride_on, p.stride_block) == (name, stride_on,
+                                                                                                 stride_block)]
+        assert published and [p for p, _ in explorer.published] == published
         for p, layer in explorer.published:
             assert layer.size == (p.size, p.size) and f"<td><b>{p.size}</b></td>" in explorer.info.value
     assert len(pictures) == len(REFERENCE_CHOICES)
+
+
+def test_reference_chart_names_every_curve_in_a_legend():
+    """Five curves, one legend inside the picture naming each network (and the jump line, the stars)."""
+    explorer = reference_networks_explorer()
+    legend = explorer.ax.get_legend()
+    labels = [t.get_text() for t in legend.get_texts()]
+    assert labels[:len(REFERENCE_CHOICES)] == [label.split(" (")[0] for label, _ in REFERENCE_CHOICES]
+    assert any("jump" in t for t in labels) and any("published" in t for t in labels)
+    colours = [h.get_color() for h in legend.legend_handles[:len(REFERENCE_CHOICES)]]
+    assert len(set(colours)) == len(REFERENCE_CHOICES)
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_receptive_field_pictures_fit_a_projector_page(presentation):
+    for factory in (receptive_field_explorer, reference_networks_explorer, stacked_convs_explorer):
+        width, _ = factory(presentation=presentation).painter.size
+        assert width <= 1200, factory.__name__
+
+
+def test_field_explorer_has_an_erf_colourbar_and_integer_layer_ticks():
+    explorer = receptive_field_explorer(input_size=32, n_samples=1)
+    assert explorer.colorbar.ax is explorer.ax_colorbar and "peak" in explorer.ax_colorbar.get_ylabel()
+    explorer.painter.frame()
+    ticks = explorer.ax_growth.get_xticks()
+    assert len(ticks) >= 3 and all(float(t).is_integer() for t in ticks)
 
 
 def test_stacked_convs_explorer():

@@ -258,17 +258,43 @@ def test_branches_meeting_in_cat_give_the_bounding_box():
 
 
 # --------------------------------------------------------------------------- reference networks
-@pytest.mark.parametrize("published", PUBLISHED_FIELDS, ids=lambda p: f"{p.network}-{p.stride_on}-{p.label}")
+@pytest.mark.parametrize("published", PUBLISHED_FIELDS,
+                         ids=lambda p: f"{p.network}-{p.stride_on}-{p.stride_block}-{p.label}")
 def test_reference_networks_match_published_fields(published):
-    model = reference_network(published.network, stride_on=published.stride_on, device="meta")
+    model = reference_network(published.network, stride_on=published.stride_on, stride_block=published.stride_block,
+                              device="meta")
     layers = receptive_field(model, 224)
     assert field_at(layers, published.layer).size == (published.size, published.size)
 
 
-@pytest.mark.parametrize("name, stride_on", [("alexnet", None), ("vgg16", None), ("resnet50", "3x3"),
-                                             ("resnet50", "1x1")])
-def test_reference_networks_have_torchvision_shapes(name, stride_on):
-    model = reference_network(name, stride_on=stride_on, device="meta")
+def _resnet50_stages(**placement) -> list[tuple[int, int]]:
+    layers = receptive_field(reference_network("resnet50", device="meta", **placement), 224)
+    return [(field_at(layers, f"layer{i}").size[0], field_at(layers, f"layer{i}").jump[0]) for i in range(1, 5)]
+
+
+def test_resnet50_483_comes_from_where_a_stage_strides_not_from_the_1x1():
+    """ResNet-50's published 483 (Araujo, Norris & Sim, Distill 2019) is TF-slim's resnet_v1_50:
+    its bottleneck strides in the 3x3 (tensorflow/models research/slim/nets/resnet_v1.py), but in the
+    *last* block of stages 1-3. The google-research/receptive_field table gives, per block, fields
+    35, 99, 291, 483 with jumps 8, 16, 32, 32. torchvision's stride on the 3x3 of the *first* block
+    gives 427; the original Caffe model's stride on the first 1x1 gives 483 as well.
+
+    Every 3x3 adds 2 j at the jump j it reads at: 11 after the stem (7x7/2 and 3x3/2 pool), then
+    the 16 3x3s run 3, 4, 6, 3 at jumps 4, 8, 16, 32 (TF-slim, Caffe) or 4, 4, 6, 2 (torchvision).
+    """
+    assert _resnet50_stages(stride_block="last") == [(35, 8), (99, 16), (291, 32), (483, 32)]  # TF-slim
+    assert _resnet50_stages(stride_on="1x1") == [(35, 4), (99, 8), (291, 16), (483, 32)]  # Caffe
+    assert _resnet50_stages() == [(35, 4), (91, 8), (267, 16), (427, 32)]  # torchvision
+    assert 11 + 2 * (3 * 4 + 4 * 8 + 6 * 16 + 3 * 32) == 483 and 11 + 2 * (4 * 4 + 4 * 8 + 6 * 16 + 2 * 32) == 427
+    tf_slim = [p for p in PUBLISHED_FIELDS if p.size == 483 and "Araujo" in p.source]
+    assert [(p.stride_on, p.stride_block) for p in tf_slim] == [("3x3", "last")]
+
+
+@pytest.mark.parametrize("name, stride_on, stride_block", [
+    ("alexnet", None, None), ("vgg16", None, None), ("resnet50", "3x3", None), ("resnet50", "1x1", None),
+    ("resnet50", "3x3", "last")])
+def test_reference_networks_have_torchvision_shapes(name, stride_on, stride_block):
+    model = reference_network(name, stride_on=stride_on, stride_block=stride_block, device="meta")
     layers = receptive_field(model, 224)
     with torch.no_grad():
         out = model(torch.empty(1, 3, 224, 224, device="meta"))
@@ -437,6 +463,10 @@ def test_bad_sizes_positions_and_names_raise_value_errors():
         reference_network("alexnet", stride_on="1x1")
     with pytest.raises(ValueError, match="stride_on must be one of"):
         reference_network("resnet50", stride_on="5x5")
+    with pytest.raises(ValueError, match="stride_block only applies to name='resnet50'"):
+        reference_network("vgg16", stride_block="last")
+    with pytest.raises(ValueError, match="stride_block must be one of 'first', 'last'; got 'middle'"):
+        reference_network("resnet50", stride_block="middle")
     with pytest.raises(ValueError, match="depth must be an integer >= 1, got 0"):
         conv_stack(0)
     with pytest.raises(TypeError, match="kernel_size must be an int or a pair"):

@@ -28,7 +28,9 @@ from explainer.theme import get_theme  # noqa: E402
 from explainer.views.receptive_field import (  # noqa: E402
     draw_box,
     draw_erf,
+    draw_erf_colorbar,
     draw_growth,
+    draw_network_legend,
     draw_mask,
     draw_photo,
     draw_published,
@@ -166,3 +168,31 @@ def test_published_marker_and_stack_comparison():
     plain = draw_stack_comparison(fig.add_axes((0.6, 0.1, 0.1, 0.1)), comparison)
     assert [bar.get_height() for bar in plain.bars] == [27, 49]
     Painter(fig).frame()
+
+
+def test_erf_colorbar_is_a_fixed_square_root_scale():
+    fig = new_figure(3, 2)
+    ax, cax = fig.add_axes((0.05, 0.1, 0.6, 0.8)), fig.add_axes((0.75, 0.1, 0.05, 0.8))
+    bar = draw_erf_colorbar(ax, cax, cmap="viridis")
+    assert bar.ax is cax and (bar.norm.vmin, bar.norm.vmax) == (0.0, 1.0)
+    # The heatmap's colour of a pixel at a quarter of the peak is the bar's colour at 0.25.
+    erf = torch.tensor([[0.25, 1.0]])
+    heatmap = draw_erf(ax, erf, cmap="viridis").get_array()  # (1, 2, 4) RGBA
+    assert np.allclose(bar.cmap(bar.norm(0.25))[:3], heatmap[0, 0, :3], atol=1e-6)
+    assert "peak" in cax.get_ylabel()
+
+
+def test_network_legend_names_each_curve_inside_the_axes():
+    fig = new_figure(4, 3)
+    ax = fig.add_axes((0.1, 0.1, 0.8, 0.8))
+    legend = draw_network_legend(ax, [("A", "#CC79A7"), ("B", "#56B4E9")], jump_color="grey", star_color="green")
+    assert [t.get_text() for t in legend.get_texts()][:2] == ["A", "B"] and len(legend.get_texts()) == 4
+    assert ax.get_legend() is legend and isinstance(legend, Artist)
+
+
+def test_growth_axis_has_integer_layer_ticks():
+    fig = new_figure(4, 3)
+    ax = fig.add_axes((0.1, 0.15, 0.8, 0.8))
+    draw_growth(ax, receptive_field(conv_stack(3, pool_every=1)), x_max=8)
+    fig.canvas.draw()
+    assert all(float(t).is_integer() for t in ax.get_xticks())

@@ -4,8 +4,9 @@
   conv stack; click the photo to pick an output unit and see its analytic box, the pixels autograd
   says can reach it, and its effective field (Luo et al. 2016) over a real photo, with the growth
   of the field layer by layer.
-* :func:`reference_networks_explorer`: per-layer field growth of AlexNet, VGG-16 and ResNet-50
-  (stride on the 3x3 or on the 1x1) against the published final values.
+* :func:`reference_networks_explorer`: per-layer field growth of AlexNet, VGG-16 and three
+  ResNet-50s that downsample in different places (torchvision, TF-slim v1, Caffe v1) against the
+  published values.
 * :func:`stacked_convs_explorer`: n stacked k x k convolutions against the one big kernel with the
   same field (Simonyan & Zisserman 2015, https://arxiv.org/abs/1409.1556).
 """
@@ -43,7 +44,9 @@ from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.receptive_field import (
     WINDOW_KINDS,
+    draw_erf_colorbar,
     draw_growth,
+    draw_network_legend,
     draw_published,
     draw_stack_comparison,
     draw_unit_field,
@@ -60,6 +63,7 @@ __all__ = [
     "STACK_KERNELS",
     "STACK_CHANNELS",
     "REFERENCE_CHOICES",
+    "REFERENCE_COLORS",
     "ReceptiveFieldExplorer",
     "ReferenceNetworksExplorer",
     "StackedConvsExplorer",
@@ -132,14 +136,16 @@ class ReceptiveFieldExplorer(Explorer):
             "weights": toggle_buttons("weights", WEIGHTS, v["weights"], theme=theme),
         }
         values = {name: control.value for name, control in controls.items()}
-        fig = new_figure(6.9, 2.45, theme=theme)  # every pixel costs (blit, PNG, browser decode): keep it small
-        self.ax_mask = fig.add_axes((0.005, 0.03, 0.3, 0.85))
-        self.ax_erf = fig.add_axes((0.315, 0.03, 0.3, 0.85))
-        self.ax_growth = fig.add_axes((0.715, 0.2, 0.27, 0.7))
+        fig = new_figure(7.5, 2.45, theme=theme)  # every pixel costs (blit, PNG, browser decode): keep it small
+        self.ax_mask = fig.add_axes((0.005, 0.03, 0.28, 0.85))
+        self.ax_erf = fig.add_axes((0.29, 0.03, 0.28, 0.85))
+        self.ax_colorbar = fig.add_axes((0.578, 0.1, 0.012, 0.71))
+        self.ax_growth = fig.add_axes((0.76, 0.2, 0.225, 0.7))
         self.ax_mask.set_title("box + pixels that reach it", fontsize=theme.font_size)
         self.ax_erf.set_title("effective field |dy/dx|", fontsize=theme.font_size)
         first = self._compute(values)
         self.field_artists = draw_unit_field(self.ax_mask, self.ax_erf, self.picture, first, theme=theme)
+        self.colorbar = draw_erf_colorbar(self.ax_erf, self.ax_colorbar, theme=theme)
         self.growth = draw_growth(self.ax_growth, first.layers, input_size=self.input_size, x_max=RANGES["depth"][1],
                                   y_max=2048, theme=theme)
         self.ax_growth.legend(loc="upper left", fontsize=theme.font_size - 1, frameon=False)
@@ -262,12 +268,17 @@ def receptive_field_explorer(*, input_size: int = 64, image: str = "photo", dept
 
 
 # --------------------------------------------------------------------------- reference networks
-REFERENCE_CHOICES: tuple[tuple[str, tuple[str, str | None]], ...] = (
-    ("AlexNet", ("alexnet", None)),
-    ("VGG-16", ("vgg16", None)),
-    ("ResNet-50, stride on 3x3 (torchvision)", ("resnet50", "3x3")),
-    ("ResNet-50, stride on 1x1 (v1)", ("resnet50", "1x1")),
+# label -> (network, stride_on, stride_block) of reference_network: where a ResNet-50 downsamples.
+REFERENCE_CHOICES: tuple[tuple[str, tuple[str, str | None, str | None]], ...] = (
+    ("AlexNet", ("alexnet", None, None)),
+    ("VGG-16", ("vgg16", None, None)),
+    ("ResNet-50, torchvision (3x3 of first block strides)", ("resnet50", "3x3", "first")),
+    ("ResNet-50, TF-slim v1 (3x3 of last block strides)", ("resnet50", "3x3", "last")),
+    ("ResNet-50, Caffe v1 (first 1x1 strides)", ("resnet50", "1x1", "first")),
 )
+# One colour per network (Okabe-Ito, readable by colour-blind viewers); published stars are green.
+REFERENCE_COLORS: dict[str, str] = dict(zip([label for label, _ in REFERENCE_CHOICES],
+                                            ("#CC79A7", "#56B4E9", "#E69F00", "#D55E00", "#000000")))
 
 
 def _growth_x(layers: list[LayerRF], name: str) -> float:
@@ -294,18 +305,26 @@ class ReferenceNetworksExplorer(Explorer):
         theme = theme or get_theme()
         check_choice("network", network, [label for label, _ in REFERENCE_CHOICES])
         self.input_size = check_int("input_size", input_size, minimum=32)
-        self.networks = {label: receptive_field(reference_network(name, stride_on=so, device="meta"), self.input_size)
-                         for label, (name, so) in REFERENCE_CHOICES}
+        self.networks = {label: receptive_field(reference_network(name, stride_on=on, stride_block=block,
+                                                                  device="meta"), self.input_size)
+                         for label, (name, on, block) in REFERENCE_CHOICES}
         self.published: list = []
         controls = {"network": dropdown("network", [label for label, _ in REFERENCE_CHOICES], network, theme=theme)}
         fig = new_figure(7.2, 3.6, theme=theme)
         self.ax = fig.add_axes((0.09, 0.14, 0.88, 0.78))
-        for layers in self.networks.values():  # every network in grey, drawn once (static)
-            draw_growth(self.ax, layers, color=theme.grid_color, show_jump=False, log=False, y_max=520,
-                        x_max=56, theme=theme).label.set_visible(False)
+        for label, layers in self.networks.items():  # every network, thin and pale, drawn once (static)
+            faint = draw_growth(self.ax, layers, color=REFERENCE_COLORS[label], show_jump=False, log=False, y_max=540,
+                                x_max=56, theme=theme)
+            faint.label.set_visible(False)
+            faint.size.set_alpha(0.45)
         self.ax.set_xlabel("convolutions so far (pools at +0.5)", fontsize=theme.font_size)
-        self.growth = draw_growth(self.ax, self.networks[network], log=False, y_max=520, x_max=56, theme=theme)
+        self.growth = draw_growth(self.ax, self.networks[network], log=False, y_max=540, x_max=56, theme=theme)
         self.growth.label.set_visible(False)  # the published values are labelled instead
+        self.growth.size.set_linewidth(2.5 * theme.line_scale)
+        self.growth.jump.set_color(theme.grid_color)
+        draw_network_legend(self.ax, [(label.split(" (")[0], REFERENCE_COLORS[label])
+                                      for label, _ in REFERENCE_CHOICES],
+                            jump_color=theme.grid_color, star_color=theme.accent3, theme=theme)
         self.stars = [draw_published(self.ax, 0, 1, "", theme=theme) for _ in range(2)]
         painter = Painter(fig)
         painter.animate(self.growth.animated, *self.stars)
@@ -313,21 +332,23 @@ class ReferenceNetworksExplorer(Explorer):
 
     def render(self, values: dict[str, Any]) -> None:
         label = values["network"]
-        name, stride_on = dict(REFERENCE_CHOICES)[label]
+        placement = dict(REFERENCE_CHOICES)[label]
         layers = self.networks[label]
         update_growth(self.growth, layers)
+        self.growth.size.set_color(REFERENCE_COLORS[label])
         self.published = [(p, field_at(layers, p.layer)) for p in PUBLISHED_FIELDS
-                          if p.network == name and p.stride_on == stride_on]
+                          if (p.network, p.stride_on, p.stride_block) == placement]
         for index, ((star, text), item) in enumerate(zip(self.stars, self.published + [None] * 2)):
             star.set_visible(item is not None)
             text.set_visible(item is not None)
             if item is not None:  # labels stacked upwards so that neighbouring stars stay readable
                 x, size = _growth_x(layers, item[0].layer), item[0].size
                 star.set_data([x], [size])
-                left = x < 28
-                text.set_horizontalalignment("left" if left else "right")
-                text.set_position((x + 1.5 if left else x - 1, size + 28 * index))
-                text.set_text(f"published {item[0].label}: {size}, computed {item[1].size[0]}")
+                # Captions stacked in the empty lower right (above the jump line), not next to the
+                # stars, where the legend and the curves would hide them.
+                text.set_horizontalalignment("right")
+                text.set_position((56.5, 45 + 45 * (len(self.published) - 1 - index)))
+                text.set_text(f"\u2605 {item[0].label}: published {size}, ours {item[1].size[0]}")
         self.result = layers
         rows = "".join(
             f"<tr><td>{html.escape(p.label)}</td><td><code>{html.escape(rf.name)}</code></td>"
@@ -347,8 +368,11 @@ def reference_networks_explorer(*, network: str = REFERENCE_CHOICES[0][0], input
     """Build (and return, not display) the explorer of AlexNet's, VGG-16's and ResNet-50's fields.
 
     Args:
-        network: the network shown first, a label of :data:`REFERENCE_CHOICES` (``"AlexNet"``,
-            ``"VGG-16"``, ``"ResNet-50, stride on 3x3 (torchvision)"``, ``"ResNet-50, stride on 1x1 (v1)"``).
+        network: the network shown first, a label of :data:`REFERENCE_CHOICES`: ``"AlexNet"``,
+            ``"VGG-16"`` or one of three ResNet-50s that downsample in different places:
+            torchvision's (the 3x3 of a stage's first block strides: 427 px), TF-slim's v1 (the
+            3x3 of a stage's last block: 483 px, the number Araujo et al. 2019 publish) and the
+            original Caffe v1 (the first 1x1 of a stage's first block: 483 px too).
         input_size: side of the square input, at least 32 pixels (sets the output sizes shown).
         presentation: True for the lecture-hall theme, False for the default, None for the global
             setting (:func:`explainer.set_presentation`).

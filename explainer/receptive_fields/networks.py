@@ -9,8 +9,12 @@ kernels, and the convolutional trunks of AlexNet, VGG-16 and ResNet-50 with thei
   https://arxiv.org/abs/1409.1556).
 * :func:`reference_network` rebuilds the trunks of AlexNet, VGG-16 and ResNet-50 (He et al. 2016,
   https://arxiv.org/abs/1512.03385) with torchvision's layer geometry and module paths, and
-  :data:`PUBLISHED_FIELDS` names where each published field size (Araujo, Norris and Sim, Distill
-  2019, Table 1) is read.
+  :data:`PUBLISHED_FIELDS` names where each published field size is read. Araujo, Norris and Sim
+  (Distill 2019, https://distill.pub/2019/computing-receptive-fields/) computed theirs on the
+  TF-slim models (https://github.com/google-research/receptive_field): ResNet-50's 483 is TF-slim's
+  ``resnet_v1_50``, which downsamples in the 3x3 conv of the *last* bottleneck of a stage.
+  torchvision's ResNet-50 (stride on the 3x3 of the *first* bottleneck) has 427; the original Caffe
+  model (stride on the first 1x1 of the first bottleneck) has 483 too, for a different reason.
 """
 
 from __future__ import annotations
@@ -69,11 +73,12 @@ class PublishedField:
 
     Attributes:
         network: a :data:`REFERENCE_NETWORKS` key ("alexnet", "vgg16", "resnet50").
-        stride_on: for ResNet-50, where a downsampling bottleneck puts its stride ("3x3" or "1x1").
+        stride_on: for ResNet-50, which conv of a downsampling bottleneck strides ("3x3" or "1x1").
         layer: the module path in :func:`reference_network`'s model (``field_at(rf, layer)``).
-        label: the layer's name in the papers (``"pool5"``, ``"conv5_3"``).
+        label: the layer's name in the source (``"pool5"``, ``"conv5_3"``, ``"block4"``).
         size: the published field size in pixels (square).
-        source: where the number is published.
+        source: where the number is published (or "summed by hand" where nobody printed it).
+        stride_block: for ResNet-50, which bottleneck of a stage downsamples ("first" or "last").
     """
 
     network: str
@@ -82,16 +87,22 @@ class PublishedField:
     label: str
     size: int
     source: str
+    stride_block: str | None = None
 
 
-_ARAUJO = "Araujo, Norris & Sim, Distill 2019, Table 1"
+_ARAUJO = "Araujo, Norris & Sim, Distill 2019 (TF-slim models)"
 PUBLISHED_FIELDS: tuple[PublishedField, ...] = (
     PublishedField("alexnet", None, "features.12", "pool5", 195, _ARAUJO),
     PublishedField("vgg16", None, "features.28", "conv5_3", 196, "Simonyan & Zisserman 2015 layout, summed by hand"),
     PublishedField("vgg16", None, "features.30", "pool5", 212, _ARAUJO),
     PublishedField("resnet50", "3x3", "layer4", "conv5_x", 427,
-                   "torchvision resnet50 (v1.5: stride on the 3x3), summed by hand"),
-    PublishedField("resnet50", "1x1", "layer4", "conv5_x", 483, _ARAUJO + " (v1: stride on the first 1x1)"),
+                   "torchvision resnet50 (v1.5: stride on the 3x3 of the first block), summed by hand", "first"),
+    PublishedField("resnet50", "3x3", "layer3", "block3", 291,
+                   "google-research/receptive_field table, TF-slim resnet_v1_50", "last"),
+    PublishedField("resnet50", "3x3", "layer4", "block4", 483,
+                   _ARAUJO + ": resnet_v1_50 strides on the 3x3 of a stage's last block", "last"),
+    PublishedField("resnet50", "1x1", "layer4", "conv5_x", 483,
+                   "He et al. 2016 Caffe model (stride on the first 1x1 of the first block), summed by hand", "first"),
 )
 
 REFERENCE_NETWORKS: tuple[str, ...] = ("alexnet", "vgg16", "resnet50")
@@ -212,8 +223,8 @@ def vgg_comparison(channels: int = 64, depth: int = 3, kernel_size: int = 3) -> 
     )
 
 
-def reference_network(name: str, *, stride_on: str | None = None, device: str | torch.device | None = None
-                      ) -> nn.Module:
+def reference_network(name: str, *, stride_on: str | None = None, stride_block: str | None = None,
+                      device: str | torch.device | None = None) -> nn.Module:
     """The convolutional trunk of AlexNet, VGG-16 or ResNet-50 with torchvision's layer geometry.
 
     Rebuilt by hand with random weights (torchvision is not needed; nothing is downloaded). The
@@ -223,25 +234,35 @@ def reference_network(name: str, *, stride_on: str | None = None, device: str | 
 
     Args:
         name: "alexnet", "vgg16" or "resnet50".
-        stride_on: ResNet-50 only: "3x3" (torchvision, "v1.5": a downsampling bottleneck strides
-            in its 3x3 conv, the default) or "1x1" (the original paper and Caffe model: it strides
-            in its first 1x1 conv, so the 3x3 after it runs at the coarser jump).
+        stride_on: ResNet-50 only: which conv of a downsampling bottleneck strides: "3x3" (the
+            default; torchvision and TF-slim) or "1x1" (the original Caffe model: its first 1x1
+            strides, so the 3x3 after it already runs at the coarser jump).
+        stride_block: ResNet-50 only: which bottleneck of a stage downsamples: "first" (the
+            default; torchvision and Caffe: the first block of stages 2-4) or "last" (TF-slim's
+            ``resnet_v1_50``: the last block of stages 1-3, so every 3x3 of stage 4 runs at jump 32).
         device: where to build it; ``"meta"`` builds instantly without memory (geometry only).
+
+    Every 3x3 adds ``2 j`` at the jump ``j`` it reads at. torchvision's strided 3x3 reads at the
+    finer jump, so its 16 3x3 convs run 4, 4, 6 and 2 at jumps 4, 8, 16 and 32: 427. Caffe's and
+    TF-slim's run 3, 4, 6 and 3 there: 483 both.
 
     Example:
         >>> from explainer.receptive_fields import field_at
-        >>> rf = receptive_field(reference_network("resnet50", stride_on="1x1", device="meta"))
-        >>> field_at(rf, "layer4").size
-        (483, 483)
+        >>> def final(**placement):
+        ...     return field_at(receptive_field(reference_network("resnet50", device="meta", **placement)), "layer4")
+        >>> final().size, final(stride_block="last").size, final(stride_on="1x1").size
+        ((427, 427), (483, 483), (483, 483))
     """
     check_choice("name", name, REFERENCE_NETWORKS)
-    if name != "resnet50" and stride_on is not None:
-        raise ValueError(f"stride_on only applies to name='resnet50', got stride_on={stride_on!r} for {name!r}")
+    for key, value in (("stride_on", stride_on), ("stride_block", stride_block)):
+        if name != "resnet50" and value is not None:
+            raise ValueError(f"{key} only applies to name='resnet50', got {key}={value!r} for {name!r}")
     if name == "alexnet":
         return nn.Sequential(OrderedDict(features=_alexnet_features(device)))
     if name == "vgg16":
         return nn.Sequential(OrderedDict(features=_vgg16_features(device)))
-    return _ResNet50Trunk(check_choice("stride_on", stride_on or "3x3", ("3x3", "1x1")), device)
+    return _ResNet50Trunk(check_choice("stride_on", stride_on or "3x3", ("3x3", "1x1")),
+                          check_choice("stride_block", stride_block or "first", ("first", "last")), device)
 
 
 def _alexnet_features(device: Any) -> nn.Sequential:
@@ -268,7 +289,11 @@ def _vgg16_features(device: Any) -> nn.Sequential:
 
 
 class _Bottleneck(nn.Module):
-    """torchvision's Bottleneck (1x1 -> 3x3 -> 1x1, expansion 4) with the stride on the 3x3 or first 1x1."""
+    """torchvision's Bottleneck (1x1 -> 3x3 -> 1x1, expansion 4) with the stride on the 3x3 or first 1x1.
+
+    A strided block whose channels do not change (TF-slim's layout only) subsamples its shortcut
+    with a 1x1 max pool, as TF-slim does, instead of a 1x1 convolution.
+    """
 
     def __init__(self, in_channels: int, width: int, stride: int, stride_on: str, device: Any) -> None:
         super().__init__()
@@ -279,10 +304,12 @@ class _Bottleneck(nn.Module):
         self.bn2 = nn.BatchNorm2d(width, device=device)
         self.conv3, self.bn3 = nn.Conv2d(width, width * 4, 1, **kw), nn.BatchNorm2d(width * 4, device=device)
         self.relu = nn.ReLU(inplace=True)
-        self.downsample = None
-        if stride != 1 or in_channels != width * 4:
+        self.downsample: nn.Module | None = None
+        if in_channels != width * 4:
             self.downsample = nn.Sequential(nn.Conv2d(in_channels, width * 4, 1, stride=stride, **kw),
                                             nn.BatchNorm2d(width * 4, device=device))
+        elif stride != 1:  # only in TF-slim's layout: its shortcut subsamples (resnet_utils.subsample)
+            self.downsample = nn.MaxPool2d(1, stride)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         out = self.relu(self.bn1(self.conv1(x)))
@@ -293,19 +320,28 @@ class _Bottleneck(nn.Module):
 
 
 class _ResNet50Trunk(nn.Module):
-    """ResNet-50 up to ``layer4`` (torchvision names: conv1, bn1, relu, maxpool, layer1..layer4)."""
+    """ResNet-50 up to ``layer4`` (torchvision names: conv1, bn1, relu, maxpool, layer1..layer4).
 
-    def __init__(self, stride_on: str, device: Any) -> None:
+    With ``stride_block="last"`` (TF-slim) a stage's stride moves to the last block of the stage
+    before it: stages 1-3 end by halving the map and stage 4 does not stride.
+    """
+
+    def __init__(self, stride_on: str, stride_block: str, device: Any) -> None:
         super().__init__()
         self.conv1 = nn.Conv2d(3, 64, 7, stride=2, padding=3, bias=False, device=device)
         self.bn1, self.relu = nn.BatchNorm2d(64, device=device), nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, stride=2, padding=1)
         channels = 64
-        for index, (width, blocks, stride) in enumerate(((64, 3, 1), (128, 4, 2), (256, 6, 2), (512, 3, 2)), 1):
-            stage = [_Bottleneck(channels, width, stride, stride_on, device)]
-            stage += [_Bottleneck(width * 4, width, 1, stride_on, device) for _ in range(blocks - 1)]
+        stages = ((64, 3), (128, 4), (256, 6), (512, 3))
+        strides = (1, 2, 2, 2) if stride_block == "first" else (2, 2, 2, 1)
+        for index, ((width, blocks), stride) in enumerate(zip(stages, strides), 1):
+            per_block = [1] * blocks
+            per_block[0 if stride_block == "first" else -1] = stride
+            stage = []
+            for block_stride in per_block:
+                stage.append(_Bottleneck(channels, width, block_stride, stride_on, device))
+                channels = width * 4
             setattr(self, f"layer{index}", nn.Sequential(*stage))
-            channels = width * 4
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))

@@ -18,11 +18,15 @@ import numpy as np
 import torch
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.colors import to_rgb
+from matplotlib.cm import ScalarMappable
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import PowerNorm, to_rgb
 from matplotlib.image import AxesImage
+from matplotlib.legend import Legend
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 
 from explainer.receptive_fields import LayerRF, StackVsSingle, UnitField
 from explainer.theme import Theme, get_theme
@@ -42,11 +46,13 @@ __all__ = [
     "update_mask",
     "draw_erf",
     "update_erf",
+    "draw_erf_colorbar",
     "draw_unit_field",
     "update_unit_field",
     "draw_growth",
     "update_growth",
     "draw_published",
+    "draw_network_legend",
     "draw_stack_comparison",
     "update_stack_comparison",
 ]
@@ -247,6 +253,20 @@ def update_erf(artist: AxesImage, erf: torch.Tensor, *, cmap: str | None = None)
     artist.set_data(_erf_rgba(erf, cmap or get_theme().cmap))
 
 
+def draw_erf_colorbar(ax_erf: Axes, cax: Axes, *, cmap: str | None = None, theme: Theme | None = None) -> Colorbar:
+    """The effective field's colour scale, drawn once: |dy/dx| relative to its peak, square-root spaced.
+
+    The heatmap is normalised to its own peak on every move, so this scale never changes and can
+    live in the painter's static background.
+    """
+    theme = theme or get_theme()
+    mappable = ScalarMappable(norm=PowerNorm(0.5, vmin=0.0, vmax=1.0), cmap=cmap or theme.cmap)
+    bar = ax_erf.figure.colorbar(mappable, cax=cax, ticks=[0, 0.1, 0.25, 0.5, 1])
+    bar.ax.tick_params(labelsize=theme.font_size - 1, length=2)
+    bar.set_label("|dy/dx| / peak", fontsize=theme.font_size - 1, labelpad=2)
+    return bar
+
+
 def draw_unit_field(ax_mask: Axes, ax_erf: Axes, image: torch.Tensor, field: UnitField,
                     theme: Theme | None = None) -> FieldArtists:
     """Left: the photo, darkened outside the measured field, with the analytic box and the unit's centre.
@@ -303,6 +323,7 @@ def draw_growth(ax: Axes, layers: Sequence[LayerRF], *, input_size: int | None =
         ax.set_yscale("log", base=2)
     ax.set_ylim(1 if log else 0, y_max)
     ax.set_xlim(-0.3, (x_max if x_max is not None else max(xs)) + 0.8)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True, steps=[1, 2, 5, 10]))  # layers are counted: no 2.5
     ax.set_xlabel("convolutions so far (pools at +0.5)", fontsize=theme.font_size)
     ax.set_ylabel("input pixels", fontsize=theme.font_size)
     ax.grid(True, color=theme.grid_color, alpha=0.3, linewidth=0.5 * lw)
@@ -328,6 +349,29 @@ def draw_published(ax: Axes, x: float, size: int, label: str, *, color: str | No
                       zorder=_ABOVE_SPINES)
     text = ax.text(x, size, f"{label}  ", color=color, ha="right", va="bottom", fontsize=theme.font_size)
     return star, text
+
+
+def draw_network_legend(ax: Axes, lines: Sequence[tuple[str, str]], *, jump_color: str | None = None,
+                        star_color: str | None = None, loc: str = "upper left",
+                        theme: Theme | None = None) -> Legend:
+    """A legend inside ``ax`` naming each network's curve, drawn once (static).
+
+    Args:
+        lines: ``(label, colour)`` for each network's field curve.
+        jump_color: adds an entry for the selected network's (dashed) jump line in this colour.
+        star_color: adds an entry for the published-value stars in this colour.
+    """
+    theme = theme or get_theme()
+    lw = theme.line_scale
+    handles = [Line2D([], [], color=color, marker="o", markersize=3 * lw, linewidth=1.5 * lw, label=label)
+               for label, color in lines]
+    if jump_color is not None:
+        handles.append(Line2D([], [], color=jump_color, marker="s", markersize=3 * lw, linewidth=1.5 * lw,
+                              linestyle="--", label="jump j (selected network)"))
+    if star_color is not None:
+        handles.append(Line2D([], [], color=star_color, marker="*", markersize=10 * lw, linestyle="none",
+                              label="published (or hand-summed) field"))
+    return ax.legend(handles=handles, loc=loc, fontsize=theme.font_size - 1, frameon=True, framealpha=0.9)
 
 
 # --------------------------------------------------------------------------- VGG comparison
