@@ -17,7 +17,9 @@ from explainer.attention.patterns import (  # noqa: E402
     bucket_mask,
     local_mask,
     reachability,
+    stacked_reach,
     strided_mask,
+    window_mask,
 )
 from explainer.explorers.efficient_attention import (  # noqa: E402
     attention_cost_explorer,
@@ -43,7 +45,7 @@ def test_every_control_changes_the_picture(factory):
 
 
 def test_patterns_explorer_shows_the_compute_results():
-    ex = attention_patterns_explorer(T=20, window=2, stride=4, block_size=5, n_buckets=4, seed=3, causal=False,
+    ex = attention_patterns_explorer(n=20, window=2, stride=4, block_size=5, n_buckets=4, seed=3, causal=False,
                                      pattern="local", row=7)
     masks = ex.result["masks"]
     assert torch.equal(masks["local"], local_mask(20, 2))
@@ -58,15 +60,34 @@ def test_patterns_explorer_shows_the_compute_results():
     assert ex.top["strided"].frame.get_visible() and not ex.top["local"].frame.get_visible()
 
 
-def test_patterns_explorer_limits_follow_T():
-    ex = attention_patterns_explorer(T=32, window=20, row=30)
-    ex.set(T=10)
+def test_patterns_explorer_shows_swin_windows_and_the_shifted_second_layer():
+    ex = attention_patterns_explorer(pattern="window", n=24, window_size=2, grid_width=6, row=7)
+    plain = window_mask((4, 6), 2)
+    assert torch.equal(ex.result["masks"]["window"], plain)
+    assert torch.equal(ex.result["reach"], plain)  # the same windows twice: nothing new
+    assert "never leaves a window" in ex.info.value
+    ex.set(shift=True)
+    assert torch.equal(ex.result["reach"], stacked_reach([plain, window_mask((4, 6), 2, shift_size=1)]))
+    assert (ex.result["reach"] & ~plain).any() and "crosses them" in ex.info.value
+    assert ex.top["window"].frame.get_visible() and ex.last_error is None
+    labels = [t.get_text() for t in ex.one.tokens]
+    assert labels == ["0", "23", "i=7"]
+
+
+def test_patterns_explorer_fits_a_projector_page():
+    ex = attention_patterns_explorer(presentation=True)
+    assert ex.painter.size[0] <= 1200
+
+
+def test_patterns_explorer_limits_follow_n():
+    ex = attention_patterns_explorer(n=32, window=20, row=30)
+    ex.set(n=10)
     assert ex.values["window"] == 9 and ex.values["row"] == 9 and ex.values["stride"] <= 9
     assert ex.controls["block_size"].max == 10 and ex.last_error is None
 
 
 def test_patterns_explorer_clicks_choose_pattern_and_row():
-    ex = attention_patterns_explorer(T=16, pattern="strided", row=0)
+    ex = attention_patterns_explorer(n=16, pattern="strided", row=0)
     x, y = ex.painter.data_to_pixel(ex.top["block"].ax, 0.5, 0.5)
     ex.click(x, y)
     assert ex.values["pattern"] == "block"
@@ -120,7 +141,7 @@ def test_patterns_walk_gives_a_fresh_explorers_picture():
     ex = attention_patterns_explorer()
     walk = [dict(row=3), dict(row=30), dict(pattern="local"), dict(window=5), dict(row=7), dict(window=2),
             dict(pattern="bucket"), dict(seed=4), dict(row=0), dict(causal=True), dict(pattern="strided"),
-            dict(T=40, row=39), dict(causal=False), dict(T=32, row=20), dict(pattern="block"), dict(block_size=4)]
+            dict(n=40, row=39), dict(causal=False), dict(n=32, row=20), dict(pattern="block"), dict(block_size=4)]
 
     def same_masks(ex, fresh, move):
         for name, mask in fresh.result["masks"].items():
@@ -142,9 +163,9 @@ def test_a_forced_error_is_shown_and_the_explorer_recovers(monkeypatch):
 
 
 @pytest.mark.parametrize("factory,kwargs,words", [
-    (attention_patterns_explorer, dict(T=4), "T must be an integer in [8, 96], got 4"),
+    (attention_patterns_explorer, dict(n=4), "n must be an integer in [8, 96], got 4"),
     (attention_patterns_explorer, dict(pattern="dense"), "pattern must be one of"),
-    (attention_patterns_explorer, dict(T=10, window=10), "window must be an integer in [0, 9], got 10"),
+    (attention_patterns_explorer, dict(n=10, window=10), "window must be an integer in [0, 9], got 10"),
     (attention_patterns_explorer, dict(n_buckets=5), "n_buckets must be one of"),
     (attention_cost_explorer, dict(n=1000), "n must be one of"),
     (linear_attention_explorer, dict(n=8, row=8), "row must be an integer in [0, 7], got 8"),

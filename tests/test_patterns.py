@@ -22,8 +22,12 @@ from explainer.attention.patterns import (
     lsh_buckets,
     pattern_mask,
     pattern_nnz,
+    blockwise_attention,
+    lsh_rounds,
     reachability,
+    stacked_reach,
     strided_mask,
+    window_mask,
 )
 
 FAST = settings(max_examples=40, deadline=None)
@@ -59,9 +63,36 @@ def test_local_mask_matches_the_loop(T, window, causal):
 def test_strided_mask_is_child_et_al_local_head_union_strided_head(T, stride, causal):
     def allowed(i, j):
         d = i - j if causal else abs(i - j)
-        return d >= 0 and (d < stride or d % stride == 0)
+        return d >= 0 and (d <= stride or d % stride == 0)
 
     assert torch.equal(strided_mask(T, stride, causal), loop_mask(T, allowed))
+
+
+def child_sets(i, l):
+    """Child et al. 2019, section 4.2, as written: A1 = {t, t+1, ..., i} with t = max(0, i - l),
+    A2 = {j : (i - j) mod l = 0} (j <= i); the strided pattern is their union."""
+    a1 = set(range(max(0, i - l), i + 1))
+    a2 = {j for j in range(i + 1) if (i - j) % l == 0}
+    return a1, a2
+
+
+@pytest.mark.parametrize("n,l", [(1, 1), (9, 1), (16, 4), (23, 3), (31, 5), (40, 7), (12, 20)])
+def test_strided_mask_is_the_union_of_the_papers_sets_and_the_row_bound_holds(n, l):
+    """The paper's local head A1 holds l + 1 positions (i - l .. i), not l; since i - l is also in the
+    strided head A2, the union equals the one built from "the previous l locations". Row i >= l holds
+    l + floor(i / l) keys, so no row exceeds l + (N - 1) / l, and the last row reaches it."""
+    mask = strided_mask(n, l)
+    rows = []
+    for i in range(n):
+        a1, a2 = child_sets(i, l)
+        assert len(a1) == min(i, l) + 1
+        assert set(torch.nonzero(mask[i]).flatten().tolist()) == a1 | a2
+        assert a1 | a2 == set(range(max(0, i - l + 1), i + 1)) | a2  # "previous l": the same union
+        rows.append(len(a1 | a2))
+    assert mask.sum(1).tolist() == rows
+    assert max(rows) <= l + (n - 1) // l
+    if n > l:
+        assert rows[-1] == l + (n - 1) // l
 
 
 @FAST
@@ -102,6 +133,110 @@ def test_bucket_mask_groups_by_lsh_bucket(T, n_buckets, seed, causal):
     assert torch.equal(bucket_mask(T, n_buckets, seed, causal), m)  # seeded: the same draw again
     if not causal:
         assert torch.equal(reachability(m, 2), m)  # one hash: the buckets never mix
+
+
+def swin_window_groups(height, width, m, shift):
+    """Swin's shifted-window attention the way its reference code builds it (Liu et al. 2021, and
+    SwinTransformerBlock in microsoft/Swin-Transformer): pad the grid to multiples of M, roll it by
+    -shift, cut M x M windows, and within a window keep apart the three regions
+    [0, Hp - M), [Hp - M, Hp - shift), [Hp - shift, Hp) per axis (shifted coordinates) that the roll
+    brought together. Returns a (H*W, H*W) bool tensor built pair by pair."""
+    hp, wp = -(-height // m) * m, -(-width // m) * m
+
+    def region(x, size):
+        if shift == 0:
+            return 0
+        return 0 if x < size - m else (1 if x < size - shift else 2)
+
+    label = {}
+    for r in range(height):
+        for c in range(width):
+            rs, cs = (r - shift) % hp, (c - shift) % wp  # where the roll by -shift puts (r, c)
+            label[r * width + c] = (rs // m, cs // m, region(rs, hp), region(cs, wp))
+    n = height * width
+    return torch.tensor([[label[i] == label[j] for j in range(n)] for i in range(n)])
+
+
+@pytest.mark.parametrize("height,width,m", [(4, 4, 2), (6, 9, 3), (5, 7, 2), (8, 8, 4), (3, 5, 4), (7, 6, 1)])
+def test_window_mask_is_swins_partition_plain_and_shifted(height, width, m):
+    for shift in sorted({0, m // 2, m - 1}):
+        want = swin_window_groups(height, width, m, shift)
+        got = window_mask((height, width), m, shift_size=shift)
+        assert torch.equal(got, want), (shift, got.int(), want.int())
+        assert torch.equal(window_mask((height, width), m, shift, causal=True), want & causal_mask(height * width))
+    plain = window_mask((height, width), m)
+    # plain windows: a loop over the grid straight from the definition
+    cell = [(t // width, t % width) for t in range(height * width)]
+    assert torch.equal(plain, loop_mask(height * width, lambda i, j: cell[i][0] // m == cell[j][0] // m
+                                        and cell[i][1] // m == cell[j][1] // m))
+
+
+@pytest.mark.parametrize("height,width,m", [(4, 4, 2), (8, 8, 4), (6, 9, 3)])
+def test_shifted_windows_let_information_cross_window_borders_plain_windows_never(height, width, m):
+    plain, shifted = window_mask((height, width), m), window_mask((height, width), m, m // 2)
+    assert torch.equal(reachability(plain, 2), plain) and torch.equal(reachability(plain, 5), plain)  # equivalence
+    two = stacked_reach([plain, shifted])
+    assert torch.equal(two, loop_reach_stacked([plain, shifted]))
+    assert (two & ~plain).any() and not (plain & ~two).any()  # strictly more, nothing lost
+    # token (m-1, m-1), the bottom-right corner of the first window, hears the next window's corner (m, m)
+    corner, across = (m - 1) * width + (m - 1), m * width + m
+    assert not plain[corner, across] and two[corner, across]
+    # the reach grows with depth through alternating layers (W-MSA, SW-MSA, W-MSA, ...)
+    four = stacked_reach([plain, shifted, plain, shifted])
+    assert not (two & ~four).any() and four.sum() > two.sum()
+
+
+def loop_reach_stacked(masks):
+    """Sets, layer by layer: i reaches j if i attends m in the last layer and m reached j before."""
+    n = masks[0].shape[0]
+    reach = [{j for j in range(n) if masks[0][i, j]} for i in range(n)]
+    for mask in masks[1:]:
+        reach = [set().union(*(reach[m] for m in range(n) if mask[i, m])) for i in range(n)]
+    out = torch.zeros(n, n, dtype=torch.bool)
+    for i, js in enumerate(reach):
+        out[i, list(js)] = True
+    return out
+
+
+def test_window_pattern_lays_tokens_on_a_grid_and_counts():
+    assert torch.equal(pattern_mask("window", 24, window_size=2, grid_width=6, shift_size=1),
+                       window_mask((4, 6), 2, 1))
+    partial = pattern_mask("window", 22, window_size=3, grid_width=5)  # the last row holds 2 tokens
+    assert torch.equal(partial, window_mask((5, 5), 3)[:22, :22])
+    for n, w, m, s, causal in ((22, 5, 3, 1, False), (64, 8, 4, 2, True), (7, 8, 2, 0, False)):
+        kw = dict(window_size=m, grid_width=w, shift_size=s, causal=causal)
+        assert pattern_nnz("window", n, **kw) == int(pattern_mask("window", n, **kw).sum())
+
+
+def test_reformer_rounds_lower_the_chance_that_similar_vectors_miss_each_other():
+    """Kitaev et al. 2020 hash n_rounds times and attend over the union of buckets: a pair of nearby
+    vectors is missed only when every round splits it, so the miss rate falls with the rounds. A single
+    round's buckets stay an equivalence relation: rounds do not widen the reach across layers."""
+    g = torch.Generator().manual_seed(0)
+    a = torch.randn(400, 16, generator=g, dtype=torch.float64)
+    b = a + 0.5 * a.norm(dim=1, keepdim=True) / 4 * torch.randn(400, 16, generator=g, dtype=torch.float64)
+    x = torch.cat([a, b])  # pairs (p, 400 + p): similar directions
+    buckets = lsh_rounds(x, 8, 8, seed=3)  # (8, 800)
+    assert torch.equal(buckets[0], lsh_buckets(x, 8, seed=3))
+    same = buckets[:, :400] == buckets[:, 400:]  # (rounds, pairs)
+    miss = [float((~same[:r].any(0)).double().mean()) for r in (1, 2, 4, 8)]
+    assert miss == sorted(miss, reverse=True) and miss[0] > 0.2 and miss[-1] < miss[0] / 4
+    # independent rounds: the miss rate with r rounds is close to (one-round miss rate) ** r
+    one = float((~same).double().mean())
+    assert abs(miss[2] - one ** 4) < 0.05
+
+
+def test_blockwise_attention_is_exact_attention_without_the_score_matrix():
+    """FlashAttention (Dao et al. 2022) changes memory, not arithmetic: the tiled online softmax gives
+    softmax attention's output with the same N*M*(d_k + d_v) multiply-adds, holding one tile of scores."""
+    q, k, v = qkv((2, 3), 13, 29, 5, 7, seed=4)
+    for block in (1, 4, 7, 64):
+        r = blockwise_attention(q, k, v, block)
+        assert torch.allclose(r.output, F.scaled_dot_product_attention(q, k, v), atol=1e-12)
+        assert r.multiply_adds == 13 * 29 * (5 + 7)
+        assert r.peak_scores == min(block, 13) * min(block, 29)
+    assert attention_cost(64, 16).flops == blockwise_attention(*qkv((), 64, 64, 16, 16, seed=0), 8).multiply_adds
+    assert blockwise_attention(*qkv((), 64, 64, 16, 16, seed=0), 8).peak_scores == 64 < attention_cost(64, 16).memory
 
 
 def test_bucket_hashing_is_reformer_argmax_of_rotation_and_its_negation():
@@ -267,9 +402,20 @@ def test_linear_attention_follows_device_and_dtype():
 
 # --------------------------------------------------------------------------- errors
 @pytest.mark.parametrize("call,kind,words", [
-    (lambda: local_mask(0, 1), ValueError, "T must be an integer >= 1, got 0"),
+    (lambda: local_mask(0, 1), ValueError, "n must be an integer >= 1, got 0"),
     (lambda: local_mask(4, -1), ValueError, "window must be an integer >= 0, got -1"),
-    (lambda: local_mask(4.0, 1), TypeError, "T must be an integer"),
+    (lambda: local_mask(4.0, 1), TypeError, "n must be an integer"),
+    (lambda: window_mask((4, 0), 2), ValueError, "size"),
+    (lambda: window_mask((4, 4), 0), ValueError, "window_size must be an integer >= 1, got 0"),
+    (lambda: window_mask((4, 4), 2, shift_size=2), ValueError, r"shift_size must be an integer in \[0, 1\], got 2"),
+    (lambda: pattern_mask("window", 8, grid_width=0), ValueError, "grid_width must be an integer >= 1, got 0"),
+    (lambda: lsh_rounds(8, 4, 0), ValueError, "n_rounds must be an integer >= 1, got 0"),
+    (lambda: stacked_reach([]), TypeError, "masks must be a non-empty sequence"),
+    (lambda: stacked_reach([torch.ones(3, 3, dtype=torch.bool), torch.ones(4, 4, dtype=torch.bool)]), ValueError,
+     r"masks must share one shape, got \(3, 3\) and \(4, 4\)"),
+    (lambda: stacked_reach([torch.ones(3, 3)]), TypeError, r"masks\[0\] must be a bool tensor"),
+    (lambda: blockwise_attention(torch.ones(3, 2), torch.ones(3, 2), torch.ones(3, 1), 0), ValueError,
+     "block_size must be an integer >= 1, got 0"),
     (lambda: strided_mask(4, 0), ValueError, "stride must be an integer >= 1, got 0"),
     (lambda: block_mask(4, 0), ValueError, "block_size must be an integer >= 1, got 0"),
     (lambda: bucket_mask(8, 3), ValueError, "n_buckets must be even"),

@@ -1,8 +1,8 @@
 """Explorers for efficient attention (lesson 06): sparse patterns and their reach over layers, cost
 curves, and linear attention against its quadratic form.
 
-Patterns after Child et al. 2019 (https://arxiv.org/abs/1904.10509) and Kitaev et al. 2020
-(https://arxiv.org/abs/2001.04451); linear attention after Katharopoulos et al. 2020
+Patterns after Child et al. 2019 (https://arxiv.org/abs/1904.10509), Kitaev et al. 2020
+(https://arxiv.org/abs/2001.04451) and Liu et al. 2021 (Swin, https://arxiv.org/abs/2103.14030); linear attention after Katharopoulos et al. 2020
 (https://arxiv.org/abs/2006.16236). The computation lives in :mod:`explainer.attention.patterns`.
 """
 
@@ -22,6 +22,7 @@ from explainer.attention.patterns import (
     linear_attention,
     pattern_mask,
     reachability,
+    stacked_reach,
 )
 from explainer.explorers._kit import (
     Explorer, Kept, checkbox, dropdown, int_slider, one_torch_thread, selection_slider,
@@ -33,6 +34,7 @@ from explainer.views.efficient_attention import (
     draw_comparison,
     draw_cost_curves,
     draw_mask,
+    draw_reach_legend,
     draw_weights,
 )
 
@@ -45,17 +47,21 @@ __all__ = [
     "linear_attention_explorer",
 ]
 
-_TITLES = {"local": "local |i−j| ≤ w", "strided": "strided (Child+ 2019)", "block": "block-diagonal",
-           "bucket": "LSH buckets (Reformer)"}
+_TITLES = {"local": "local\n|i−j| ≤ w", "strided": "strided\n(Child+ 2019)", "block": "block\ndiagonal",
+           "bucket": "LSH buckets\n(Reformer)", "window": "windows M×M\n(Swin)"}
 _BUCKETS = [2, 4, 6, 8, 12, 16]
-KEPT_PATTERNS = 16  # settings whose masks an explorer keeps (T <= 96: four masks of at most 9 KB each)
+KEPT_PATTERNS = 16  # settings whose masks an explorer keeps (N <= 96: five masks of at most 9 KB each)
+_SETTINGS = ("n", "window", "stride", "block_size", "n_buckets", "seed", "causal", "window_size", "grid_width",
+             "shift")
 
 
 # =========================================================================== patterns + reach
 class AttentionPatternsExplorer(Explorer):
-    """All four patterns side by side (top) and the chosen one's reach after 1 and 2 layers (bottom).
+    """All five patterns side by side (top) and the chosen one's reach after 1 and 2 layers (bottom).
 
-    ``result`` is a dict ``{"masks": {pattern: (T, T) bool}, "reach": (T, T) bool (2 layers)}``.
+    ``result`` is a dict ``{"masks": {pattern: (N, N) bool}, "reach": (N, N) bool (2 layers)}``.
+    For ``window`` with ``shift`` ticked the second layer uses Swin's shifted windows (by ``M // 2``),
+    so the reach is ``stacked_reach([plain, shifted])``; otherwise both layers use the same mask.
     Click a top panel to choose its pattern, a bottom panel to choose the query row.
     """
 
@@ -64,18 +70,20 @@ class AttentionPatternsExplorer(Explorer):
         # Masks (and their allowed-pair counts) per setting, reaches per pattern within it: moving the
         # query row, or returning to a setting, computes nothing and shows the very same tensors.
         self._kept = Kept(KEPT_PATTERNS)
-        fig = new_figure(7.4, 5.2, theme=theme)
+        fig = new_figure(8.4, 5.6, theme=theme)
         self.top = {}
         masks, reach, _ = self._patterns(values)
         for k, name in enumerate(PATTERNS):
-            ax = fig.add_axes((0.03 + 0.245 * k, 0.64, 0.2, 0.31))
-            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False)
+            ax = fig.add_axes((0.02 + 0.198 * k, 0.67, 0.165, 0.23))
+            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False,
+                                       caption=name == "window")
         row = values["row"]
         chosen = masks[values["pattern"]]
-        ax1 = fig.add_axes((0.08, 0.04, 0.4, 0.5))
-        ax2 = fig.add_axes((0.56, 0.04, 0.4, 0.5))
-        self.one = draw_mask(ax1, chosen, row, title="what each query sees: 1 layer", theme=theme)
-        self.two = draw_mask(ax2, reach, row, base=chosen, title="after 2 layers (green: new)", theme=theme)
+        ax1 = fig.add_axes((0.1, 0.05, 0.36, 0.47))
+        ax2 = fig.add_axes((0.58, 0.05, 0.36, 0.47))
+        self.one = draw_mask(ax1, chosen, row, title="what each query sees: 1 layer", theme=theme, tokens=True)
+        self.two = draw_mask(ax2, reach, row, base=chosen, title="after 2 layers", theme=theme, tokens=True)
+        draw_reach_legend(fig, (0.5, 0.605), theme)
         painter = Painter(fig)
         # The four patterns change with the settings and the chosen pattern, not with the query row.
         painter.animate(*(v.artists for v in self.top.values()), self.one.artists, self.two.artists)
@@ -83,15 +91,18 @@ class AttentionPatternsExplorer(Explorer):
         self.enable_clicks()
 
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
-        T = values["T"]
-        return {"window": (0, T - 1, None), "stride": (1, T - 1, None), "block_size": (1, T, None),
-                "row": (0, T - 1, None)}
+        n = values["n"]
+        return {"window": (0, n - 1, None), "stride": (1, n - 1, None), "block_size": (1, n, None),
+                "row": (0, n - 1, None)}
 
     def render(self, values: dict[str, Any]) -> None:
         masks, reach, counts = self._patterns(values)  # counts: allowed pairs per mask, then the reach's
         pattern, row = values["pattern"], values["row"]
         for name, view in self.top.items():
             view.update(masks[name], selected=name == pattern)
+        shifted = values["shift"] and values["window_size"] > 1
+        self.top["window"].set_caption(f"layer 2 shifted by {values['window_size'] // 2}" if shifted
+                                       else "layer 2: same windows")
         self.one.update(masks[pattern], row)
         self.two.update(reach, row, base=masks[pattern])
         self.result = {"masks": masks, "reach": reach}
@@ -100,7 +111,7 @@ class AttentionPatternsExplorer(Explorer):
     def _patterns(self, v: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, tuple[dict[str, int], int]]:
         """``(masks, the chosen pattern's 2-layer reach, (allowed pairs per mask, pairs reached))``,
         kept per setting; the reach is made the first time its pattern is chosen there."""
-        key = tuple(v[name] for name in ("T", "window", "stride", "block_size", "n_buckets", "seed", "causal"))
+        key = tuple(v[name] for name in _SETTINGS)
 
         def make() -> tuple[dict[str, torch.Tensor], dict[str, int], dict[str, tuple[torch.Tensor, int]]]:
             masks = _pattern_masks(v)
@@ -110,7 +121,7 @@ class AttentionPatternsExplorer(Explorer):
         pattern = v["pattern"]
         if pattern not in reaches:
             with one_torch_thread():
-                reach = reachability(masks[pattern], 2)
+                reach = _two_layers(pattern, masks[pattern], v)
             reaches[pattern] = reach, int(reach.sum())
         reach, reached = reaches[pattern]
         return masks, reach, (counts, reached)
@@ -123,29 +134,44 @@ class AttentionPatternsExplorer(Explorer):
         for view in (self.one, self.two):
             point = self.painter.pixel_to_data(view.ax, px, py)
             if point is not None:
-                T = self.values["T"]
-                self.set(row=int(np.clip(np.floor(point[1] * T), 0, T - 1)))
+                n = self.values["n"]
+                self.set(row=int(np.clip(np.floor(point[1] * n), 0, n - 1)))
                 return
 
 
+def _sizes(v: dict[str, Any]) -> dict[str, Any]:
+    return dict(window=v["window"], stride=v["stride"], block_size=v["block_size"], n_buckets=v["n_buckets"],
+                seed=v["seed"], causal=v["causal"], window_size=v["window_size"], grid_width=v["grid_width"])
+
+
 def _pattern_masks(v: dict[str, Any]) -> dict[str, torch.Tensor]:
-    """The four masks ``{pattern: (T, T) bool}`` for the settings in ``v``."""
-    sizes = dict(window=v["window"], stride=v["stride"], block_size=v["block_size"], n_buckets=v["n_buckets"],
-                 seed=v["seed"], causal=v["causal"])
+    """The five masks ``{pattern: (N, N) bool}`` for the settings in ``v`` (windows unshifted)."""
     with one_torch_thread():  # Explorer.update does too; this covers direct calls
-        return {name: pattern_mask(name, v["T"], **sizes) for name in PATTERNS}
+        return {name: pattern_mask(name, v["n"], **_sizes(v)) for name in PATTERNS}
+
+
+def _two_layers(pattern: str, mask: torch.Tensor, v: dict[str, Any]) -> torch.Tensor:
+    """The 2-layer reach: the same mask twice, or Swin's plain then shifted windows."""
+    if pattern == "window" and v["shift"] and v["window_size"] > 1:
+        shifted = pattern_mask("window", v["n"], **_sizes(v), shift_size=v["window_size"] // 2)
+        return stacked_reach([mask, shifted])
+    return reachability(mask, 2)
 
 
 def _pattern_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
     return {
         "pattern": dropdown("pattern", list(PATTERNS), v["pattern"], theme=theme),
-        "T": int_slider("tokens T", v["T"], 8, 96, tooltip="sequence length", theme=theme),
+        "n": int_slider("tokens N", v["n"], 8, 96, tooltip="sequence length N", theme=theme),
         "window": int_slider("window w", v["window"], 0, 95, tooltip="local: |i − j| ≤ w", theme=theme),
-        "stride": int_slider("stride l", v["stride"], 1, 95, tooltip="strided: i − j < l or l | (i − j)",
+        "stride": int_slider("stride l", v["stride"], 1, 95, tooltip="strided: i − j ≤ l or l | (i − j)",
                              theme=theme),
         "block_size": int_slider("block size", v["block_size"], 1, 96, theme=theme),
         "n_buckets": selection_slider("buckets", _BUCKETS, v["n_buckets"], theme=theme),
         "seed": int_slider("hash seed", v["seed"], 0, 99, tooltip="seeds the LSH rotation", theme=theme),
+        "window_size": int_slider("window M", v["window_size"], 1, 8, tooltip="Swin: M × M windows", theme=theme),
+        "grid_width": int_slider("grid width W", v["grid_width"], 2, 16,
+                                 tooltip="Swin: the N tokens fill rows of W (row-major)", theme=theme),
+        "shift": checkbox("shift layer 2 by M/2 (Swin)", v["shift"], theme=theme),
         "causal": checkbox("causal (j ≤ i)", v["causal"], theme=theme),
         "row": int_slider("query i", v["row"], 0, 95, tooltip="highlighted query row", theme=theme),
     }
@@ -154,31 +180,46 @@ def _pattern_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
 def _patterns_html(v: dict[str, Any], masks: dict[str, torch.Tensor], reach: torch.Tensor,
                    counts: tuple[dict[str, int], int]) -> str:
     """The info text; ``counts`` is (allowed pairs per mask, pairs the reach covers), as kept."""
-    (allowed, reached), T, pattern, row = counts, v["T"], v["pattern"], v["row"]
-    total = T * (T + 1) // 2 if v["causal"] else T * T
+    (allowed, reached), n, pattern, row = counts, v["n"], v["pattern"], v["row"]
+    total = n * (n + 1) // 2 if v["causal"] else n * n
     cells = "".join(f"<td style='padding:0 10px'>{name}: <b>{allowed[name]}</b> ({allowed[name] / total:.0%})</td>"
                     for name in masks)
     one, two = int(masks[pattern][row].sum()), int(reach[row].sum())
     return (f"<b>allowed pairs</b> (of {total} {'causal' if v['causal'] else 'full'}): <table><tr>{cells}</tr></table>"
             f"<b>{pattern}</b>: query {row} sees <b>{one}</b> keys in 1 layer and <b>{two}</b> after 2 layers "
-            f"(2-layer reach covers {reached / total:.0%} of all pairs).")
+            f"(2-layer reach covers {reached / total:.0%} of all pairs).{_window_note(v)}")
 
 
-def attention_patterns_explorer(pattern: str = "strided", T: int = 32, window: int = 2, stride: int = 4,
+def _window_note(v: dict[str, Any]) -> str:
+    if v["pattern"] != "window":
+        return ""
+    m, w, n = v["window_size"], v["grid_width"], v["n"]
+    grid = f"{-(-n // w)}×{w} grid (row-major), {m}×{m} windows"
+    if v["shift"] and m > 1:
+        return (f"<br><b>window</b>: {grid}; layer 2 shifts them by {m // 2} (Swin): windows of the two layers "
+                "straddle each other's borders, so information crosses them.")
+    return f"<br><b>window</b>: {grid}, the same in both layers: like blocks, information never leaves a window."
+
+
+def attention_patterns_explorer(pattern: str = "strided", n: int = 32, window: int = 2, stride: int = 4,
                                 block_size: int = 8, n_buckets: int = 4, seed: int = 0, causal: bool = False,
-                                row: int = 20, presentation: bool | None = None) -> AttentionPatternsExplorer:
+                                row: int = 20, window_size: int = 2, grid_width: int = 8, shift: bool = False,
+                                presentation: bool | None = None) -> AttentionPatternsExplorer:
     """Build (not display) the sparse-pattern explorer.
 
     Args:
         pattern: the pattern shown large, one of :data:`~explainer.attention.patterns.PATTERNS`.
-        T: sequence length (8..96).
-        window: the local pattern's half-width (within ``T``).
-        stride: the strided pattern's stride (within ``T``).
-        block_size: the block pattern's block size (within ``T``).
+        n: sequence length N (8..96).
+        window: the local pattern's half-width (within ``n``).
+        stride: the strided pattern's stride (within ``n``).
+        block_size: the block pattern's block size (within ``n``).
         n_buckets: LSH buckets (2, 4, 6, 8, 12 or 16).
         seed: the hash seed (0..99).
         causal: restrict every pattern to ``j <= i``.
         row: the highlighted query.
+        window_size: Swin's window side M (1..8).
+        grid_width: the width W of the grid the tokens fill, row by row (2..16).
+        shift: the second layer uses windows shifted by ``M // 2`` (Swin); else the same windows.
         presentation: True for the lecture-hall theme, None for the global setting.
 
     Example:
@@ -187,13 +228,16 @@ def attention_patterns_explorer(pattern: str = "strided", T: int = 32, window: i
         3
     """
     check_choice("pattern", pattern, PATTERNS)
-    T = check_int("T", T, 8, 96)
-    values = dict(pattern=pattern, T=T, window=check_int("window", window, 0, T - 1),
-                  stride=check_int("stride", stride, 1, T - 1), block_size=check_int("block_size", block_size, 1, T),
+    n = check_int("n", n, 8, 96)
+    values = dict(pattern=pattern, n=n, window=check_int("window", window, 0, n - 1),
+                  stride=check_int("stride", stride, 1, n - 1), block_size=check_int("block_size", block_size, 1, n),
                   n_buckets=check_choice("n_buckets", n_buckets, _BUCKETS), seed=check_int("seed", seed, 0, 99),
-                  causal=causal, row=check_int("row", row, 0, T - 1))
-    if not isinstance(causal, bool):
-        raise TypeError(f"causal must be True or False, got {causal!r}")
+                  causal=causal, row=check_int("row", row, 0, n - 1),
+                  window_size=check_int("window_size", window_size, 1, 8),
+                  grid_width=check_int("grid_width", grid_width, 2, 16), shift=shift)
+    for name in ("causal", "shift"):
+        if not isinstance(values[name], bool):
+            raise TypeError(f"{name} must be True or False, got {values[name]!r}")
     return AttentionPatternsExplorer(values, get_theme(presentation))
 
 
@@ -248,7 +292,7 @@ class AttentionCostExplorer(Explorer):
 def _cost_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
     return {
         "n": selection_slider("N (marked)", _NS, v["n"], theme=theme),
-        "dim": selection_slider("head size d", _DIMS, v["dim"], theme=theme),
+        "dim": selection_slider("head width d_k", _DIMS, v["dim"], theme=theme),
         "window": selection_slider("local window w", _SIZES, v["window"], theme=theme),
         "stride": selection_slider("stride l", _SIZES, v["stride"], theme=theme),
         "block_size": selection_slider("block size", _SIZES, v["block_size"], theme=theme),
@@ -257,15 +301,17 @@ def _cost_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
 
 def _cost_html(v: dict[str, Any], costs: dict[str, Any]) -> str:
     n, d = v["n"], v["dim"]
-    forms = {"full": f"2N²d = 2·{n}²·{d}", "local": "2·nnz·d, nnz ≈ N(2w+1)",
-             "strided": "2·nnz·d, nnz ≈ N(l + N/(2l))",
-             "block": "2·nnz·d, nnz ≈ N·b", "linear": f"2Nd² + Nd = 2·{n}·{d}² + {n}·{d}"}
+    forms = {"full": f"2N²d_k = 2·{n}²·{d}", "local": "2·nnz·d_k, nnz ≈ N(2w+1)",
+             "strided": "2·nnz·d_k, nnz ≈ N(2l + N/l) (both directions)",
+             "block": "2·nnz·d_k, nnz ≈ N·b", "linear": f"2Nd_k² + Nd_k = 2·{n}·{d}² + {n}·{d}"}
     rows = "".join(f"<tr><td>{name}</td><td>{forms[name]}</td><td align='right'><b>{c.flops:,}</b></td>"
                    f"<td align='right'>{c.memory:,}</td><td align='right'>{c.flops / costs['full'].flops:.2%}</td></tr>"
                    for name, c in costs.items())
-    return ("<table><tr><th>pattern</th><th>multiply-adds</th><th></th><th>memory (elements)</th>"
-            f"<th>of full</th></tr>{rows}</table>Linear attention beats full attention once N &gt; d "
-            f"(here {d}): its cost is N·d², not N²·d.")
+    return ("<table><tr><th>pattern</th><th>multiply-adds</th><th></th><th>memory, naive (elements)</th>"
+            f"<th>of full</th></tr>{rows}</table>Linear attention beats full attention once N &gt; d_k "
+            f"(here {d}): its cost is N·d_k², not N²·d_k. Memory is what a naive implementation stores; "
+            "FlashAttention computes full attention tile by tile and never stores the N×N scores "
+            "(O(N) extra memory) but does the same 2N²d_k multiply-adds.")
 
 
 def attention_cost_explorer(n: int = 4096, dim: int = 64, window: int = 64, stride: int = 64, block_size: int = 64,
@@ -274,7 +320,7 @@ def attention_cost_explorer(n: int = 4096, dim: int = 64, window: int = 64, stri
 
     Args:
         n: the marked length, a power of two from 64 to 65536.
-        dim: head size (16..256, powers of two).
+        dim: head width d_k (16..256, powers of two).
         window: the local pattern's half-width (powers of two, 4..512).
         stride: the strided pattern's stride (powers of two, 4..512).
         block_size: the block pattern's block size (powers of two, 4..512).
@@ -363,7 +409,8 @@ class LinearAttentionExplorer(Explorer):
 def _linear_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
     return {
         "n": int_slider("tokens N", v["n"], 4, 64, theme=theme),
-        "dim": int_slider("size d", v["dim"], 1, 16, tooltip="query/key/value size", theme=theme),
+        "dim": int_slider("head width d_k", v["dim"], 1, 16, tooltip="query/key/value size d_k (= d_v here)",
+                          theme=theme),
         "seed": int_slider("seed", v["seed"], 0, 99, tooltip="seeds Q, K, V", theme=theme),
         "causal": checkbox("causal (cumulative sums)", v["causal"], theme=theme),
         "row": int_slider("query i", v["row"], 0, 63, theme=theme),
@@ -376,8 +423,8 @@ def _linear_html(v: dict[str, Any], r: dict[str, Any]) -> str:
     return (f"φ(x) = elu(x) + 1; quadratic: W = normalise(φ(Q)φ(K)ᵀ) is {n}×{n}; linear: "
             f"S = φ(K)ᵀV is {'a running ' if v['causal'] else ''}{'×'.join(map(str, s.shape[-2:]))} summary, "
             f"out_i = φ(q_i)ᵀS / φ(q_i)ᵀz. Largest |linear − quadratic| over all outputs: "
-            f"<b>{r['max_abs_diff']:.1e}</b> (float64 rounding). Cost: quadratic 2N²d = {2 * n * n * d:,}, "
-            f"linear 2Nd² + Nd = {2 * n * d * d + n * d:,} multiply-adds.")
+            f"<b>{r['max_abs_diff']:.1e}</b> (float64 rounding). Cost: quadratic 2N²d_k = {2 * n * n * d:,}, "
+            f"linear 2Nd_k² + Nd_k = {2 * n * d * d + n * d:,} multiply-adds.")
 
 
 def linear_attention_explorer(n: int = 16, dim: int = 4, seed: int = 0, causal: bool = False, row: int = 5,
@@ -386,7 +433,7 @@ def linear_attention_explorer(n: int = 16, dim: int = 4, seed: int = 0, causal: 
 
     Args:
         n: tokens (4..64).
-        dim: head size d (1..16).
+        dim: head width d_k (1..16), also the value size.
         seed: seeds Q, K, V (0..99).
         causal: each query sums keys ``j <= i`` only.
         row: the highlighted query.

@@ -1,7 +1,7 @@
 """Views for efficient attention: mask patterns and what they reach, cost curves, linear vs quadratic weights.
 
 Drawn for blitting: matrix panels live in the unit square (y down, no ticks), so a mask of any
-length ``T`` is an image stretched over fixed limits; cost curves use fixed log-log limits;
+length ``N`` is an image stretched over fixed limits; cost curves use fixed log-log limits;
 line panels use a position axis scaled to ``[0, 1]``. A move changes only artists' data.
 Every view returns its artists (``.artists``) for a painter to animate.
 """
@@ -15,7 +15,7 @@ from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.text import Text
 from torch import Tensor
 
@@ -27,6 +27,7 @@ __all__ = [
     "reach_colors",
     "MaskView",
     "draw_mask",
+    "draw_reach_legend",
     "CostView",
     "draw_cost_curves",
     "WeightsView",
@@ -49,17 +50,28 @@ def reach_colors(theme: Theme | None = None) -> dict[str, np.ndarray]:
 
 @dataclass
 class MaskView:
-    """A ``(T, T)`` mask (or reach) as an image with an optional highlighted query row."""
+    """A ``(N, N)`` mask (or reach) as an image with an optional highlighted query row.
+
+    With ``tokens`` (see :func:`draw_mask`) three texts label the token axes: the first and last key
+    (``0`` and ``N-1``) under the matrix and the selected query ``i`` left of its row.
+    """
 
     ax: Axes
     theme: Theme
     image: AxesImage
     row: Rectangle
     frame: Rectangle
+    tokens: tuple[Text, Text, Text] | None = None
+    caption: Text | None = None
 
     @property
     def artists(self) -> list:
-        return [self.image, self.row, self.frame]
+        return [self.image, self.row, self.frame, *(self.tokens or ()), *([self.caption] if self.caption else [])]
+
+    def set_caption(self, text: str) -> None:
+        """The short line under the matrix (drawn by ``draw_mask(..., caption=True)``)."""
+        if self.caption is not None:
+            self.caption.set_text(text)
 
     def update(self, mask: Tensor, row: int | None = None, base: Tensor | None = None,
                selected: bool = False) -> None:
@@ -72,27 +84,37 @@ class MaskView:
         m = mask.cpu().numpy()
         first = m if base is None else base.cpu().numpy()
         codes = m.astype(np.uint8) + (m & first)  # 0 blocked, 1 reached only, 2 allowed in one layer
-        T = m.shape[0]
+        n = m.shape[0]
         if row is not None:
             codes[row] += np.uint8(2) * (codes[row] > 0).astype(np.uint8)  # 3, 4: the selected query's row
-            self.row.set_bounds(0, row / T, 1, 1 / T)
+            self.row.set_bounds(0, row / n, 1, 1 / n)
         self.row.set_visible(row is not None)
-        self.image.set_data(palette[codes])  # (T, T, 4) uint8
+        self.image.set_data(palette[codes])  # (N, N, 4) uint8
         self.frame.set_visible(selected)
+        if self.tokens is not None:
+            first, last, query = self.tokens
+            last.set_text(str(n - 1))
+            query.set_visible(row is not None)
+            if row is not None:
+                query.set_text(f"i={row}")
+                query.set_y((row + 0.5) / n)
 
 
 def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | None = None, title: str = "",
-              theme: Theme | None = None, labels: bool = True) -> MaskView:
-    """Draw a boolean ``(T, T)`` mask: rows are queries, columns keys, coloured cells are allowed.
+              theme: Theme | None = None, labels: bool = True, tokens: bool = False,
+              caption: bool = False) -> MaskView:
+    """Draw a boolean ``(N, N)`` mask: rows are queries, columns keys, coloured cells are allowed.
 
     Args:
         ax: the axes (fixed to the unit square).
-        mask: ``(T, T)`` bool.
+        mask: ``(N, N)`` bool.
         row: a query row to highlight, or None.
         base: a sub-mask drawn in the "allowed" colour (the rest of ``mask`` as "reached"), or None.
         title: static title.
         theme: colours and line widths.
         labels: label the axes "key j" / "query i".
+        tokens: label the first and last key and the selected query with their token indices.
+        caption: keep a line of text under the matrix, set with :meth:`MaskView.set_caption`.
     """
     theme = theme or get_theme()
     xlabel, ylabel = ("key j", "query i") if labels else ("", "")
@@ -101,9 +123,28 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
     lw = theme.line_scale
     row_box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec="#222222", lw=1.2 * lw, zorder=3))
     frame = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=3.5 * lw, zorder=4, clip_on=False))
-    view = MaskView(ax, theme, image, row_box, frame)
+    texts = None
+    if tokens:
+        size = theme.font_size - 2
+        ax.yaxis.set_label_coords(-0.14, 0.5)  # room for the "i=95" label between the axis label and the matrix
+        texts = (ax.text(0.0, 1.01, "0", ha="left", va="top", fontsize=size),
+                 ax.text(1.0, 1.01, "", ha="right", va="top", fontsize=size),
+                 ax.text(-0.01, 0.5, "", ha="right", va="center", fontsize=size, color="#222222"))
+    note = ax.text(0.5, 1.03, "", ha="center", va="top", fontsize=theme.font_size - 2) if caption else None
+    view = MaskView(ax, theme, image, row_box, frame, texts, note)
     view.update(mask, row, base)
     return view
+
+
+def draw_reach_legend(fig, anchor: tuple[float, float], theme: Theme | None = None, ncol: int = 3):
+    """A legend (inside the figure, static) naming the colours of :func:`draw_mask`'s cells."""
+    theme = theme or get_theme()
+    colors = reach_colors(theme)
+    handles = [Patch(fc=colors["allowed"], ec="#999999", label="allowed in 1 layer"),
+               Patch(fc=colors["reached"], ec="#999999", label="reached only through 2 layers"),
+               Patch(fc=colors["row_allowed"], ec="#999999", label="selected query i (row)")]
+    return fig.legend(handles=handles, loc="center", bbox_to_anchor=anchor, ncol=ncol, frameon=False,
+                      fontsize=theme.font_size - 2, handlelength=1.2, columnspacing=1.2)
 
 
 @dataclass
@@ -156,7 +197,7 @@ def draw_cost_curves(ax_flops: Axes, ax_memory: Axes, ns: np.ndarray,
                             for ax in (ax_flops, ax_memory))
     marks, dots = [], []
     for ax, limits, label in ((ax_flops, flops_limits, "multiply-adds"), (ax_memory, memory_limits,
-                                                                          "score-matrix elements")):
+                                                                          "elements held (naive)")):
         ax.set_xscale("log", base=2)
         ax.set_yscale("log")
         ax.set_xlim(ns[0], ns[-1])
