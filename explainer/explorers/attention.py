@@ -4,7 +4,7 @@
 projections, the matrices ``Q = XW_q``, ``K = XW_k``, ``V = XW_v`` of one head, the scaled scores
 ``QK^T * scale``, the softmax weights and the output ``AV``; the weight maps of every head; what the
 selected query attends to; and the softmax entropy against the head width with and without the
-``1/sqrt(d)`` (Vaswani et al. 2017). Clicking a row of a matrix selects that query; clicking the
+``1/sqrt(d_k)`` (Vaswani et al. 2017). Clicking a row of a matrix selects that query; clicking the
 entropy plot picks the head width.
 
 :func:`positional_encoding_explorer` shows the sinusoidal encoding (1D, or 2D for a grid of image
@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.patches import Rectangle
 from torch import Tensor
 
 from explainer._validate import check_choice, check_int
@@ -29,7 +30,9 @@ from explainer.explorers._kit import (
 )
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
-from explainer.views.attention import draw_entropy, draw_matrix, draw_weight_bars, row_of
+from explainer.views.attention import (
+    draw_colorbar, draw_entropy, draw_matrix, draw_weight_bars, label_indices, label_tokens, row_of,
+)
 
 __all__ = [
     "SENTENCE",
@@ -70,32 +73,54 @@ def _entropy_curves(logits: Tensor, temperature: float) -> tuple[np.ndarray, np.
 _HEAD_DIMS = np.array(HEAD_DIMS)  # one array: the entropy view keeps curves drawn over the very same
 
 
+_VALUE_LIMIT = 3.0  # Q, K, V, scores and output share one fixed colour range: unit-variance entries, +-3 sigma
+_SCALINGS = ("1/√d_k", "none")
+
+
 class SelfAttentionExplorer(Explorer):
-    """Q, K, V, scores, weights and output of one head; every head's weights; entropy against ``d``.
+    """Q, K, V, scores, output and named weights of head 1; every head's weights; entropy against ``d_k``.
 
     ``result`` is the current :class:`~explainer.attention.core.SelfAttentionSteps` (``x`` are seeded
     random embeddings of the words of :data:`SENTENCE`, the first ``tokens`` of them).
+
+    Q, K, V, the scores and the output share one colour bar with a fixed range (values beyond it
+    take the end colours); the weights and the heads share a 0..1 colour bar. The token names are
+    tick labels: they change only with the number of tokens, which then redraws the background.
     """
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
-        fig = new_figure(9.2, 4.8, theme=theme)
-        top, height, width = 0.53, 0.38, 0.145
-        names = [("q", "Q (head 1)", True), ("k", "K", True), ("v", "V", True), ("scores", "scores QKᵀ·s", True),
-                 ("weights", "weights softmax", False), ("output", "output AV", True)]
+        fig = new_figure(8.6, 5.6, theme=theme)
+        top, height, width, gap = 0.60, 0.30, 0.105, 0.018
+        names = [("q", "Q (head 1)"), ("k", "K"), ("v", "V"), ("scores", "scores QKᵀ·s"), ("output", "output AV")]
         self.mats = {}
-        for i, (name, title, signed) in enumerate(names):
-            ax = fig.add_axes((0.01 + i * (width + 0.02), top, width, height))
-            self.mats[name] = draw_matrix(ax, title, signed=signed, theme=theme)
+        for i, (name, title) in enumerate(names):
+            ax = fig.add_axes((0.085 + i * (width + gap), top, width, height))
+            self.mats[name] = draw_matrix(ax, title, signed=True, theme=theme)
+        bar = draw_colorbar(fig.add_axes((0.70, top, 0.011, height)), self.mats["q"].cmap,
+                            (-_VALUE_LIMIT, _VALUE_LIMIT), "value", extend="both", theme=theme)
+        bar.ax.set_title("", fontsize=theme.font_size - 3)
+        weights_ax = fig.add_axes((0.085, 0.16, 0.26, 0.34))
+        self.mats["weights"] = draw_matrix(weights_ax, "weights softmax (head 1)", signed=False, theme=theme)
+        draw_colorbar(fig.add_axes((0.355, 0.16, 0.011, 0.34)), self.mats["weights"].cmap, (0.0, 1.0),
+                      "weight (grey: masked)", theme=theme)
         self.heads = []
         for h in range(_MAX_HEADS):
-            ax = fig.add_axes((0.01 + h * 0.105, 0.06, 0.095, 0.33))
-            self.heads.append(draw_matrix(ax, f"head {h + 1}", signed=False, theme=theme))
-        self.bars = draw_weight_bars(fig.add_axes((0.47, 0.08, 0.2, 0.33)), "weights of query i (head 1)", theme)
-        self.entropy = draw_entropy(fig.add_axes((0.74, 0.1, 0.24, 0.31)), (HEAD_DIMS[0], HEAD_DIMS[-1]),
+            x, y = 0.445 + (h % 2) * 0.105, 0.35 - (h // 2) * 0.19
+            self.heads.append(draw_matrix(fig.add_axes((x, y, 0.09, 0.15)), f"head {h + 1}", signed=False, theme=theme))
+        # Unused heads are covered, titles included: no empty panels, and the background stays as it is.
+        self.covers = [Rectangle((0.54, 0.34), 0.115, 0.195, transform=fig.transFigure, facecolor=theme.background,
+                                 edgecolor="none", zorder=5),
+                       Rectangle((0.435, 0.145), 0.22, 0.20, transform=fig.transFigure, facecolor=theme.background,
+                                 edgecolor="none", zorder=5)]
+        for cover in self.covers:
+            fig.add_artist(cover)
+        self.bars = draw_weight_bars(fig.add_axes((0.835, top, 0.15, height)), "weights of query i", theme)
+        self.entropy = draw_entropy(fig.add_axes((0.74, 0.16, 0.24, 0.30)), (HEAD_DIMS[0], HEAD_DIMS[-1]),
                                     math.log(_MAX_TOKENS) * 1.25, theme)
         painter = Painter(fig)
         views = [*self.mats.values(), *self.heads]
-        painter.animate(*(view.artists for view in views), self.bars.artists, self.entropy.artists)
+        painter.animate(*(view.artists for view in views), self.bars.artists, self.entropy.artists, self.covers)
+        self._labelled = 0  # the number of tokens the tick labels name
         self._logits = Kept(16)  # per (tokens, seed); <= 150 KB each
         # Entropy curves per (tokens, seed, temperature): the head width, heads, scale and mask do not change them.
         self._curves = Kept(64)
@@ -107,34 +132,50 @@ class SelfAttentionExplorer(Explorer):
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         return {"query": (0, values["tokens"] - 1, None)}
 
+    def _label_tokens(self, tokens: int) -> None:
+        """Name the rows (queries) and key columns by the words; static text, so the background is redrawn."""
+        words = SENTENCE[:tokens]
+        label_tokens(self.mats["q"].ax, words, "y", self.theme, label="tokens")
+        label_tokens(self.mats["weights"].ax, words, "y", self.theme, label="queries i")
+        label_tokens(self.mats["weights"].ax, words, "x", self.theme, label="keys j")
+        self._labelled = tokens
+        self.painter.invalidate()
+
     def render(self, values: dict[str, Any]) -> None:
         v = values
         with one_torch_thread():  # also done by Explorer.update; kept for direct calls
             d, causal = v["head_dim"], v["mask"] == "causal"
-            scale = (1 / math.sqrt(d) if v["scaling"] == "1/√d" else 1.0) / v["temperature"]
+            scale = (1 / math.sqrt(d) if v["scaling"] == _SCALINGS[0] else 1.0) / v["temperature"]
             setting = (v["tokens"], d, v["num_heads"], scale, causal, v["seed"], v["temperature"])
 
             def make() -> tuple[SelfAttentionSteps, np.ndarray, tuple[np.ndarray, np.ndarray]]:
                 s = random_self_attention(v["tokens"], d, v["num_heads"], scale=scale,
                                           mask=causal_mask(v["tokens"]) if causal else None, seed=v["seed"])
                 a = s.attention
-                shown = torch.where(torch.isinf(a.scores), float("nan"), a.weights).numpy()  # (H, T, T), masked: grey
+                shown = torch.where(torch.isinf(a.scores), float("nan"), a.weights).numpy()  # (H, N, N), masked: grey
                 return s, shown, self._entropy_curves(v["tokens"], v["seed"], v["temperature"])
 
             # The query alone changes only the highlights; a setting seen lately is not computed again.
             s, shown, (scaled, unscaled) = self._results.fetch(setting, make)
+        if v["tokens"] != self._labelled:
+            self._label_tokens(v["tokens"])
         i, a = v["query"], s.attention
-        for name, matrix in (("q", s.q[0]), ("k", s.k[0]), ("v", s.v[0]), ("output", a.output[0])):
-            self.mats[name].update(matrix.numpy(), row=i if name in ("q", "output") else None)
-        self.mats["scores"].update(a.scores[0].numpy(), row=i)
-        self.mats["weights"].update(shown[0], row=i)
-        for h, view in enumerate(self.heads):
-            if h < v["num_heads"]:
-                view.update(shown[h], row=i)
-            else:  # an unused head: a grey square
-                view.update(np.full((1, 1), np.nan), limit=1.0)
+        for name, matrix in (("q", s.q[0]), ("k", s.k[0]), ("v", s.v[0]), ("output", a.output[0]),
+                             ("scores", a.scores[0])):
+            self.mats[name].update(matrix.numpy(), row=i if name in ("q", "output", "scores") else None,
+                                   limit=_VALUE_LIMIT)
+        self.mats["weights"].update(shown[0], row=i, limit=1.0)
+        h = v["num_heads"]
+        for head, view in enumerate(self.heads):
+            view.image.set_visible(head < h)
+            if head < h:
+                view.update(shown[head], row=i, limit=1.0)
+            else:
+                view.marker.set_visible(False)
+        self.covers[0].set_visible(h < 2)
+        self.covers[1].set_visible(h < 3)
         self.bars.update(a.weights[0, i].numpy())
-        current = (scaled if v["scaling"] == "1/√d" else unscaled)[HEAD_DIMS.index(v["head_dim"])]
+        current = (scaled if v["scaling"] == _SCALINGS[0] else unscaled)[HEAD_DIMS.index(v["head_dim"])]
         self.entropy.update(_HEAD_DIMS, scaled, unscaled, v["tokens"], v["head_dim"], float(current))
         self.result = s
         self.info.value = _attention_info(s, v)
@@ -149,7 +190,8 @@ class SelfAttentionExplorer(Explorer):
 
     def on_click(self, px: float, py: float) -> None:
         t = self.values["tokens"]
-        for view in [*self.mats.values(), *self.heads]:
+        heads = self.heads[: self.values["num_heads"]]
+        for view in [*self.mats.values(), *heads]:
             point = self.painter.pixel_to_data(view.ax, px, py)
             if point is not None:
                 self.set(query=row_of(point[1], t))
@@ -162,11 +204,11 @@ class SelfAttentionExplorer(Explorer):
 
 def _controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
     return {
-        "tokens": int_slider("tokens T", v["tokens"], 2, _MAX_TOKENS, tooltip="words of the sentence", theme=theme),
-        "head_dim": selection_slider("head width d", _PANEL_DIMS, v["head_dim"], tooltip="query/key width per head",
-                                     theme=theme),
-        "num_heads": toggle_buttons("heads", [1, 2, 4], v["num_heads"], theme=theme),
-        "scaling": toggle_buttons("scale", ["1/√d", "none"], v["scaling"], theme=theme),
+        "tokens": int_slider("tokens N", v["tokens"], 2, _MAX_TOKENS, tooltip="words of the sentence", theme=theme),
+        "head_dim": selection_slider("head width d_k", _PANEL_DIMS, v["head_dim"],
+                                     tooltip="query/key width per head; d_model = h·d_k", theme=theme),
+        "num_heads": toggle_buttons("heads h", [1, 2, 4], v["num_heads"], theme=theme),
+        "scaling": toggle_buttons("scale", list(_SCALINGS), v["scaling"], theme=theme),
         "temperature": float_slider("temperature τ", v["temperature"], 0.25, 4.0, 0.25,
                                     tooltip="logits are divided by τ", theme=theme),
         "mask": toggle_buttons("mask", ["none", "causal"], v["mask"], theme=theme),
@@ -177,32 +219,34 @@ def _controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
 
 def _attention_info(s: SelfAttentionSteps, v: dict[str, Any]) -> str:
     i, w = v["query"], s.attention.weights[0, v["query"]]
-    T, d = s.x.shape[0], s.q.shape[-1]
-    tokens = SENTENCE[:T]
+    N, h, d_k = s.x.shape[0], s.q.shape[0], s.q.shape[-1]
+    tokens = SENTENCE[:N]
     top = int(w.argmax())
     words = " ".join(
         f"<span style='background:rgba(0,114,178,{float(x):.2f});padding:0 2px'>{html.escape(word)}</span>"
         for word, x in zip(tokens, w.tolist()))
-    scale = f"1/√{d} = {1 / math.sqrt(d):.3f}" if v["scaling"] == "1/√d" else "1"
-    return (f"<b>softmax(QKᵀ·s)V</b>, s = {scale} / τ({v['temperature']:g}) = {s.scale:.3f}; "
-            f"mask: {v['mask']}. Query <b>{i}</b> “{html.escape(tokens[i])}” attends most to key {top} "
-            f"“{html.escape(tokens[top])}” (weight {float(w[top]):.2f}); its entropy is "
-            f"{float(s.entropy[0, i]):.2f} nats (uniform: log {T} = {math.log(T):.2f}).<br>{words}")
+    scale = f"1/√d<sub>k</sub> = 1/√{d_k} = {1 / math.sqrt(d_k):.3f}" if v["scaling"] == _SCALINGS[0] else "1"
+    return (f"<b>softmax(QKᵀ·s)V</b>, s = {scale} / τ({v['temperature']:g}) = {s.scale:.3f}; N = {N} tokens, "
+            f"h = {h} heads of d<sub>k</sub> = {d_k} (d<sub>model</sub> = {h * d_k}); mask: {v['mask']}. "
+            f"Query <b>{i}</b> "
+            f"“{html.escape(tokens[i])}” attends most to key {top} “{html.escape(tokens[top])}” (weight "
+            f"{float(w[top]):.2f}); its entropy is {float(s.entropy[0, i]):.2f} nats (uniform: log {N} = "
+            f"{math.log(N):.2f}).<br>{words}")
 
 
-def self_attention_explorer(tokens: int = 8, head_dim: int = 8, num_heads: int = 2, scaling: str = "1/√d",
+def self_attention_explorer(tokens: int = 8, head_dim: int = 8, num_heads: int = 2, scaling: str = "1/√d_k",
                             temperature: float = 1.0, mask: str = "none", query: int = 2, seed: int = 0,
                             presentation: bool | None = None) -> SelfAttentionExplorer:
     """Build (not display) the self-attention explorer.
 
     Args:
-        tokens: words of :data:`SENTENCE` used (2-16).
-        head_dim: width ``d`` of one head, one of 1, 2, 4, ..., 64.
-        num_heads: 1, 2 or 4.
-        scaling: ``"1/√d"`` or ``"none"``.
+        tokens: ``N``, words of :data:`SENTENCE` used (2-16).
+        head_dim: query/key width ``d_k`` of one head, one of 1, 2, 4, ..., 64.
+        num_heads: ``h``: 1, 2 or 4 (``d_model = h * d_k``).
+        scaling: ``"1/√d_k"`` or ``"none"`` (``"1/√d"``, the former name, is read as ``"1/√d_k"``).
         temperature: divides the logits (0.25-4).
         mask: ``"none"`` or ``"causal"``.
-        query: the highlighted query row.
+        query: the highlighted query row ``i``.
         seed: seeds embeddings and projections (0-9).
         presentation: True for the lecture-hall theme, None for the global setting.
 
@@ -211,9 +255,10 @@ def self_attention_explorer(tokens: int = 8, head_dim: int = 8, num_heads: int =
         >>> bool((ex.result.attention.weights[0].triu(1) == 0).all())
         True
     """
+    scaling = _SCALINGS[0] if scaling == "1/√d" else scaling
     values = dict(tokens=check_int("tokens", tokens, 2, _MAX_TOKENS), head_dim=head_dim,
                   num_heads=check_choice("num_heads", num_heads, (1, 2, 4)),
-                  scaling=check_choice("scaling", scaling, ("1/√d", "none")),
+                  scaling=check_choice("scaling", scaling, _SCALINGS),
                   mask=check_choice("mask", mask, ("none", "causal")),
                   query=check_int("query", query, 0, tokens - 1), seed=check_int("seed", seed, 0, 9))
     if head_dim not in _PANEL_DIMS:
@@ -226,22 +271,29 @@ def self_attention_explorer(tokens: int = 8, head_dim: int = 8, num_heads: int =
 
 # --------------------------------------------------------------------------- positional encodings
 class PositionalEncodingExplorer(Explorer):
-    """Heatmaps of ``PE (T, dim)`` and ``PE PE^T``, and the similarity row of one position.
+    """Heatmaps of ``PE (N, d_model)`` and ``PE PE^T``, and the similarity row of one position.
 
-    ``result`` is the current :class:`~explainer.attention.positional.PositionalSimilarity`. Clicking a matrix row selects a position.
+    ``result`` is the current :class:`~explainer.attention.positional.PositionalSimilarity`. Clicking a
+    matrix row selects a position. The axes carry integer ticks (positions, channels) and both
+    heatmaps a colour bar; ticks and the similarity's range change only with the number of positions,
+    the width or the kind, which then redraws the background.
     """
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
-        fig = new_figure(10.0, 4.0, theme=theme)
-        self.pe = draw_matrix(fig.add_axes((0.01, 0.05, 0.3, 0.84)), "encoding PE (positions × channels)",
-                              signed=True, theme=theme)
-        self.sim = draw_matrix(fig.add_axes((0.34, 0.05, 0.3, 0.84)), "similarity PE·PEᵀ", signed=True, theme=theme)
-        self.row = draw_matrix(fig.add_axes((0.70, 0.05, 0.28, 0.84)), "similarity of position p to all", signed=True,
-                               theme=theme)
+        fig = new_figure(8.6, 3.9, theme=theme)
+        self.pe = draw_matrix(fig.add_axes((0.065, 0.15, 0.23, 0.72)), "encoding PE", signed=True, theme=theme)
+        self.pe_bar = draw_colorbar(fig.add_axes((0.305, 0.15, 0.01, 0.72)), self.pe.cmap, (-1.0, 1.0),
+                                    theme=theme)
+        self.sim = draw_matrix(fig.add_axes((0.40, 0.15, 0.23, 0.72)), "similarity PE·PEᵀ", signed=True, theme=theme)
+        self.sim_bar = draw_colorbar(fig.add_axes((0.64, 0.15, 0.01, 0.72)), self.sim.cmap, (-1.0, 1.0),
+                                     theme=theme)
+        self.row = draw_matrix(fig.add_axes((0.76, 0.15, 0.22, 0.72)), "similarity of p to every q",
+                               signed=True, theme=theme)
         (self.curve,) = self.row.ax.plot([], [], color=theme.accent2, lw=1.5 * theme.line_scale)
         (self.zero,) = self.row.ax.plot([0, 1], [0.5, 0.5], color=theme.grid_color, lw=0.8, ls="--")
         (self.here,) = self.row.ax.plot([], [], "o", color=theme.accent, ms=6 * theme.line_scale)
         self._similarities = Kept(16)  # per (length, dim, base, kind); <= 0.8 MB each (256 positions)
+        self._labelled: tuple = ()  # (length, dim, kind) the ticks and the similarity's colour bar show
         painter = Painter(fig)
         painter.animate(self.pe.artists, self.sim.artists, self.row.artists, self.curve, self.zero, self.here)
         super().__init__(_pe_controls(values, theme), painter, title="Sinusoidal positional encoding", theme=theme)
@@ -250,6 +302,27 @@ class PositionalEncodingExplorer(Explorer):
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         return {"position": (0, values["length"] - 1, None)}
 
+    def _label(self, length: int, dim: int, kind: str, grid: tuple[int, int]) -> None:
+        """Integer ticks for positions and channels, the similarity's range; static, so the background is redrawn."""
+        theme, half = self.theme, dim / 2
+        label_indices(self.pe.ax, length, "y", theme, label="position")
+        label_indices(self.pe.ax, dim, "x", theme, label="dimension (channel)")
+        label_indices(self.sim.ax, length, "y", theme, label="position p")
+        label_indices(self.sim.ax, length, "x", theme, label="position q")
+        self.sim_bar.mappable.set_clim(-half, half)
+        self.sim_bar.update_normal(self.sim_bar.mappable)
+        self.sim_bar.ax.tick_params(labelsize=theme.font_size - 3)
+        if kind == "1d":
+            label_indices(self.row.ax, length, "x", theme, label="position q")
+            self.row.ax.set_yticks([0.05, 0.5, 0.95], [f"{half:g}", "0", f"−{half:g}"], fontsize=theme.font_size - 3)
+            self.row.ax.set_ylabel("PE(p)·PE(q)", fontsize=theme.font_size - 2, labelpad=1)
+            self.row.ax.tick_params(axis="y", length=2, pad=1)
+        else:
+            label_indices(self.row.ax, grid[1], "x", theme, label="patch column")
+            label_indices(self.row.ax, grid[0], "y", theme, label="patch row")
+        self._labelled = (length, dim, kind)
+        self.painter.invalidate()
+
     def render(self, values: dict[str, Any]) -> None:
         def similarity() -> Any:
             with one_torch_thread():  # also done by Explorer.update; kept for direct calls
@@ -257,6 +330,8 @@ class PositionalEncodingExplorer(Explorer):
 
         # Moving p, or coming back to an encoding, reuses it.
         s = self._similarities.fetch((values["length"], values["dim"], values["base"], values["kind"]), similarity)
+        if (values["length"], values["dim"], values["kind"]) != self._labelled:
+            self._label(values["length"], values["dim"], values["kind"], s.grid)
         p = values["position"]
         half = values["dim"] / 2  # |PE . PE| <= dim / 2 (1d) or dim / 2 (2d: two halves of dim / 4 pairs)
         self.pe.update(s.encoding.numpy(), row=p, limit=1.0)
@@ -278,9 +353,10 @@ class PositionalEncodingExplorer(Explorer):
         self.result = s
         offsets = s.similarity[p]
         self.info.value = (
-            f"PE[p, 2i] = sin(p / {values['base']:g}^(2i/{values['dim']})), PE[p, 2i+1] = cos(…); "
-            f"PE(p)·PE(q) = Σᵢ cos(ωᵢ (q − p)) depends only on q − p. Position {p}: self-similarity "
-            f"{float(offsets[p]):.1f} (= dim/2), neighbour {float(offsets[min(p + 1, len(offsets) - 1)]):.1f}."
+            f"PE[p, 2i] = sin(p / {values['base']:g}<sup>2i/d<sub>model</sub></sup>), PE[p, 2i+1] = cos(…), "
+            f"d<sub>model</sub> = {values['dim']}; PE(p)·PE(q) = Σᵢ cos(ωᵢ (q − p)) depends only on q − p. "
+            f"Position {p}: self-similarity {float(offsets[p]):.1f} (= d<sub>model</sub>/2), neighbour "
+            f"{float(offsets[min(p + 1, len(offsets) - 1)]):.1f}."
             + (f" 2D: patches on a grid {s.grid[1]} wide, filled row by row; half the channels encode the row, "
                "half the column; the right panel shows the similarity on that grid." if values["kind"] == "2d"
                else ""))
@@ -294,8 +370,9 @@ class PositionalEncodingExplorer(Explorer):
 
 def _pe_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
     return {
-        "length": int_slider("positions T", v["length"], 4, 256, tooltip="sequence length", theme=theme),
-        "dim": selection_slider("channels", [8, 16, 32, 64, 128], v["dim"], tooltip="encoding width", theme=theme),
+        "length": int_slider("positions N", v["length"], 4, 256, tooltip="sequence length", theme=theme),
+        "dim": selection_slider("width d_model", [8, 16, 32, 64, 128], v["dim"], tooltip="encoding width (channels)",
+                                theme=theme),
         "base": selection_slider("base", [10.0, 100.0, 1000.0, 10000.0], v["base"], tooltip="longest wavelength "
                                  "≈ 2π·base", theme=theme),
         "kind": toggle_buttons("kind", ["1d", "2d"], v["kind"], theme=theme),
@@ -308,8 +385,8 @@ def positional_encoding_explorer(length: int = 64, dim: int = 64, base: float = 
     """Build (not display) the positional-encoding explorer.
 
     Args:
-        length: positions (4-256); for ``kind="2d"`` patches on a grid ``ceil(sqrt(length))`` wide.
-        dim: channels, one of 8, 16, 32, 64, 128.
+        length: positions ``N`` (4-256); for ``kind="2d"`` patches on a grid ``ceil(sqrt(length))`` wide.
+        dim: channels ``d_model``, one of 8, 16, 32, 64, 128.
         base: 10, 100, 1000 or 10000.
         kind: ``"1d"`` or ``"2d"``.
         position: the highlighted position.

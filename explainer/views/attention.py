@@ -1,9 +1,13 @@
 """Views for attention: matrix heatmaps (Q, K, V, scores, weights), a highlighted query row, the
-weights of one query as bars, and softmax entropy against the head width.
+weights of one query as bars, softmax entropy against the head width, colour bars and token labels.
 
-Drawn for blitting: every axes gets fixed limits and no ticks once; a move only changes artists (image data and colour limits, rectangles, polygons, lines, short
-texts), never the axes. Matrices of any shape fill the same unit square, row ``i`` of a
-``rows``-row matrix occupying ``y in [i/rows, (i+1)/rows)`` (y pointing down).
+Drawn for blitting: every axes gets fixed limits once; a move only changes artists (image data and
+colour limits, rectangles, polygons, lines), never the axes. Matrices of any shape fill the same
+unit square, row ``i`` of a ``rows``-row matrix occupying ``y in [i/rows, (i+1)/rows)`` (y pointing
+down). Tick labels (token names, positions) are static text: :func:`label_tokens` and
+:func:`label_indices` change them, and the caller then redraws the painter's background.
+
+Notation: ``N`` tokens, ``d_k`` query/key width per head, ``h`` heads.
 """
 
 from __future__ import annotations
@@ -14,11 +18,14 @@ from dataclasses import dataclass, field
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
-from matplotlib.colors import Colormap, to_rgba
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import Colormap, Normalize, to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.ticker import MaxNLocator
 
 from explainer.theme import Theme, get_theme
 from explainer.views._common import matrix_axes
@@ -31,6 +38,9 @@ __all__ = [
     "draw_weight_bars",
     "EntropyView",
     "draw_entropy",
+    "draw_colorbar",
+    "label_tokens",
+    "label_indices",
 ]
 
 
@@ -137,7 +147,8 @@ def draw_weight_bars(ax: Axes, title: str = "", theme: Theme | None = None) -> W
     ax.set_xticks([])
     ax.set_yticks([0, 0.5, 1])
     ax.tick_params(labelsize=theme.font_size - 2)
-    ax.set_xlabel("keys", fontsize=theme.font_size - 1, labelpad=1)
+    ax.set_xlabel("keys j", fontsize=theme.font_size - 1, labelpad=1)
+    ax.set_ylabel("weight", fontsize=theme.font_size - 2, labelpad=1)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
     if title:
@@ -171,22 +182,83 @@ class EntropyView:
 
 
 def draw_entropy(ax: Axes, dims: tuple[int, int], max_entropy: float, theme: Theme | None = None) -> EntropyView:
-    """Static log-x axes over ``dims = (d_min, d_max)`` and ``[0, max_entropy]`` with a small legend."""
+    """Static log-x axes over ``dims = (d_min, d_max)`` and ``[0, max_entropy]`` with a small legend.
+
+    The x ticks are the integer head widths ``d_k`` at every power of 4 in ``dims``.
+    """
     theme = theme or get_theme()
+    ticks = [4 ** i for i in range(12) if dims[0] <= 4 ** i <= dims[1]]
     lw = 1.6 * theme.line_scale
     ax.set_xscale("log", base=2)
     ax.set_xlim(dims[0] / 1.3, dims[1] * 1.3)
     ax.set_ylim(0, max_entropy)  # leave room above log(T) for the legend
     ax.set_autoscale_on(False)
     ax.tick_params(labelsize=theme.font_size - 2)
-    ax.set_xlabel("head width d", fontsize=theme.font_size - 1, labelpad=1)
+    ax.set_xticks(list(ticks), [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("head width $d_k$", fontsize=theme.font_size - 1, labelpad=1)
     ax.set_title("softmax entropy (nats)", fontsize=theme.font_size, pad=3)
     for side in ("top", "right"):
         ax.spines[side].set_visible(False)
-    (scaled,) = ax.plot([], [], color=theme.accent2, lw=lw, marker="o", ms=3 * theme.line_scale, label="÷√d")
-    (unscaled,) = ax.plot([], [], color=theme.accent, lw=lw, marker="s", ms=3 * theme.line_scale, label="no ÷√d")
+    (scaled,) = ax.plot([], [], color=theme.accent2, lw=lw, marker="o", ms=3 * theme.line_scale, label="÷√$d_k$")
+    (unscaled,) = ax.plot([], [], color=theme.accent, lw=lw, marker="s", ms=3 * theme.line_scale, label="no ÷√$d_k$")
     (uniform,) = ax.plot([], [], color=theme.grid_color, lw=1.0 * theme.line_scale, ls="--", label="uniform")
     (current,) = ax.plot([], [], "o", color="black", ms=7 * theme.line_scale, mfc="none", mew=1.5 * theme.line_scale)
     ax.legend(handles=[scaled, unscaled, uniform], fontsize=theme.font_size - 3, loc="upper center", ncol=3,
               frameon=False, handlelength=1.2, columnspacing=0.8, handletextpad=0.4, borderaxespad=0.1)
     return EntropyView(ax=ax, scaled=scaled, unscaled=unscaled, uniform=uniform, current=current)
+
+
+def draw_colorbar(ax: Axes, cmap: Colormap | str, limits: tuple[float, float], label: str = "",
+                  extend: str = "neither", theme: Theme | None = None) -> Colorbar:
+    """A static colour bar in ``ax`` for the fixed range ``limits`` (drawn once, into the background).
+
+    ``extend="both"`` draws arrows for values beyond the range (shown in the end colours).
+    """
+    theme = theme or get_theme()
+    mappable = ScalarMappable(norm=Normalize(*limits), cmap=cmap)
+    bar = Colorbar(ax, mappable, extend=extend)
+    bar.ax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
+    bar.locator = MaxNLocator(nbins=4)
+    bar.update_ticks()
+    if label:
+        bar.set_label(label, fontsize=theme.font_size - 2, labelpad=2)
+    return bar
+
+
+def label_tokens(ax: Axes, words: list[str] | None, axis: str = "y", theme: Theme | None = None,
+                 label: str = "") -> None:
+    """Name the rows (``axis="y"``) or columns (``"x"``, written upwards) of a unit-square matrix by ``words``.
+
+    Token ``i`` of ``N = len(words)`` sits at ``(i + 0.5) / N``; ``None`` removes the labels. Static
+    text: redraw the painter's background afterwards.
+    """
+    theme = theme or get_theme()
+    words = list(words or [])
+    n = len(words)
+    size = theme.font_size - (2 if n <= 10 else 3)
+    ticks = [(i + 0.5) / n for i in range(n)]
+    if axis == "y":
+        ax.set_yticks(ticks, words, fontsize=size)
+        ax.set_ylabel(label, fontsize=theme.font_size - 2, labelpad=2)
+    else:
+        ax.set_xticks(ticks, words, fontsize=size, rotation=90)
+        ax.set_xlabel(label, fontsize=theme.font_size - 2, labelpad=2)
+    ax.tick_params(axis=axis, length=0, pad=2)
+
+
+def label_indices(ax: Axes, count: int, axis: str = "y", theme: Theme | None = None, label: str = "") -> None:
+    """Integer ticks (``MaxNLocator(integer=True)``) for the ``count`` rows or columns of a unit-square matrix.
+
+    Index ``i`` sits at ``(i + 0.5) / count``. Static text: redraw the painter's background afterwards.
+    """
+    theme = theme or get_theme()
+    values = [int(v) for v in MaxNLocator(nbins=5, integer=True).tick_values(0, count - 1) if 0 <= v <= count - 1]
+    ticks = [(v + 0.5) / count for v in values]
+    if axis == "y":
+        ax.set_yticks(ticks, [str(v) for v in values], fontsize=theme.font_size - 3)
+        ax.set_ylabel(label, fontsize=theme.font_size - 2, labelpad=1)
+    else:
+        ax.set_xticks(ticks, [str(v) for v in values], fontsize=theme.font_size - 3)
+        ax.set_xlabel(label, fontsize=theme.font_size - 2, labelpad=1)
+    ax.tick_params(axis=axis, length=2, pad=1)
