@@ -19,9 +19,14 @@ from explainer.conv import (
     conv_output_size,
     conv_params,
     conv_transpose_flops,
+    conv_unit,
+    depthwise_separable,
     effective_kernel_size,
+    separable_flops,
+    separable_params,
     transposed_output_size,
 )
+from explainer.costs import layer_costs
 
 
 def torch_conv_size(n, k, s, p, d):
@@ -183,3 +188,89 @@ def test_bad_input_is_named(call, exc, words):
         call()
     for word in words:
         assert word in str(info.value), (word, str(info.value))
+
+
+# --------------------------------------------------------------------------- one output value, product by product
+@pytest.mark.parametrize("groups", [1, 3])
+def test_conv_unit_rebuilds_every_output_of_conv2d_in_float64(groups):
+    torch.manual_seed(0)
+    x = torch.randn(6, 5, 7, dtype=torch.float64).transpose(1, 2)  # (C, H, W) = (6, 7, 5), non-contiguous
+    weight = torch.randn(9, 6 // groups, 3, 2, dtype=torch.float64)  # (C_out, C_in/g, kh, kw)
+    bias = torch.randn(9, dtype=torch.float64)
+    settings_ = dict(stride=(2, 1), padding=(1, 2), dilation=(1, 2), groups=groups)
+    expected = F.conv2d(x[None], weight, bias, **settings_)[0]  # (C_out, H_out, W_out)
+    for channel, row, col in itertools.product(range(9), range(expected.shape[1]), range(expected.shape[2])):
+        unit = conv_unit(x, weight, bias, channel=channel, row=row, col=col, **settings_)
+        assert torch.allclose(unit.value, expected[channel, row, col], rtol=0, atol=1e-12)
+        assert torch.allclose(unit.products, unit.window * unit.weight)
+        assert torch.allclose(unit.channel_sums.sum() + unit.bias, unit.value)
+    assert unit.window.shape == (6 // groups, 3, 2) and len(unit.in_channels) == 6 // groups
+
+
+def test_conv_unit_reads_zeros_from_padding_and_follows_a_module():
+    torch.manual_seed(1)
+    conv = nn.Conv2d(2, 3, 3, padding=1).double()
+    x = torch.randn(2, 4, 5, dtype=torch.float64)
+    unit = conv_unit(x, conv.weight, conv.bias, channel=2, row=0, col=4, padding=1)
+    assert unit.window[:, 0].eq(0).all() and unit.window[:, :, 2].eq(0).all()  # top row, right column: padding
+    assert torch.allclose(unit.value, conv(x[None])[0, 2, 0, 4])
+    text = unit.describe(3)
+    value = f"{unit.value.item():.3f}".rstrip("0").rstrip(".").replace("-", "−")
+    assert text.count("input channel") == 2 and text.splitlines()[-1].endswith(f"= {value}")
+    whole = conv_unit(torch.tensor([[[2.0, -1.0]]]), torch.tensor([[[[3.0, 4.0]]]]), torch.tensor([-0.25]))
+    assert whole.describe().splitlines()[1:] == ["  input channel 0: 2·3 + (−1)·4 = 2",
+                                                 "  sum over channels 2 + bias −0.25 = 1.75"]
+    assert float(conv_unit(x, conv.weight, row=1, col=1, padding=1).bias) == 0.0
+
+
+def test_conv_unit_rejects_bad_input_naming_it():
+    x, w = torch.zeros(2, 5, 5), torch.zeros(4, 2, 3, 3)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        conv_unit([[0.0]], w)
+    with pytest.raises(ValueError, match="x must have 3 dimensions"):
+        conv_unit(x[None], w)
+    with pytest.raises(ValueError, match="groups=2"):
+        conv_unit(x, w, groups=2)
+    with pytest.raises(ValueError, match=r"bias must have shape \(4,\)"):
+        conv_unit(x, w, torch.zeros(3))
+    with pytest.raises(ValueError, match="row must be an integer in \\[0, 2\\], got 3"):
+        conv_unit(x, w, row=3)
+    with pytest.raises(ValueError, match="channel must be an integer in \\[0, 3\\], got 4"):
+        conv_unit(x, w, channel=4)
+
+
+# --------------------------------------------------------------------------- 1x1 and depthwise-separable
+def test_a_1x1_convolution_is_a_linear_layer_applied_at_every_pixel():
+    torch.manual_seed(2)
+    conv = nn.Conv2d(5, 3, 1).double()
+    x = torch.randn(2, 5, 4, 7, dtype=torch.float64)
+    per_pixel = torch.einsum("oc,bchw->bohw", conv.weight[:, :, 0, 0], x) + conv.bias[:, None, None]
+    assert torch.allclose(conv(x), per_pixel)
+    assert conv_params(5, 3, 1) == 5 * 3 + 3 == sum(p.numel() for p in conv.parameters())
+
+
+@pytest.mark.parametrize("cin,cout,k,size", [(64, 64, 3, 32), (5, 7, (3, 5), (9, 6)), (3, 16, 5, 11)])
+def test_separable_costs_match_real_modules(cin, cout, k, size):
+    kh, kw = (k, k) if isinstance(k, int) else k
+    h, w = (size, size) if isinstance(size, int) else size
+    block = depthwise_separable(cin, cout, k, padding=(kh // 2, kw // 2))
+    assert sum(p.numel() for p in block.parameters()) == separable_params(cin, cout, k)
+    assert sum(p.numel() for p in block.parameters() if p.dim() > 1) == separable_params(cin, cout, k, bias=False)
+    costs = layer_costs(block, (1, cin, h, w))
+    assert [c.params for c in costs] == [(kh * kw + 1) * cin, (cin + 1) * cout]
+    assert sum(c.multiply_adds for c in costs) == separable_flops(cin, cout, k, (h, w)) == h * w * cin * (kh * kw + cout)
+    assert separable_flops(cin, cout, k, (h, w)) == macs_from_flop_counter(block, torch.zeros(1, cin, h, w))
+    plain = nn.Conv2d(cin, cout, k, padding=(kh // 2, kw // 2))
+    ratio = separable_params(cin, cout, k, bias=False) / conv_params(cin, cout, k, bias=False)
+    assert ratio == pytest.approx(1 / cout + 1 / (kh * kw))  # MobileNets' ratio, weights only
+    assert layer_costs(plain, (1, cin, h, w))[0].multiply_adds == conv_flops(cin, cout, k, (h, w))
+
+
+def test_depthwise_parameter_drop_is_eightfold_for_weights_not_with_biases():
+    """The lesson's claim for C_in = C_out = 8, k = 3, g = 8: 584 -> 80 parameters (7.3x); weights 576 -> 72 (8x)."""
+    dense, depthwise = nn.Conv2d(8, 8, 3), nn.Conv2d(8, 8, 3, groups=8)
+    total = [sum(p.numel() for p in m.parameters()) for m in (dense, depthwise)]
+    weights = [m.weight.numel() for m in (dense, depthwise)]
+    assert total == [conv_params(8, 8, 3), conv_params(8, 8, 3, groups=8)] == [584, 80]
+    assert weights == [576, 72] and weights[0] == 8 * weights[1]
+    assert total[0] / total[1] == pytest.approx(7.3)

@@ -222,3 +222,16 @@ def test_factory_rejects_bad_settings(kwargs, words):
         conv_arithmetic_explorer(**kwargs)
     for word in words:
         assert word in str(info.value)
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_the_picture_carries_its_legend_and_fits_a_projector_page(presentation):
+    ex = conv_arithmetic_explorer(presentation=presentation)
+    fig = ex.painter.fig
+    assert len(fig.legends) == 1 and "tap reading a zero" in [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "tap on a" not in ex.info.value  # no legend in HTML under the picture any more
+    width, height = ex.painter.size
+    assert width <= 1200 and height <= 720
+    box = fig.legends[0].get_window_extent(fig.canvas.get_renderer())
+    assert 0 <= box.x0 and box.x1 <= width  # the legend is not cut off
+    assert ex.controls["groups"].description == "groups g" and "C_in" in ex.controls["in_channels"].description

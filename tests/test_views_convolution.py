@@ -186,3 +186,24 @@ def test_channel_groups_draw_one_band_per_group_over_its_channels(cin, cout, gro
         assert len(group_in) == 1 and group_in == group_out
     assert view.artists == [view.links, view.channels]
     assert len({tuple(c) for c in colors}) == min(groups, len(GROUP_COLORS))
+
+
+def test_legend_lives_in_the_figure_and_names_every_mark():
+    from explainer.views.convolution import draw_legend, legend_handles
+
+    fig = new_figure(8, 5.2)
+    legend = draw_legend(fig, (0.0, 0.88, 1.0, 0.11))
+    labels = [t.get_text() for t in legend.get_texts()]
+    for words in ("input pixel", "padding", "inserted zero", "cropped", "tap reading a pixel", "tap reading a zero",
+                  "kernel footprint", "selected output"):
+        assert any(words in label for label in labels), words
+    assert len(labels) == len(legend_handles())
+    colours = cell_colors(get_theme())
+    patches = {h.get_label(): h for h in legend_handles()}
+    assert to_rgba(patches["input pixel"].get_facecolor()) == pytest.approx(colours[PIXEL])
+    assert to_rgba(patches["inserted zero"].get_facecolor()) == pytest.approx(colours[INSERTED])
+    fig.canvas.draw()
+    box = legend.get_window_extent(fig.canvas.get_renderer())
+    width, height = fig.canvas.get_width_height()
+    assert 0 <= box.x0 and box.x1 <= width and 0 <= box.y0 and box.y1 <= height  # nothing cut off
+    assert plt.get_fignums() == []

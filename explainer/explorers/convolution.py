@@ -1,10 +1,16 @@
-"""Explorer 1: convolution arithmetic, the live version of the conv_arithmetic animations.
+"""Lesson 01's explorers: convolution arithmetic, and the checkerboard of a transposed convolution.
+
+Explorer 1, convolution arithmetic, is the live version of the conv_arithmetic animations.
 
 Sliders set the input size, kernel, stride, padding, dilation, direct/transposed (with output
 padding), the output unit and the channels/groups; the picture shows where every tap of the chosen
 output unit lands on the padded (or zero-inserted) input, and the info panel gives the output-size
 formula with the current numbers, the parameter count and the multiply-adds. Animations after
 Dumoulin & Visin, https://github.com/vdumoulin/conv_arithmetic.
+
+The checkerboard explorer shows how many kernel taps of a transposed convolution land on each
+output pixel (a real ``nn.ConvTranspose2d`` of ones on ones): uneven when the kernel size is not
+divisible by the stride (Odena et al. 2016, https://distill.pub/2016/deconv-checkerboard/).
 """
 
 from __future__ import annotations
@@ -13,23 +19,35 @@ import math
 from typing import Any
 
 from explainer._validate import check_int
-from explainer.conv import ConvArithmetic, conv_arithmetic, conv_flops, conv_output_size, transposed_output_size
+from explainer.conv import (
+    ConvArithmetic,
+    TransposedOverlap,
+    conv_arithmetic,
+    conv_flops,
+    conv_output_size,
+    transposed_output_size,
+    transposed_overlap,
+)
 from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.convolution import (
-    CROPPED,
-    INSERTED,
-    PADDING,
-    PIXEL,
-    cell_colors,
     draw_channel_groups,
     draw_input_grid,
+    draw_legend,
     draw_output_grid,
+    draw_overlap,
     grid_layout,
 )
 
-__all__ = ["RANGES", "ConvArithmeticExplorer", "conv_arithmetic_explorer"]
+__all__ = [
+    "RANGES",
+    "ConvArithmeticExplorer",
+    "conv_arithmetic_explorer",
+    "CHECKERBOARD_RANGES",
+    "CheckerboardExplorer",
+    "checkerboard_explorer",
+]
 
 # Full slider ranges; limits() narrows them so that the output is never empty.
 RANGES: dict[str, tuple[int, int]] = {
@@ -91,12 +109,13 @@ class ConvArithmeticExplorer(Explorer):
         self._results = Kept(KEPT_RESULTS)  # ConvArithmetic per setting (see _SETTINGS)
         self._limits = Kept(KEPT_RESULTS)  # the controls' ranges per setting
         first = _compute(values)
-        fig = new_figure(8.0, 4.6, theme=theme)
-        ax_in = fig.add_axes((0.01, 0.13, 0.48, 0.8))
-        ax_out = fig.add_axes((0.51, 0.13, 0.48, 0.8))
-        ax_groups = fig.add_axes((0.2, 0.01, 0.6, 0.08))
-        for y, label in ((0.072, "input channels"), (0.022, "filters, by group")):
+        fig = new_figure(8.0, 5.2, theme=theme)
+        ax_in = fig.add_axes((0.01, 0.115, 0.48, 0.71))
+        ax_out = fig.add_axes((0.51, 0.115, 0.48, 0.71))
+        ax_groups = fig.add_axes((0.2, 0.01, 0.6, 0.07))
+        for y, label in ((0.063, "input channels"), (0.02, "filters, by group")):
             fig.text(0.19, y, label, ha="right", va="center", fontsize=theme.font_size - 1, color="#555")
+        draw_legend(fig, (0.0, 0.88, 1.0, 0.115), theme)  # static: an exported picture explains itself
         unit = (values["row"], values["col"])
         layout = grid_layout(first)
         self.input_view = draw_input_grid(ax_in, first, unit, layout, theme)
@@ -104,7 +123,6 @@ class ConvArithmeticExplorer(Explorer):
         painter = Painter(fig)
         self.groups_view = draw_channel_groups(ax_groups, first, theme)
         painter.animate(self.input_view.artists, self.output_view.artists, self.groups_view.artists)
-        self._legend = _legend_html(theme)
         super().__init__(_controls(values, theme), painter, title="Convolution arithmetic", theme=theme)
         self.enable_clicks()
 
@@ -126,7 +144,7 @@ class ConvArithmeticExplorer(Explorer):
         self.controls["output_padding"].disabled = not values["transposed"]
         self.result = result
         self.groups_view.update(result)
-        self.info.value = _info_html(result, unit) + self._legend
+        self.info.value = _info_html(result, unit)
 
     def on_click(self, px: float, py: float) -> None:
         point = self.painter.pixel_to_data(self.output_view.ax, px, py)
@@ -183,13 +201,13 @@ def _controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
         "padding": slider("padding", "padding p", "zeros added on each side"),
         "dilation": slider("dilation", "dilation d", "spacing between kernel taps"),
         "transposed": checkbox("transposed", v["transposed"], theme=theme),
-        "output_padding": slider("output_padding", "output padding", "extra row/column at the bottom/right"),
+        "output_padding": slider("output_padding", "output padding op", "extra row/column at the bottom/right"),
         "row": slider("row", "output row", "row of the highlighted output unit", _MAX_OUT - 1),
         "col": slider("col", "output col", "column of the highlighted output unit", _MAX_OUT - 1),
-        "in_channels": slider("in_channels", "in channels", "C_in"),
-        "out_channels": slider("out_channels", "out channels", "C_out"),
-        "groups": selection_slider("groups", _divisors(math.gcd(v["in_channels"], v["out_channels"])), v["groups"],
-                                   tooltip="each filter sees C_in/groups channels", theme=theme),
+        "in_channels": slider("in_channels", "in channels C_in", "input channels"),
+        "out_channels": slider("out_channels", "out channels C_out", "output channels (filters)"),
+        "groups": selection_slider("groups g", _divisors(math.gcd(v["in_channels"], v["out_channels"])), v["groups"],
+                                   tooltip="each filter sees C_in/g channels", theme=theme),
     }
 
 
@@ -222,20 +240,6 @@ def _info_html(a: ConvArithmetic, unit: tuple[int, int]) -> str:
     lines = [("output size", size), ("sizes", grid), ("taps", reads), ("parameters", params),
              ("multiply-adds", macs)]
     return "<br>".join(f"<b>{name}</b>: {text}" for name, text in lines)
-
-
-def _legend_html(theme: Theme) -> str:
-    colors = cell_colors(theme)
-    names = {PIXEL: "input pixel", PADDING: "padding (zero)", INSERTED: "inserted zero", CROPPED: "cropped"}
-    # Sizes in em: the swatches grow with the text in presentation mode (0.85em = 11px at 13px).
-    swatch = ("<span style='display:inline-block;width:0.85em;height:0.85em;border:1px solid #888;"
-              "background:rgba({},{},{},{});margin:0 3px 0 10px'></span>{}")
-    items = [swatch.format(*(int(255 * c) for c in colors[kind][:3]), colors[kind][3], names[kind]) for kind in names]
-    tap = (f"<span style='display:inline-block;width:0.7em;height:0.7em;border:2px solid {theme.accent};"
-           f"background:{theme.accent};margin:0 3px 0 10px'></span>tap on a pixel"
-           f"<span style='display:inline-block;width:0.7em;height:0.7em;border:2px solid {theme.accent};"
-           f"margin:0 3px 0 10px'></span>tap on a zero")
-    return "<div style='margin-top:4px'>" + "".join(items) + tap + "</div>"
 
 
 def conv_arithmetic_explorer(input_size: int = 7, kernel_size: int = 3, stride: int = 1, padding: int = 0,
@@ -276,3 +280,113 @@ def conv_arithmetic_explorer(input_size: int = 7, kernel_size: int = 3, stride: 
     for name, size in (("row", result.output_size[0]), ("col", result.output_size[1])):
         check_int(name, values[name], 0, size - 1)
     return ConvArithmeticExplorer(values, get_theme(presentation))
+
+
+
+# --------------------------------------------------------------------------- the checkerboard of a transposed conv
+CHECKERBOARD_RANGES: dict[str, tuple[int, int]] = {
+    "kernel_size": (1, 7),
+    "stride": (1, 4),
+    "input_size": (2, 6),
+    "padding": (0, 3),
+}
+
+
+class CheckerboardExplorer(Explorer):
+    """Overlap counts of a transposed convolution as a heatmap with an integer colour bar.
+
+    ``result`` is the current :class:`~explainer.conv.TransposedOverlap`.
+    """
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        self.theme = theme
+        fig = new_figure(6.2, 4.6, theme=theme)
+        ax = fig.add_axes((0.03, 0.03, 0.72, 0.86))
+        cax = fig.add_axes((0.8, 0.08, 0.035, 0.76))
+        fig.text(0.4, 0.985, "nn.ConvTranspose2d, all-ones kernel on an all-ones input", ha="center", va="top",
+                 fontsize=theme.font_size)
+        fig.text(0.4, 0.925, "dashed: interior (a full kernel can reach every pixel)", ha="center", va="top",
+                 fontsize=theme.font_size - 2, color=theme.accent)
+        self._results = Kept(KEPT_RESULTS)
+        self.view = draw_overlap(ax, cax, _overlap(values), theme)
+        painter = Painter(fig)
+        painter.animate(self.view.artists)
+        super().__init__(_checkerboard_controls(values, theme), painter, title="Checkerboard of a transposed convolution",
+                         theme=theme)
+
+    def limits(self, values: dict[str, Any]) -> dict[str, Any]:
+        n, k, s = values["input_size"], values["kernel_size"], values["stride"]
+        top = min(CHECKERBOARD_RANGES["padding"][1], ((n - 1) * s + k - 1) // 2)  # output (n-1)s + k - 2p >= 1
+        return {"padding": (0, top, "keeps the output (n−1)s + k − 2p ≥ 1" if top < CHECKERBOARD_RANGES["padding"][1]
+                            else None)}
+
+    def render(self, values: dict[str, Any]) -> None:
+        key = tuple(values[name] for name in CHECKERBOARD_RANGES)
+        result = self._results.fetch(key, lambda: _overlap(values))
+        if self.view.update(result):  # the colour bar (static) shows a new range
+            self.painter.invalidate()
+        self.result = result
+        self.info.value = _overlap_html(result)
+
+
+def _overlap(v: dict[str, Any]) -> TransposedOverlap:
+    return transposed_overlap(v["input_size"], v["kernel_size"], v["stride"], v["padding"])
+
+
+def _checkerboard_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:
+    def slider(name: str, label: str, tooltip: str) -> Any:
+        low, high = CHECKERBOARD_RANGES[name]
+        return int_slider(label, v[name], low, high, tooltip=tooltip, theme=theme)
+
+    return {
+        "kernel_size": slider("kernel_size", "kernel k", "kernel height = width"),
+        "stride": slider("stride", "stride s", "upsampling factor: input pixels land s apart"),
+        "input_size": slider("input_size", "input size n", "input height = width"),
+        "padding": slider("padding", "padding p", "rows/columns cropped from each side of the output"),
+    }
+
+
+def _overlap_html(r: TransposedOverlap) -> str:
+    (n, _), (k, _), (s, _), (p, _) = r.input_size, r.kernel_size, r.stride, r.padding
+    o = r.counts.shape[0]
+    low, high = k // s, -(-k // s)
+    size = f"o = (n−1)s − 2p + k = {n - 1}·{s} − 2·{p} + {k} = <b>{o}</b>"
+    axis = (f"along each axis an interior pixel is covered by ⌊k/s⌋ = {low} or ⌈k/s⌉ = {high} of the k×k patches "
+            f"(input pixels land s = {s} apart); in 2-D the count is the product of the two")
+    if not r.levels:
+        verdict = "no interior at this size: every pixel is near the border"
+    elif r.even:
+        verdict = f"every interior pixel gets <b>{r.levels[0]}</b> taps: k divisible by s, no checkerboard"
+    else:
+        gap = " (0: pixels no patch reaches, since k < s)" if r.levels[0] == 0 else ""
+        verdict = (f"interior counts {', '.join(map(str, r.levels))}{gap}: "
+                   f"<b>uneven</b>, k = {k} is not divisible by s = {s}: a checkerboard")
+    lines = [("output size", size), ("overlap", axis), ("here", verdict)]
+    return "<br>".join(f"<b>{name}</b>: {text}" for name, text in lines)
+
+
+def checkerboard_explorer(kernel_size: int = 3, stride: int = 2, input_size: int = 4, padding: int = 0,
+                          presentation: bool | None = None) -> CheckerboardExplorer:
+    """Build (not display) the checkerboard explorer: overlap counts of a transposed convolution.
+
+    Args:
+        kernel_size: side of the kernel ``k``, 1 to 7.
+        stride: stride ``s`` (the upsampling factor), 1 to 4.
+        input_size: side of the input ``n``, 2 to 6.
+        padding: ``p``, 0 to 3, rows and columns PyTorch crops from each side of the output.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Raises:
+        TypeError: a non-integer setting.
+        ValueError: a setting outside its range, or a padding that leaves no output.
+
+    Example:
+        >>> ex = checkerboard_explorer(kernel_size=3, stride=2)
+        >>> ex.result.levels  # interior counts 1, 2 and 4: a checkerboard
+        (1, 2, 4)
+    """
+    values = dict(kernel_size=kernel_size, stride=stride, input_size=input_size, padding=padding)
+    for name, value in values.items():
+        check_int(name, value, *CHECKERBOARD_RANGES[name])
+    transposed_overlap(input_size, kernel_size, stride, padding)  # raises on a padding that leaves no output
+    return CheckerboardExplorer(values, get_theme(presentation))

@@ -1,5 +1,6 @@
 """Views for convolution arithmetic: the (padded, maybe zero-inserted) input grid with the taps of one
-output unit, and the output grid with that unit highlighted.
+output unit, the output grid with that unit highlighted, the legend of both (inside the figure),
+and the overlap counts of a transposed convolution (its checkerboard) as a heatmap with a colour bar.
 
 Drawn for blitting: the axes are fixed to the unit square (no ticks, no autoscaling) once; a grid of any size is then placed inside it with a shared :class:`GridLayout`,
 so a move only changes artists (an image of cell kinds, line collections, rectangles, text)
@@ -10,14 +11,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.collections import LineCollection, PolyCollection
-from matplotlib.colors import to_rgba
-from matplotlib.patches import Rectangle
+from matplotlib.collections import LineCollection, PathCollection, PolyCollection
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import BoundaryNorm, to_rgba
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+from matplotlib.legend import Legend
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
+from matplotlib.path import Path
 from matplotlib.text import Text
+from matplotlib.textpath import TextPath
+from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Affine2D, IdentityTransform
 
-from explainer.conv import ConvArithmetic
+from explainer.conv import ConvArithmetic, TransposedOverlap
 from explainer.theme import Theme, get_theme
 from explainer.views._common import mix, unit_square
 
@@ -38,6 +49,10 @@ __all__ = [
     "GROUP_COLORS",
     "ChannelGroupsView",
     "draw_channel_groups",
+    "legend_handles",
+    "draw_legend",
+    "OverlapView",
+    "draw_overlap",
 ]
 
 # Kinds of input-grid cells (values of cell_kinds).
@@ -377,5 +392,175 @@ def draw_channel_groups(ax: Axes, result: ConvArithmetic, theme: Theme | None = 
     ax.add_collection(links)
     ax.add_collection(channels)
     view = ChannelGroupsView(ax, channels, links)
+    view.update(result)
+    return view
+
+
+
+# --------------------------------------------------------------------------- the legend, inside the picture
+def legend_handles(theme: Theme | None = None) -> list:
+    """Proxy artists for every mark the input and output grids use, in the order of :func:`draw_legend`."""
+    theme = theme or get_theme()
+    colors = cell_colors(theme)
+    lw = theme.line_scale
+
+    def cell(kind: int, label: str) -> Patch:
+        return Patch(facecolor=colors[kind], edgecolor=theme.grid_color, linewidth=0.6 * lw, label=label)
+
+    def tap(filled: bool, label: str) -> Line2D:
+        return Line2D([], [], ls="none", marker="s", ms=8 * lw ** 0.5, mew=1.8 * lw, mec=theme.accent,
+                      mfc=theme.accent if filled else "none", label=label)
+
+    return [
+        cell(PIXEL, "input pixel"), cell(PADDING, "padding (zero)"), cell(INSERTED, "inserted zero"),
+        cell(CROPPED, "cropped (p > d(k−1))"),
+        Patch(facecolor="none", edgecolor="#333333", linewidth=2.0 * lw, label="input border"),
+        Patch(facecolor="none", edgecolor="#555555", linestyle="--", linewidth=1.0 * lw, label="padded grid"),
+        tap(True, "tap reading a pixel"), tap(False, "tap reading a zero"),
+        Patch(facecolor="none", edgecolor=theme.accent, linestyle="--", linewidth=2.0 * lw, label="kernel footprint"),
+        Patch(facecolor=mix(theme.accent, 0.8), edgecolor=theme.accent, linewidth=2 * lw, label="selected output"),
+    ]
+
+
+def draw_legend(fig: Figure, bbox: tuple[float, float, float, float], theme: Theme | None = None,
+                ncol: int = 5) -> Legend:
+    """The grids' legend drawn into ``fig`` (a static artist: a slide exported from the figure keeps it).
+
+    Args:
+        fig: the figure.
+        bbox: ``(left, bottom, width, height)`` in figure coordinates of the legend's box.
+        theme: sizes and colours; the global theme when None.
+        ncol: columns of entries.
+    """
+    theme = theme or get_theme()
+    return fig.legend(handles=legend_handles(theme), loc="center", bbox_to_anchor=bbox, ncol=ncol, frameon=False,
+                      fontsize=theme.font_size - 2, handlelength=1.4, handletextpad=0.4, columnspacing=1.0,
+                      borderaxespad=0.0, borderpad=0.1, labelspacing=0.3)
+
+
+# --------------------------------------------------------------------------- transposed overlap (checkerboard)
+def _overlap_scale(vmax: int, theme: Theme) -> tuple:
+    """A discrete colormap with one colour per count 0..vmax, and its norm."""
+    cmap = matplotlib.colormaps[theme.cmap].resampled(vmax + 1)
+    return cmap, BoundaryNorm(np.arange(-0.5, vmax + 1.5), cmap.N)
+
+
+class _Digits:
+    """Glyph outlines of short labels, centred on the origin, in points (one :class:`TextPath` per text, kept).
+
+    All labels of a heatmap then draw as one :class:`PathCollection`: a hundred numbers cost one
+    artist, not a hundred texts with their layout.
+    """
+
+    def __init__(self, size: float) -> None:
+        self.size = size
+        self._paths: dict[str, Path] = {}
+
+    def __call__(self, text: str) -> Path:
+        if text not in self._paths:
+            path = TextPath((0, 0), text, size=self.size)
+            (x0, y0), (x1, y1) = path.get_extents().get_points()
+            height = TextPath((0, 0), "0", size=self.size).get_extents().height  # centre on the digits' height
+            self._paths[text] = Path(path.vertices - [(x0 + x1) / 2, y0 + height / 2], path.codes)
+        return self._paths[text]
+
+
+@dataclass
+class OverlapView:
+    """A transposed convolution's overlap counts: heatmap, value labels, interior box, integer colour bar.
+
+    The heatmap fills the unit square whatever the output size; the colour bar shows one colour per
+    count from 0 to the largest count and changes only when that largest count changes. Every
+    cell carries its count while the output is at most ``max_labels`` pixels on a side.
+
+    Attributes:
+        labels: the counts' glyphs, one path per cell, as one collection.
+        shown: the label texts drawn, row by row (empty when the grid is too large for labels).
+    """
+
+    ax: Axes
+    theme: Theme
+    image: AxesImage
+    labels: PathCollection
+    interior: Rectangle
+    colorbar: Colorbar
+    max_labels: int
+    digits: _Digits
+    vmax: int = -1
+    shown: list[str] = field(default_factory=list)
+
+    @property
+    def artists(self) -> list:
+        """The artists :meth:`update` changes (the colour bar is static: see the return of update)."""
+        return [self.image, self.interior, self.labels]
+
+    def update(self, result: TransposedOverlap) -> bool:
+        """Show ``result``'s counts.
+
+        Returns:
+            True when the colour range changed (the colour bar is static: a painter must redraw its background).
+        """
+        counts = result.counts.numpy()
+        rows, cols = counts.shape
+        cell = 1.0 / max(rows, cols)
+        left, top = (1 - cols * cell) / 2, (1 - rows * cell) / 2
+        self.image.set_data(counts)
+        self.image.set_extent((left, left + cols * cell, top + rows * cell, top))
+        vmax = max(1, int(counts.max()))
+        changed = vmax != self.vmax
+        if changed:  # the colour bar follows the image through its callbacks
+            self.vmax = vmax
+            cmap, norm = _overlap_scale(vmax, self.theme)
+            self.image.set_cmap(cmap)
+            self.image.set_norm(norm)
+            ticks = MaxNLocator(integer=True, nbins=min(vmax + 1, 8)).tick_values(0, vmax)
+            self.colorbar.set_ticks([int(t) for t in ticks if 0 <= t <= vmax])
+        (y0, y1), (x0, x1) = result.interior
+        self.interior.set_bounds(left + x0 * cell, top + y0 * cell, (x1 - x0) * cell, (y1 - y0) * cell)
+        self.interior.set_visible(y1 > y0 and x1 > x0)
+        self._update_labels(counts, left, top, cell)
+        return changed
+
+    def _update_labels(self, counts: np.ndarray, left: float, top: float, cell: float) -> None:
+        rows, cols = counts.shape
+        if max(rows, cols) > self.max_labels:
+            self.shown = []
+            self.labels.set_paths([])
+            return
+        self.shown = [str(int(v)) for v in counts.flatten()]
+        scale = Affine2D().scale(self.ax.figure.dpi / 72)  # glyphs in points -> pixels
+        self.labels.set_paths([scale.transform_path(self.digits(t)) for t in self.shown])
+        r, c = np.divmod(np.arange(rows * cols), cols)
+        self.labels.set_offsets(np.stack([left + (c + 0.5) * cell, top + (r + 0.5) * cell], -1))  # (rows*cols, 2)
+        rgba = self.image.get_cmap()(self.image.norm(counts.flatten()))  # (rows*cols, 4)
+        light = rgba[:, :3] @ np.array([0.299, 0.587, 0.114]) > 0.5
+        self.labels.set_facecolor(np.where(light[:, None], to_rgba("black"), to_rgba("white")))
+
+
+def draw_overlap(ax: Axes, cax: Axes, result: TransposedOverlap, theme: Theme | None = None,
+                 max_labels: int = 13) -> OverlapView:
+    """Draw the overlap counts of ``result`` in ``ax`` with an integer colour bar in ``cax``.
+
+    Every cell is labelled with its count while the output is at most ``max_labels`` pixels on a
+    side (larger grids keep the colour bar only: the labels would not fit). The dashed box is the
+    interior, where every pixel could be reached by a full kernel.
+    """
+    theme = theme or get_theme()
+    unit_square(ax, frame=False)
+    cmap, norm = _overlap_scale(1, theme)
+    image = ax.imshow(np.zeros((1, 1)), cmap=cmap, norm=norm, interpolation="nearest", extent=(0, 1, 1, 0),
+                      zorder=1)
+    ax.set_xlim(0, 1)  # imshow may have touched the limits
+    ax.set_ylim(1, 0)
+    interior = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ls="--", lw=2.0 * theme.line_scale,
+                                      ec=theme.accent, zorder=3))
+    labels = PathCollection([], offsets=np.zeros((0, 2)), offset_transform=ax.transData, edgecolors="none",
+                            transform=IdentityTransform(), zorder=4)  # glyphs in pixels, placed at data points
+    ax.add_collection(labels, autolim=False)
+    colorbar = Colorbar(cax, image, orientation="vertical")
+    cax.tick_params(labelsize=theme.font_size - 2, length=3, pad=2)
+    colorbar.set_label("taps landing on the pixel", fontsize=theme.font_size - 2, labelpad=4)
+    view = OverlapView(ax=ax, theme=theme, image=image, labels=labels, interior=interior, colorbar=colorbar,
+                       max_labels=max_labels, digits=_Digits(theme.font_size - 2))
     view.update(result)
     return view
