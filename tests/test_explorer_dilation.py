@@ -8,8 +8,10 @@ import matplotlib
 matplotlib.use("Agg")
 
 import math  # noqa: E402
+import warnings  # noqa: E402
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -18,11 +20,12 @@ from explainer.explorers.dilation import (  # noqa: E402
     EDGE_KERNELS,
     HYBRID_SCHEDULES,
     MASKS,
+    ZOOM_HALF,
     deformation_explorer,
     dilation_explorer,
 )
 from explainer.deformable import affine_offsets, deform_conv2d, random_offsets  # noqa: E402
-from explainer.sampling import sampling_positions, stacked_coverage  # noqa: E402
+from explainer.sampling import hdc_max_gap, sampling_positions, stacked_coverage  # noqa: E402
 from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
 
@@ -180,3 +183,83 @@ def test_bad_options_and_presentation():
     big = dilation_explorer(presentation=True)
     assert big.theme.presentation and big.painter.size[0] > dilation_explorer(presentation=False).painter.size[0]
     assert len(MASKS) == 3 and len(HYBRID_SCHEDULES) >= 2
+
+
+@pytest.mark.parametrize("k,d", [(3, 2), (4, 1), (4, 3), (2, 5), (5, 2)])
+def test_dilation_taps_are_what_conv2d_padding_same_reads(k, d):
+    """The shown taps of unit (y, x) are the pixels F.conv2d(padding="same") weighs for output (y, x), for odd
+    and even (k-1)d; the info text says the padding correctly (no symmetric padding when (k-1)d is odd)."""
+    ex = dilation_explorer(kernel_size=k, dilation=d)
+    r = ex.result
+    before, after = r.padding
+    assert before + after == (k - 1) * d and after - before == (k - 1) * d % 2
+    g = torch.Generator().manual_seed(k + 10 * d)
+    x = torch.randn(1, 1, 64, 64, dtype=torch.float64, generator=g)
+    w = torch.randn(1, 1, k, k, dtype=torch.float64, generator=g)
+    with warnings.catch_warnings():  # odd (k-1)d: PyTorch warns (once) that it pads a copy of the input
+        warnings.simplefilter("ignore", UserWarning)
+        y = F.conv2d(x, w, padding="same", dilation=d)
+    cy, cx = r.centre
+    taps = r.taps.long()
+    assert ((taps >= 0) & (taps < 64)).all()  # the centre unit reads no padding
+    torch.testing.assert_close(y[0, 0, cy, cx], (x[0, 0, taps[:, 0], taps[:, 1]] * w.flatten()).sum())
+    if (k - 1) * d % 2:
+        assert "no symmetric padding keeps the size" in ex.info.value
+        assert f"puts {before} top/left and {after} bottom/right" in ex.info.value
+    else:
+        assert f"padding (k−1)d/2 = {before} on each side" in ex.info.value
+
+
+def test_dilation_info_says_why_the_hybrid_schedule_covers_or_not():
+    """The gridding line names the real condition (common factor, HDC's gap bound M_2 <= k) and agrees with the
+    coverage the panel shows, for every kernel size and schedule."""
+    for k in range(2, 6):
+        for label, schedule in HYBRID_SCHEDULES:
+            ex = dilation_explorer(kernel_size=k, hybrid=label)
+            r, info = ex.result, ex.info.value
+            assert r.hdc_gap == hdc_max_gap(schedule)
+            if math.gcd(*schedule) > 1:
+                assert r.holes_hybrid > 0 and f"share the factor {math.gcd(*schedule)}" in info
+            elif "(HDC)" in info:
+                assert r.holes_hybrid == 0 and r.hdc_gap <= k
+            else:
+                assert "yet" in info or "no gap is wider" in info
+                assert (r.holes_hybrid > 0) == ("yet" in info)
+            assert f"{int(r.coverage_equal.max())} paths reach one pixel" in info
+
+
+def test_deformation_zoom_separates_the_taps_and_marks_its_region():
+    ex = deformation_explorer()  # scale 2: taps about 2 px apart, a few screen pixels on the 48 px photo
+    r = ex.result
+
+    def spacing(ax, points):
+        screen = ax.transData.transform(points[:, [1, 0]].double().numpy())  # (9, 2) display pixels
+        dist = np.hypot(*(screen[:, None] - screen[None]).transpose(2, 0, 1))
+        return dist[np.triu_indices(9, 1)].min()
+
+    (uy, ux), h = r.unit, ZOOM_HALF
+    zoomed = r.deformed - torch.tensor([uy - h, ux - h], dtype=r.deformed.dtype)
+    assert spacing(ex.zoom_ax, zoomed) > 3 * spacing(ex.axes[0], r.deformed)  # magnified: the taps separate
+    np.testing.assert_allclose(ex.zoom.taps.taps.get_offsets(), zoomed.numpy()[:, ::-1], atol=1e-5)
+    box = ex.taps.footprint
+    assert box.get_visible() and box.get_bbox().bounds == pytest.approx((ux - h - 0.5, uy - h - 0.5, 2 * h + 1, 2 * h + 1))
+    before = ex.png()
+    ex.click(*ex.painter.data_to_pixel(ex.axes[2], 10.0, 30.0))
+    assert ex.result.unit == (30, 10) and ex.png() != before
+    assert ex.taps.footprint.get_bbox().bounds == pytest.approx((10 - h - 0.5, 30 - h - 0.5, 2 * h + 1, 2 * h + 1))
+    crop = ex.zoom.taps.photo.get_array()[..., 0]
+    np.testing.assert_allclose(crop, ex.photo[0, 30 - h:31 + h, 10 - h:11 + h].numpy(), atol=1e-6)
+    ex.click(*ex.painter.data_to_pixel(ex.zoom_ax, 1.0, 1.0))  # the zoom is not a map of units: nothing moves
+    assert ex.result.unit == (30, 10)
+
+
+def test_deformation_colours_are_fixed_and_every_picture_fits_a_projector_page():
+    ex = deformation_explorer()
+    clim = ex.plain.get_clim()
+    for kernel in EDGE_KERNELS:
+        ex.set(kernel=kernel)
+        assert ex.plain.get_clim() == ex.deformed.get_clim() == clim  # one colourbar for every kernel
+        assert max(abs(ex.result.plain.min()), ex.result.plain.max()) <= clim[1]
+    for factory in (dilation_explorer, deformation_explorer):
+        big = factory(presentation=True)
+        assert big.painter.size[0] <= 1200, (factory.__name__, big.painter.size)

@@ -4,6 +4,7 @@ compute says, no pyplot figure left open."""
 from __future__ import annotations
 
 import matplotlib
+import matplotlib.colors
 
 matplotlib.use("Agg")
 
@@ -19,8 +20,13 @@ from _oracles import rotation  # noqa: E402
 from explainer.deformable import affine_offsets, random_offsets  # noqa: E402
 from explainer.sampling import sampling_positions, stacked_coverage  # noqa: E402
 from explainer.views.dilation import (  # noqa: E402
+    HOLE_COLOUR,
     coverage_rgba,
     draw_coverage,
+    draw_coverage_scale,
+    draw_feature_scale,
+    draw_zoom,
+    update_zoom,
     draw_feature_map,
     OffsetArrows,
     draw_offset_field,
@@ -180,3 +186,45 @@ def test_unit_markers_box_the_unit_on_every_map_at_any_dpi(dpi):
         ring = rgb[row - int(half) - 2:row + int(half) + 3, col - int(half) - 2:col + int(half) + 3]
         assert (ring.sum(axis=-1) < 60).any(), "no black outline around the unit"
         assert not (rgb[row, col].sum() < 60), "the square is hollow"
+
+
+def test_coverage_scale_is_the_key_of_coverage_rgba():
+    """The colourbar's colours are the heatmap's: a share v of the panel's most paths is coloured like a
+    cell with v * max paths; below 0 (a hole) the triangle shows the hole colour."""
+    fig = new_figure(3, 3)
+    bar = draw_coverage_scale(fig.add_axes((0.8, 0.2, 0.05, 0.6)))
+    counts = torch.tensor([[1.0, 4.0, 16.0, 0.0]])  # shares 1/16, 1/4, 1 and a hole
+    rgba = coverage_rgba(counts, 4, "viridis")[1]  # the row sits centred in the 4 x 4 square
+    for share, cell in ((1 / 16, rgba[0]), (0.25, rgba[1]), (1.0, rgba[2])):
+        np.testing.assert_allclose(np.array(bar.cmap(bar.norm(share))) * 255, cell, atol=3)
+    assert bar.cmap(bar.norm(-0.5)) == matplotlib.colors.to_rgba(HOLE_COLOUR) and tuple(rgba[3][:3]) == (240, 128, 128)
+    assert bar.extend == "min" and [t.get_text() for t in bar.ax.get_yticklabels()] == ["5%", "25%", "50%", "100%"]
+    Painter(fig).frame()
+
+
+def test_feature_scale_uses_the_maps_fixed_limits():
+    fig = new_figure(3, 3)
+    image = draw_feature_map(fig.add_axes((0.1, 0.1, 0.6, 0.8)), torch.randn(5, 6), 3.0)
+    bar = draw_feature_scale(fig.add_axes((0.8, 0.1, 0.05, 0.8)), image, label="y")
+    assert (bar.norm.vmin, bar.norm.vmax) == (-3.0, 3.0) and bar.cmap.name == image.get_cmap().name
+    assert bar.extend == "both" and bar.ax.get_ylabel() == "y"
+    Painter(fig).frame()
+
+
+def test_zoom_crops_around_the_unit_with_zero_padding_and_shifts_the_taps():
+    fig = new_figure(3, 3)
+    ax = fig.add_subplot()
+    image = synthetic_image(16, grayscale=True)  # (1, 16, 16)
+    zoom = draw_zoom(ax, image, 3, (3, 3))
+    assert ax.get_xlim() == (-0.5, 6.5) and all(a.get_visible() for a in zoom.animated[:4])
+    taps = sampling_positions(16, 3, padding=1, offset=random_offsets(3, 16, 0.7, seed=0)[0])[1, 14]  # (9, 2)
+    regular = sampling_positions(16, 3, padding=1)[1, 14]
+    update_zoom(zoom, image, (1, 14), taps, (3, 3), regular=regular, selected=2)
+    crop = zoom.taps.photo.get_array()  # (7, 7, 3): rows -2..4, columns 11..17 of the image
+    np.testing.assert_allclose(crop[2:, :5, 0], image[0, 0:5, 11:16].numpy(), atol=1e-6)
+    assert (crop[:2] == 0).all() and (crop[:, 5:] == 0).all()  # beyond the image: the zero padding
+    np.testing.assert_allclose(zoom.taps.taps.get_offsets(), (taps - torch.tensor([-2.0, 11.0])).numpy()[:, ::-1],
+                               atol=1e-6)
+    np.testing.assert_allclose(zoom.taps.selected.get_offsets(), zoom.taps.taps.get_offsets()[2:3])
+    assert len(zoom.taps.regular.get_segments()) == 12
+    Painter(fig).frame()

@@ -3,11 +3,12 @@
 * :func:`dilation_explorer`: the taps of a k x k kernel with dilation 1..6 on the photo (click
   to move it), the effective kernel ``k + (k-1)(d-1)`` and the field of three stacked layers,
   and the gridding artefact of three equal dilations against a hybrid schedule such as 1, 2, 5
-  (Wang et al. 2018, https://arxiv.org/abs/1702.08502) as coverage heatmaps.
+  (Wang et al. 2018, https://arxiv.org/abs/1702.08502) as coverage heatmaps with their colourbar.
 * :func:`deformation_explorer`: scale, rotation, shear and seeded random offsets (Dai et al.
   2017, https://arxiv.org/abs/1703.06211), the deformed grid of a clicked output unit, the offset
-  field of one tap as arrows, an edge detector's output with and without deformation, and a
-  DCNv2 mask as per-tap opacity.
+  field of one tap as arrows, an edge detector's output with and without deformation (one
+  colourbar), a DCNv2 mask as per-tap opacity, and a magnified inset of the clicked unit's
+  neighbourhood where taps that overlap at full size separate.
 """
 
 from __future__ import annotations
@@ -23,20 +24,24 @@ from explainer._validate import check_choice, check_int
 from explainer.deformable import affine_offsets, deform_conv2d, random_offsets
 from explainer.explorers._kit import Explorer, Kept, dropdown, float_slider, int_slider
 from explainer.paint import Painter, new_figure
-from explainer.sampling import sampling_positions, stacked_coverage
+from explainer.sampling import hdc_max_gap, same_padding, sampling_positions, stacked_coverage
 from explainer.sizes import effective_kernel_size
 from explainer.theme import Theme, get_theme
 from explainer.views.dilation import (
     draw_coverage,
+    draw_coverage_scale,
     draw_feature_map,
+    draw_feature_scale,
     draw_offset_field,
     draw_taps,
     draw_unit_markers,
+    draw_zoom,
     update_coverage,
     update_feature_map,
     update_offset_field,
     update_taps,
     update_unit_markers,
+    update_zoom,
 )
 
 __all__ = [
@@ -44,6 +49,7 @@ __all__ = [
     "EDGE_KERNELS",
     "MASKS",
     "OFFSET_RANGES",
+    "ZOOM_HALF",
     "DilationState",
     "DeformationState",
     "DilationExplorer",
@@ -70,6 +76,9 @@ OFFSET_RANGES: dict[str, tuple[float, float, float]] = {
 # Offset settings whose (offset, mask, output) the deformation explorer keeps: about 0.25 MB each at
 # the default 48 x 48 input, 4 MB at the largest (128 x 128).
 KEPT_DEFORMATIONS = 16
+# The deformation explorer's inset shows (2 * ZOOM_HALF + 1) pixels square around the selected unit:
+# enough for the taps of scale 2 with any rotation and shear, and some noise.
+ZOOM_HALF = 5
 
 
 # --------------------------------------------------------------------------- dilation
@@ -80,18 +89,24 @@ class DilationState:
     Attributes:
         kernel_size, dilation: the single layer's settings.
         effective: ``k + (k-1)(d-1)``, the span of the dilated kernel.
-        centre: ``(y, x)`` pixel the kernel is centred on.
+        centre: ``(y, x)`` pixel of output unit of a "same"-size convolution whose taps are shown
+            (for an even ``k`` the kernel's middle lies half a pixel below and right of it).
+        padding: ``(before, after)`` "same" padding, :func:`~explainer.sampling.same_padding`
+            (unequal when ``(k-1)d`` is odd; the taps use ``before``, as ``padding="same"`` does).
         taps: ``(k*k, 2)`` tap coordinates ``(y, x)`` on the photo.
         equal, hybrid: the two 3-layer dilation schedules compared.
         coverage_equal, coverage_hybrid: their :func:`~explainer.sampling.stacked_coverage` maps.
         field_equal, field_hybrid: receptive fields ``1 + sum d_l (k-1)``.
         holes_equal, holes_hybrid: pixels inside each field that no path reaches.
+        hdc_gap: :func:`~explainer.sampling.hdc_max_gap` ``M_2`` of the hybrid schedule (no holes
+            when it is at most ``k`` and the schedule starts at 1).
     """
 
     kernel_size: int
     dilation: int
     effective: int
     centre: tuple[int, int]
+    padding: tuple[int, int]
     taps: torch.Tensor
     equal: tuple[int, int, int]
     hybrid: tuple[int, int, int]
@@ -101,6 +116,7 @@ class DilationState:
     field_hybrid: int
     holes_equal: int
     holes_hybrid: int
+    hdc_gap: int
 
 
 class DilationExplorer(Explorer):
@@ -127,10 +143,11 @@ class DilationExplorer(Explorer):
         }
         first = self._compute({name: c.value for name, c in controls.items()})
         fig = new_figure(8.4, 3.0, theme=theme)
-        ax_photo = fig.add_axes((0.005, 0.02, 0.32, 0.86))
-        ax_equal = fig.add_axes((0.345, 0.02, 0.31, 0.86))
-        ax_hybrid = fig.add_axes((0.675, 0.02, 0.31, 0.86))
-        ax_photo.set_title("taps on the photo (click to move)", fontsize=theme.font_size)
+        ax_photo = fig.add_axes((0.005, 0.02, 0.3, 0.86))
+        ax_equal = fig.add_axes((0.315, 0.02, 0.28, 0.86))
+        ax_hybrid = fig.add_axes((0.605, 0.02, 0.28, 0.86))
+        draw_coverage_scale(fig.add_axes((0.893, 0.2, 0.018, 0.68)), theme=theme)
+        ax_photo.set_title("taps of one unit\n(click to move)", fontsize=theme.font_size)
         self.taps = draw_taps(ax_photo, self.photo, first.taps, (first.kernel_size,) * 2, theme=theme)
         size = self._coverage_size(first)
         self.equal_image, self.equal_title = draw_coverage(ax_equal, first.coverage_equal, size, theme=theme)
@@ -153,8 +170,8 @@ class DilationExplorer(Explorer):
         size = self._coverage_size(state)
         update_coverage(self.equal_image, state.coverage_equal, size, self.theme.cmap)
         update_coverage(self.hybrid_image, state.coverage_hybrid, size, self.theme.cmap)
-        self.equal_title.set_text(f"{d},{d},{d}: {state.holes_equal} holes")
-        self.hybrid_title.set_text(f"{values['hybrid'].replace(' ', '')}: {state.holes_hybrid} holes")
+        self.equal_title.set_text(_coverage_title(state.equal, state.holes_equal))
+        self.hybrid_title.set_text(_coverage_title(state.hybrid, state.holes_hybrid))
         self.result = state
         self.info.value = _dilation_info(state)
 
@@ -173,12 +190,13 @@ class DilationExplorer(Explorer):
     def _state(self, values: dict[str, Any]) -> DilationState:
         k, d = values["kernel_size"], values["dilation"]
         hybrid = dict(HYBRID_SCHEDULES)[values["hybrid"]]
-        pad = (k - 1) * d // 2  # "same" padding: output unit (y, x) is centred on pixel (y, x)
-        taps = sampling_positions(self.input_size, k, padding=pad, dilation=d)[self.centre]  # (k*k, 2)
+        pad = same_padding(k, d)  # output unit (y, x) reads around pixel (y, x), as padding="same" pads
+        taps = sampling_positions(self.input_size, k, padding=pad[0], dilation=d)[self.centre]  # (k*k, 2)
         equal = (d, d, d)
         cov_e, cov_h = self._coverage(k, equal), self._coverage(k, hybrid)
         return DilationState(
-            kernel_size=k, dilation=d, effective=effective_kernel_size(k, d), centre=self.centre, taps=taps,
+            kernel_size=k, dilation=d, effective=effective_kernel_size(k, d), centre=self.centre, padding=pad,
+            taps=taps, hdc_gap=hdc_max_gap(hybrid),
             equal=equal, hybrid=hybrid, coverage_equal=cov_e, coverage_hybrid=cov_h,
             field_equal=cov_e.shape[0], field_hybrid=cov_h.shape[0],
             holes_equal=int((cov_e == 0).sum()), holes_hybrid=int((cov_h == 0).sum()))
@@ -192,20 +210,44 @@ class DilationExplorer(Explorer):
         return max(state.field_equal, state.field_hybrid)
 
 
+def _coverage_title(schedule: tuple[int, ...], holes: int) -> str:
+    return f"{','.join(map(str, schedule))}: {holes} holes"  # short: title glyphs are redrawn on every move
+
+
+def _padding_text(k: int, d: int, pad: tuple[int, int]) -> str:
+    """The "same" padding, said correctly for every k and d."""
+    if pad[0] == pad[1]:
+        return f"same size: padding (k−1)d/2 = {pad[0]} on each side"
+    return (f"same size: total padding (k−1)d = {pad[0] + pad[1]} is odd, so no symmetric padding keeps the size; "
+            f"PyTorch's padding='same' puts {pad[0]} top/left and {pad[1]} bottom/right")
+
+
 def _dilation_info(s: DilationState) -> str:
     k, d = s.kernel_size, s.dilation
     growth_e = " → ".join(str(1 + sum(x * (k - 1) for x in s.equal[:i])) for i in range(1, 4))
     growth_h = " → ".join(str(1 + sum(x * (k - 1) for x in s.hybrid[:i])) for i in range(1, 4))
     hybrid = ", ".join(map(str, s.hybrid))
+    g = math.gcd(*s.hybrid)
+    if g > 1:
+        why = f"they share the factor {g}, so only multiples of {g} are read"
+    elif k == 2:  # HDC's recursion is written for 3-tap layers
+        why = "no common factor; " + ("no gap is wider than the 2-tap layers bridge" if s.holes_hybrid == 0
+                                      else "yet a 2-tap kernel cannot bridge its gaps")
+    elif s.hdc_gap <= k and s.hybrid[0] == 1:
+        why = f"no common factor, first d = 1 and the largest gap M<sub>2</sub> = {s.hdc_gap} ≤ k = {k} (HDC)"
+    else:
+        why = f"no common factor, yet the largest gap M<sub>2</sub> = {s.hdc_gap} exceeds k = {k} (HDC's bound)"
     return (
         f"<b>effective kernel</b> k + (k−1)(d−1) = {k} + {k - 1}·{d - 1} = <b>{s.effective}</b> "
-        f"with only {k * k} weights (dashed box); same padding (k−1)d/2 = {(k - 1) * d // 2}<br>"
-        f"<b>field of 3 layers</b> 1 + Σ d<sub>l</sub>(k−1): equal {d}, {d}, {d}: {growth_e} (dotted box); "
+        f"with only {k * k} weights (dashed box); {_padding_text(k, d, s.padding)}<br>"
+        f"<b>field of 3 layers</b> r = 1 + Σ d<sub>l</sub>(k−1): equal {d}, {d}, {d}: {growth_e} (dotted box); "
         f"hybrid {hybrid}: {growth_h}<br>"
         f"<b>gridding</b>: with equal dilations only pixels whose offset from the centre is a multiple of "
-        f"gcd = {math.gcd(*s.equal)} are ever read: <b>{s.holes_equal}</b> of {s.field_equal ** 2} field pixels are "
-        f"holes (red); the hybrid schedule leaves <b>{s.holes_hybrid}</b> of {s.field_hybrid ** 2}. "
-        "Colour: number of paths from the pixel to the output unit (square-root scale)."
+        f"d = {d} are ever read: <b>{s.holes_equal}</b> of {s.field_equal ** 2} field pixels are "
+        f"holes (red); the hybrid schedule leaves <b>{s.holes_hybrid}</b> of {s.field_hybrid ** 2}: {why}. "
+        "Colour: paths from the pixel to the output unit, as a share of the panel's most (square-root scale): "
+        f"at most {int(s.coverage_equal.max())} paths reach one pixel for {d}, {d}, {d}, "
+        f"{int(s.coverage_hybrid.max())} for {hybrid}."
     )
 
 
@@ -293,21 +335,31 @@ class DeformationExplorer(Explorer):
         self._weights: dict[str, torch.Tensor] = {}  # (1, 1, 3, 3) per edge kernel
         self._kept = Kept(KEPT_DEFORMATIONS)  # (offset, mask, output) per setting of the offsets
         first = self._compute(self._values(controls))
-        fig = new_figure(9.0, 2.75, theme=theme)
-        axes = [fig.add_axes((0.005 + 0.25 * i, 0.02, 0.24, 0.82)) for i in range(4)]
-        for ax, title in zip(axes, ("deformed taps (click a unit)", "offsets of one tap", "ordinary conv",
-                                    "deformable conv")):
+        # One colour range for every kernel, so that the colourbar never changes.
+        self.vmax = max(_colour_limit(self._plain(name, self._weight(name))) for name in EDGE_KERNELS)
+        fig = new_figure(8.6, 2.05, theme=theme)
+        left, width, gap = 0.004, 0.178, 0.0085
+        boxes = [(left + (width + gap) * i, 0.02, width, 0.82) for i in range(5)]
+        ax_taps, self.zoom_ax, ax_arrows, ax_plain, ax_deformed = (fig.add_axes(box) for box in boxes)
+        self.axes = [ax_taps, ax_arrows, ax_plain, ax_deformed]  # the panels a click picks a unit on
+        titles = ("taps (click a unit)", f"zoom: {2 * ZOOM_HALF + 1}×{2 * ZOOM_HALF + 1} px", "offsets of one tap",
+                  "ordinary conv", "deformable conv")
+        for ax, title in zip((ax_taps, self.zoom_ax, ax_arrows, ax_plain, ax_deformed), titles):
             ax.set_title(title, fontsize=theme.font_size)
-        self.axes = axes
-        self.taps = draw_taps(axes[0], self.photo, first.deformed, (3, 3), regular=first.regular, theme=theme)
+        self.taps = draw_taps(ax_taps, self.photo, first.deformed, (3, 3), theme=theme)
+        for part in (self.taps.mesh, self.taps.regular, self.taps.selected):  # drawn in the zoom, where taps separate
+            part.set_visible(False)
+        self.zoom = draw_zoom(self.zoom_ax, self.photo, ZOOM_HALF, (3, 3), theme=theme)
         tails = self._grid[..., first.tap, :].reshape(-1, 2)  # (N, 2)
-        self.quiver = draw_offset_field(axes[1], self.photo, tails, self._arrows(first), theme=theme)
-        vmax = _colour_limit(first.plain)
-        self.plain = draw_feature_map(axes[2], first.plain, vmax, theme=theme)
-        self.deformed = draw_feature_map(axes[3], first.deformed_output, vmax, theme=theme)
-        self.markers = draw_unit_markers(axes[2:], theme=theme)
+        self.quiver = draw_offset_field(ax_arrows, self.photo, tails, self._arrows(first), theme=theme)
+        self.plain = draw_feature_map(ax_plain, first.plain, self.vmax, theme=theme)
+        self.deformed = draw_feature_map(ax_deformed, first.deformed_output, self.vmax, theme=theme)
+        draw_feature_scale(fig.add_axes((left + (width + gap) * 5, 0.1, 0.012, 0.68)), self.plain, theme=theme,
+                           label="edge response y")
+        self.markers = draw_unit_markers(self.axes[2:], theme=theme)
         painter = Painter(fig)
-        painter.animate(self.taps.animated, self.quiver, self.plain, self.deformed, self.markers)
+        painter.animate(self.taps.animated, self.zoom.animated, self.quiver, self.plain, self.deformed,
+                        self.markers)
         super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
         self.enable_clicks()
 
@@ -319,13 +371,16 @@ class DeformationExplorer(Explorer):
     def render(self, values: dict[str, Any]) -> None:
         state = self._compute(values)
         alpha = None if state.mask is None else state.mask[0, :, state.unit[0], state.unit[1]]
-        update_taps(self.taps, state.deformed, (3, 3), regular=state.regular, alpha=alpha, selected=state.tap)
+        (uy, ux), h = state.unit, ZOOM_HALF
+        update_taps(self.taps, state.deformed, (3, 3), alpha=alpha,
+                    footprint=(uy - h, ux - h, uy + h, ux + h))  # the zoomed square
+        update_zoom(self.zoom, self.photo, state.unit, state.deformed, (3, 3), regular=state.regular, alpha=alpha,
+                    selected=state.tap)
         tails = self._grid[..., state.tap, :].reshape(-1, 2)  # (N, 2)
         self.quiver.set_offsets(tails.numpy()[:, ::-1])
         update_offset_field(self.quiver, self._arrows(state))
-        vmax = _colour_limit(state.plain)
-        update_feature_map(self.plain, state.plain, vmax)  # the same tensor until the kernel changes: kept pixels
-        update_feature_map(self.deformed, state.deformed_output, vmax)
+        update_feature_map(self.plain, state.plain)  # the same tensor until the kernel changes: kept pixels
+        update_feature_map(self.deformed, state.deformed_output)
         update_unit_markers(self.markers, self.axes[2:], state.unit)
         self.result = state
         self.info.value = _deformation_info(values, state, self.step)
@@ -410,7 +465,7 @@ def _check_number(name: str, value: Any, minimum: float, maximum: float) -> floa
 
 
 def _colour_limit(plain: torch.Tensor) -> float:
-    """Both feature maps are coloured over ``[-v, v]`` with ``v = max |plain|`` of the current kernel."""
+    """``max |plain|``: both feature maps are coloured over ``[-v, v]``, ``v`` the largest over the kernels."""
     return float(plain.abs().max()) or 1.0
 
 

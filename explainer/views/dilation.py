@@ -15,9 +15,11 @@ import numpy as np
 import torch
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import LineCollection, PathCollection
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import FuncNorm, ListedColormap, Normalize, to_rgba
 from matplotlib.markers import MarkerStyle
-from matplotlib.colors import to_rgba
 from matplotlib.image import AxesImage
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
@@ -34,11 +36,16 @@ __all__ = [
     "coverage_rgba",
     "draw_coverage",
     "update_coverage",
+    "draw_coverage_scale",
+    "ZoomArtists",
+    "draw_zoom",
+    "update_zoom",
     "OffsetArrows",
     "draw_offset_field",
     "update_offset_field",
     "draw_feature_map",
     "update_feature_map",
+    "draw_feature_scale",
     "draw_unit_markers",
     "update_unit_markers",
 ]
@@ -135,7 +142,13 @@ def update_taps(artists: TapArtists, positions: torch.Tensor, kernel_size: tuple
     artists.label.set_visible(bool(label))
 
 
-def coverage_rgba(coverage: torch.Tensor, size: int, cmap: str, hole: str = "#f08080") -> np.ndarray:
+HOLE_COLOUR = "#f08080"
+# Coverage colours: the share of the panel's largest path count, on a square-root scale, drawn from
+# the colormap above its darkest 15% (so a single path still shows against the background).
+_COVERAGE_FLOOR = 0.15
+
+
+def coverage_rgba(coverage: torch.Tensor, size: int, cmap: str, hole: str = HOLE_COLOUR) -> np.ndarray:
     """``(R_h, R_w)`` path counts centred in a ``size x size`` uint8 RGBA array: zeros inside the field
     in ``hole``, counts on a square-root colour scale, outside the field transparent."""
     counts = coverage.detach().double().cpu().numpy()
@@ -143,7 +156,7 @@ def coverage_rgba(coverage: torch.Tensor, size: int, cmap: str, hole: str = "#f0
     if h > size or w > size:
         raise ValueError(f"coverage {counts.shape} does not fit in size {size}")
     level = np.sqrt(counts / counts.max()) if counts.max() > 0 else counts
-    rgba = colormaps[cmap](0.15 + 0.85 * level, bytes=True)  # (h, w, 4) uint8: cheaper to resample
+    rgba = colormaps[cmap](_COVERAGE_FLOOR + (1 - _COVERAGE_FLOOR) * level, bytes=True)  # (h, w, 4) uint8: cheaper to resample
     rgba[counts == 0] = np.round(np.array(to_rgba(hole)) * 255).astype(np.uint8)
     out = np.zeros((size, size, 4), dtype=np.uint8)
     top, left = (size - h) // 2, (size - w) // 2
@@ -168,6 +181,72 @@ def draw_coverage(ax: Axes, coverage: torch.Tensor, size: int, *, theme: Theme |
 def update_coverage(image: AxesImage, coverage: torch.Tensor, size: int, cmap: str | None = None) -> None:
     """Show new counts in an image drawn by :func:`draw_coverage`."""
     image.set_data(coverage_rgba(coverage, size, cmap or get_theme().cmap))
+
+
+def draw_coverage_scale(cax: Axes, *, theme: Theme | None = None, hole: str = HOLE_COLOUR) -> Colorbar:
+    """The key of :func:`coverage_rgba`: a colourbar of paths as a share of the panel's most (square-root
+    scale), with the hole colour (0 paths) in the triangle below it. Static: draw it once."""
+    theme = theme or get_theme()
+    base = colormaps[theme.cmap]
+    cmap = ListedColormap(base(np.linspace(_COVERAGE_FLOOR, 1, 256))).with_extremes(under=hole)
+    norm = FuncNorm((lambda v: np.sign(v) * np.sqrt(np.abs(v)), lambda u: np.sign(u) * np.square(u)), vmin=0.0,
+                    vmax=1.0)  # odd, so that values below 0 map below 0: the hole colour
+    bar = cax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, extend="min", extendfrac=0.12,
+                              ticks=[0.05, 0.25, 0.5, 1.0])
+    bar.ax.set_yticklabels(["5%", "25%", "50%", "100%"])
+    bar.ax.tick_params(labelsize=theme.font_size - 1, length=2, pad=1)
+    bar.set_label("paths (% of panel's most)", fontsize=theme.font_size - 1, labelpad=2)
+    bar.ax.text(0.0, -0.15, "0: hole", transform=bar.ax.transAxes, ha="left", va="top",
+                fontsize=theme.font_size - 1)
+    return bar
+
+
+@dataclass
+class ZoomArtists:
+    """Artists of :func:`draw_zoom`: the magnified crop of the photo and the taps over it."""
+
+    taps: TapArtists
+    half: int
+
+    @property
+    def animated(self) -> list:
+        return [self.taps.photo, *self.taps.animated]
+
+
+def draw_zoom(ax: Axes, image: torch.Tensor, half: int, kernel_size: tuple[int, int], *,
+              theme: Theme | None = None) -> ZoomArtists:
+    """A magnified ``(2 half + 1)``-pixel square of ``image`` around one unit, for taps that overlap at full size.
+
+    The axes keep fixed limits; :func:`update_zoom` swaps the crop and moves the taps, so a new unit
+    repaints only these artists. Pixels beyond the image show the zero padding (black).
+    """
+    theme = theme or get_theme()
+    side = 2 * half + 1
+    crop = image.new_zeros(image.shape[0], side, side)
+    taps = draw_taps(ax, crop, image.new_zeros(kernel_size[0] * kernel_size[1], 2), kernel_size, theme=theme)
+    for spine in ax.spines.values():
+        spine.set_visible(True)
+        spine.set_edgecolor(theme.accent)
+        spine.set_linestyle("--")
+        spine.set_linewidth(1.5 * theme.line_scale)
+    return ZoomArtists(taps=taps, half=half)
+
+
+def update_zoom(zoom: ZoomArtists, image: torch.Tensor, unit: tuple[int, int], positions: torch.Tensor,
+                kernel_size: tuple[int, int], *, regular: torch.Tensor | None = None,
+                alpha: torch.Tensor | None = None, selected: int | None = None) -> None:
+    """Show the square of ``image (C, H, W)`` centred on ``unit (y, x)`` with the taps ``positions (K, 2)``
+    (photo coordinates) over it; ``regular``, ``alpha`` and ``selected`` as for :func:`update_taps`."""
+    h, w = image.shape[-2:]
+    (uy, ux), half = unit, zoom.half
+    top, left = uy - half, ux - half
+    crop = image.new_zeros(image.shape[0], 2 * half + 1, 2 * half + 1)  # zero padding beyond the image
+    y0, y1, x0, x1 = max(top, 0), min(top + 2 * half + 1, h), max(left, 0), min(left + 2 * half + 1, w)
+    crop[:, y0 - top:y1 - top, x0 - left:x1 - left] = image[:, y0:y1, x0:x1]
+    zoom.taps.photo.set_data(image_array(crop))
+    origin = positions.new_tensor([top, left])
+    update_taps(zoom.taps, positions - origin, kernel_size, alpha=alpha, selected=selected,
+                regular=None if regular is None else regular - origin)
 
 
 class OffsetArrows(PathPatch):
@@ -286,6 +365,19 @@ def update_feature_map(image: AxesImage, fmap: torch.Tensor, vmax: float | None 
     if vmax is not None:
         image.set_clim(-vmax, vmax)
     image.set_data(fmap.detach().cpu().numpy())
+
+
+def draw_feature_scale(cax: Axes, image: AxesImage, *, theme: Theme | None = None, label: str = "output y"
+                       ) -> Colorbar:
+    """A colourbar for feature maps drawn by :func:`draw_feature_map` (their shared, fixed limits);
+    arrows at both ends say that values beyond the limits saturate. Static: draw it once."""
+    theme = theme or get_theme()
+    norm = Normalize(*image.get_clim())
+    bar = cax.figure.colorbar(ScalarMappable(norm=norm, cmap=image.get_cmap()), cax=cax, extend="both",
+                              extendfrac=0.06)
+    bar.ax.tick_params(labelsize=theme.font_size - 1, length=2, pad=1)
+    bar.set_label(label, fontsize=theme.font_size - 1, labelpad=2)
+    return bar
 
 
 def draw_unit_markers(axes: list[Axes], *, theme: Theme | None = None) -> PathCollection:
