@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
@@ -31,7 +32,7 @@ def test_builds_with_the_default_error_below_1e_3(ex):
     conv = F.conv2d(ex.photo, make_kernel("sobel x"), padding=1)
     torch.testing.assert_close(result.conv, conv)
     assert ex.photo.shape == (1, 1, 40, 40) and (ex.values["row"], ex.values["col"]) == (20, 20)
-    assert "9 of 9 heads peak on query + Δ_h" in ex.info.value
+    assert "9 of 9 heads peak on query + Δ_m" in ex.info.value
     assert f"{result.relative_error:.2e}" in ex.info.value
 
 
@@ -170,3 +171,26 @@ def test_after_any_walk_the_picture_is_a_fresh_explorers():
                                         query=(values["row"], values["col"]))
         assert ex.png() == fresh.png(), move
         assert ex.info.value == fresh.info.value, move
+
+
+def test_colour_ranges_are_fixed_so_the_colour_bars_stay_true():
+    """Outputs are drawn divided by max |conv| on [-1, 1], kernels divided by max |W|, the error on fixed decades:
+    whatever the kernel or sharpness, the static colour bars read right."""
+    ex = conv_attention_explorer(size=(17, 23))
+    for move in (dict(), dict(kernel="blur 5x5"), dict(sharpness=1.0), dict(kernel="random 3x3", seed=3)):
+        ex.set(**move)
+        conv = ex.result.conv[0, 0].numpy()
+        top = abs(conv).max()
+        assert ex.conv_view.image.get_clim() == ex.attention_view.image.get_clim() == (-1, 1)
+        assert ex.kernel_view.image.get_clim() == ex.effective_view.image.get_clim() == (-1, 1)
+        assert ex.difference_view.image.get_clim() == (module._FLOOR, 0)
+        np.testing.assert_allclose(ex.conv_view.image.get_array(), conv / top)
+        np.testing.assert_allclose(ex.attention_view.image.get_array(), ex.result.attention[0, 0].numpy() / top)
+        kernel = ex.result.layer.weight[0, 0].numpy()
+        assert np.nanmax(np.abs(ex.kernel_view.image.get_array())) == 1.0
+        assert np.nanmin(ex.kernel_view.image.get_array()) == kernel.min() / abs(kernel).max()
+    assert ex.last_error is None
+
+
+def test_fits_a_projector_page():
+    assert conv_attention_explorer(presentation=True).painter.size[0] <= 1200

@@ -14,7 +14,14 @@ from matplotlib.artist import Artist  # noqa: E402
 
 from explainer.attention.conv_attention import conv_as_attention  # noqa: E402
 from explainer.paint import Painter, new_figure  # noqa: E402
-from explainer.views.conv_attention import draw_head_maps, draw_pixels, head_windows, mosaic  # noqa: E402
+from explainer.views.conv_attention import (  # noqa: E402
+    WEIGHT_FLOOR,
+    draw_colorbar,
+    draw_head_maps,
+    draw_pixels,
+    head_windows,
+    mosaic,
+)
 
 
 def layer_maps(k=3, size=(7, 9), query=(3, 4), sharpness=30.0, pad_keys=True):
@@ -64,7 +71,27 @@ def test_head_maps_view_markers_sit_on_the_query_and_on_each_peak():
         assert (qr % 8, qc % 8) == (3, 3)  # the query is the centre of its tile
         head = tile[0] * 5 + tile[1]
         assert picture[tr, tc] == np.nanmax(windows[head])  # the dot sits on the head's peak
-    assert view.image.get_clim() == (0.0, pytest.approx(np.nanmax(windows)))
+    assert view.image.get_clim() == (WEIGHT_FLOOR, 1.0)  # fixed: the colour bar never changes
+    assert [t.get_text() for t in view.offsets_x] == ["-2", "-1", "0", "+1", "+2"]
+    assert [t.get_text() for t in view.offsets_y] == ["-2", "-1", "0", "+1", "+2"]
+    layer3, maps3 = layer_maps(k=3, size=(9, 11), query=(4, 5))
+    view.update(head_windows(maps3, (4, 5), layer3.padding, radius=3), layer3.offsets.numpy())
+    assert [t.get_text() for t in view.offsets_x if t.get_visible()] == ["-1", "0", "+1"]
+    assert plt.get_fignums() == []
+
+
+def test_colorbar_shows_the_fixed_range_and_is_not_tied_to_an_image():
+    fig = new_figure(3, 3)
+    ax = fig.add_axes((0.1, 0.1, 0.6, 0.8))
+    image = ax.imshow(np.zeros((3, 3)), cmap="magma", vmin=-10, vmax=0)
+    bar = draw_colorbar(fig.add_axes((0.8, 0.1, 0.05, 0.8)), "magma", (-10, 0), "log10 error",
+                        ticks=[-10, -5, 0], extend="min")
+    assert bar.mappable is not image and bar.norm.vmin == -10 and bar.norm.vmax == 0
+    assert [t.get_text() for t in bar.ax.get_yticklabels()] == ["−10", "−5", "0"]
+    image.set_data(np.full((3, 3), -3.0))  # moving the data leaves the bar alone
+    assert (bar.norm.vmin, bar.norm.vmax) == (-10, 0)
+    log = draw_colorbar(fig.add_axes((0.1, 0.02, 0.6, 0.04)), "viridis", (1e-3, 1), log=True, orientation="horizontal")
+    assert log.norm.vmin == 1e-3 and type(log.norm).__name__ == "LogNorm"
     assert plt.get_fignums() == []
 
 

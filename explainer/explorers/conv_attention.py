@@ -24,7 +24,7 @@ from explainer.attention.conv_attention import (
 from explainer.explorers._kit import Explorer, Kept, checkbox, dropdown, int_slider, one_torch_thread
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
-from explainer.views.conv_attention import draw_head_maps, draw_pixels, head_windows
+from explainer.views.conv_attention import WEIGHT_FLOOR, draw_colorbar, draw_head_maps, draw_pixels, head_windows
 
 __all__ = ["KERNELS", "ConvAttentionExplorer", "conv_attention_explorer", "make_kernel"]
 
@@ -99,24 +99,31 @@ class ConvAttentionExplorer(Explorer):
         self._comparisons = Kept(KEPT_COMPARISONS)  # (comparison, conv, attention, top, difference, kernel window, axis weights)
         self._photo_pixels = image[0, 0].numpy()
         h, w = image.shape[-2:]
-        # Small panels keep a move cheap: Agg pays per painted pixel.
-        fig = new_figure(8.6, 4.2, theme=theme)
-        ax_heads = fig.add_axes((0.01, 0.03, 0.33, 0.83))
-        ax = [fig.add_axes((0.37 + 0.212 * c, 0.53 - 0.48 * r, 0.2, 0.37)) for r in range(2) for c in range(3)]
+        # Small panels keep a move cheap: Agg pays per painted pixel. Every colour range is fixed
+        # (outputs divided by max |conv|, kernels by max |W|), so the colour bars are drawn once.
+        fig = new_figure(8.6, 4.4, theme=theme)
+        ax_heads = fig.add_axes((0.035, 0.2, 0.27, 0.68))
+        ax = [fig.add_axes((0.345 + 0.18 * c, 0.53 - 0.47 * r, 0.17, 0.35)) for r in range(2) for c in range(3)]
         empty = np.zeros((h, w))
         window = np.full((2 * RADIUS + 1,) * 2, np.nan)
         div = theme.diverging_cmap
-        heads_title = "each head's attention (tile = tap)\n□ query   • query + Δ_h"
+        heads_title = "each head's attention (tile = offset Δ_m)\n□ query   • query + Δ_m"
         self.heads_view = draw_head_maps(ax_heads, np.zeros((9, 2 * RADIUS + 1, 2 * RADIUS + 1)), np.zeros((9, 2)),
                                          heads_title, theme)
+        draw_colorbar(fig.add_axes((0.06, 0.1, 0.22, 0.025)), self.heads_view.image.get_cmap(), (WEIGHT_FLOOR, 1.0),
+                      "attention weight (log scale)", theme, log=True, extend="min", orientation="horizontal")
         self.input_view = draw_pixels(ax[0], image[0, 0].numpy(), "input (click a pixel)", "gray", (0, 1),
                                       theme=theme)
-        self.conv_view = draw_pixels(ax[1], empty, "F.conv2d", div, theme=theme)
-        self.attention_view = draw_pixels(ax[2], empty, "attention, k·k heads", div, theme=theme)
-        self.kernel_view = draw_pixels(ax[3], window, "kernel W", div, theme=theme)
-        self.effective_view = draw_pixels(ax[4], window, "heads' sum Σ W_h·A_h", div, theme=theme)
+        self.conv_view = draw_pixels(ax[1], empty, "F.conv2d", div, (-1, 1), theme=theme)
+        self.attention_view = draw_pixels(ax[2], empty, "attention, k·k heads", div, (-1, 1), theme=theme)
+        self.kernel_view = draw_pixels(ax[3], window, "kernel W", div, (-1, 1), theme=theme)
+        self.effective_view = draw_pixels(ax[4], window, "heads' sum Σ W_m·A_m", div, (-1, 1), theme=theme)
         self.difference_view = draw_pixels(ax[5], empty, "log10 |attn − conv|", "magma", (_FLOOR, 0),
                                            theme=theme)
+        draw_colorbar(fig.add_axes((0.895, 0.53, 0.012, 0.35)), div, (-1, 1), "÷ max |conv|\n(kernels: ÷ max |W|)",
+                      theme, ticks=[-1, -0.5, 0, 0.5, 1])
+        draw_colorbar(fig.add_axes((0.895, 0.06, 0.012, 0.35)), "magma", (_FLOOR, 0), "log10 (|attn − conv|\n÷ max |conv|)",
+                      theme, ticks=list(range(int(_FLOOR), 1, 2)), extend="min")
         self.query_maps: torch.Tensor | None = None
         painter = Painter(fig)
         # The input picture is static: only its markers move.
@@ -158,6 +165,7 @@ class ConvAttentionExplorer(Explorer):
             conv, attention = result.conv[0, 0].numpy(), result.attention[0, 0].numpy()
             top = max(float(np.abs(conv).max()), 1e-12)
             difference = np.log10(np.maximum(np.abs(attention - conv) / top, 1e-300))
+            conv, attention = conv / top, attention / top  # drawn on the fixed range [-1, 1]
             axes = result.layer.axis_weights(self.photo.shape[-2:])  # the same for every query
             return result, conv, attention, top, difference, _window(weight[0, 0].numpy()), axes
 
@@ -169,11 +177,11 @@ class ConvAttentionExplorer(Explorer):
         effective = np.einsum("k,kij->ij", taps.reshape(-1), windows)  # NaN outside the key grid
         reach = float(np.abs(taps).max())
         self.heads_view.update(windows, layer.offsets.numpy())
-        self.conv_view.update(conv, query, k, (-top, top))
-        self.attention_view.update(attention, query, k, (-top, top))
+        self.conv_view.update(conv, query, k)  # conv, attention: already divided by max |conv|
+        self.attention_view.update(attention, query, k)
         self.input_view.update(self._photo_pixels, query, k)  # the photo itself is static
-        self.kernel_view.update(kernel_window, (RADIUS, RADIUS), 1, (-reach, reach))
-        self.effective_view.update(effective, (RADIUS, RADIUS), 1, (-reach, reach))
+        self.kernel_view.update(kernel_window / reach, (RADIUS, RADIUS), 1)
+        self.effective_view.update(effective / reach, (RADIUS, RADIUS), 1)
         self.difference_view.update(difference, query, k)
         self.result, self.query_maps = result, maps
         self.info.value = _info_html(result, query, maps)
@@ -193,7 +201,7 @@ def _controls(v: dict[str, Any], size: tuple[int, int], theme: Theme) -> dict[st
     style, layout = {"description_width": "initial"}, widgets.Layout(width=theme.control_width)
     sharpness = widgets.FloatLogSlider(value=v["sharpness"], base=10, min=np.log10(SHARPNESS_RANGE[0]),
                                        max=np.log10(SHARPNESS_RANGE[1]), step=0.05, description="sharpness α",
-                                       tooltip="α: each head's map is exp(−α‖δ − Δ_h‖²), normalised",
+                                       tooltip="α: head m's map is exp(−α‖δ − Δ_m‖²), normalised",
                                        readout_format=".3g", continuous_update=True, style=style, layout=layout)
     return {
         "kernel": dropdown("kernel", list(KERNELS), v["kernel"], theme=theme),
@@ -217,12 +225,12 @@ def _info_html(result: ConvAttentionComparison, query: tuple[int, int], maps: to
               "keys: the image only; a head whose target is outside peaks on the nearest border pixel "
               "(the limit is replicate padding, so the border differs from F.conv2d)")
     lines = [
-        ("score of head h", f"v_h·r_δ = −α‖δ − Δ_h‖² + const, with r_δ = (‖δ‖², δ_y, δ_x), "
-                            f"v_h = −α(1, −2Δ_y, −2Δ_x), α = {alpha:.3g}, δ = key − query"),
-        ("layer", f"{k}×{k} kernel → K = {k * k} heads; head h = i·{k} + j has "
-                  f"Δ_h = (i − {k // 2}, j − {k // 2}) and value·output projection W[:, :, i, j]; "
+        ("score of head m", f"v_m·r_δ = −α‖δ − Δ_m‖² + const, with r_δ = (‖δ‖², δ_y, δ_x), "
+                            f"v_m = −α(1, −2Δ_y, −2Δ_x), α = {alpha:.3g}, δ = key − query"),
+        ("layer", f"{k}×{k} kernel → h = {k * k} heads; head m = i·{k} + j has "
+                  f"Δ_m = (i − {k // 2}, j − {k // 2}) and value·output projection W[:, :, i, j]; "
                   f"W_query = W_key = 0"),
-        ("query", f"{query}: {picks} of {k * k} heads peak on query + Δ_h; peak weights "
+        ("query", f"{query}: {picks} of {k * k} heads peak on query + Δ_m; peak weights "
                   f"{float(peaks.min()):.4f} … {float(peaks.max()):.4f} (→ 1 as α grows)"),
         ("error", f"‖attn − conv‖ / ‖conv‖ = <b>{result.relative_error:.2e}</b> (interior bound 8·e^−α = "
                   f"{8 * np.exp(-alpha):.1e})"),

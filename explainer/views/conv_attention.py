@@ -4,7 +4,8 @@
   difference) with the query pixel and the kernel's footprint around it;
 * :func:`draw_head_maps`: the ``k x k`` per-head attention maps of one query, each cropped to a
   window around the query and laid out where its kernel tap sits, as one mosaic image;
-* :func:`head_windows`: the cropping, as plain arrays.
+* :func:`head_windows`: the cropping, as plain arrays;
+* :func:`draw_colorbar`: a colour bar for a fixed colour range, drawn once (static).
 
 Every view takes an Axes, fixes its limits once, draws nothing but images and a few patches, and
 returns a dataclass whose ``artists`` are updated in place by ``update``.
@@ -16,15 +17,21 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
-from matplotlib.colors import Colormap
+from matplotlib.cm import ScalarMappable
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import Colormap, LogNorm, Normalize
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
+from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
 from explainer.views._common import fixed_axes
 
-__all__ = ["PixelView", "HeadMapsView", "draw_pixels", "draw_head_maps", "head_windows", "mosaic"]
+__all__ = ["PixelView", "HeadMapsView", "draw_pixels", "draw_head_maps", "draw_colorbar", "head_windows", "mosaic",
+           "WEIGHT_FLOOR"]
+
+WEIGHT_FLOOR = 1e-3  # the head maps' logarithmic colour scale runs from this weight to 1
 
 
 def _colormap(name: str | Colormap, bad: str) -> Colormap:
@@ -126,29 +133,34 @@ def mosaic(windows: np.ndarray, gap: int = 1) -> np.ndarray:
     return out
 
 
+MAX_KERNEL = 5  # offset labels kept for kernels up to 5 x 5
+
+
 @dataclass
 class HeadMapsView:
     """The per-head maps of one query as one mosaic in the unit square (y down).
 
     Tile ``(i, j)`` is head ``h = i*k + j`` (kernel tap ``(i, j)``); a hollow square marks the query
-    in each tile, a dot the head's centre shift ``query + Delta_h``.
+    in each tile, a dot the head's centre shift ``query + Delta_h``. Texts above the columns and left
+    of the rows give each tile's offset ``Delta_x`` and ``Delta_y``. Weights are coloured on a fixed
+    logarithmic scale from :data:`WEIGHT_FLOOR` to 1 (smaller weights get the lowest colour).
     """
 
     ax: Axes
     image: AxesImage
     queries: Line2D
     targets: Line2D
+    offsets_x: list[Text]
+    offsets_y: list[Text]
 
     @property
     def artists(self) -> list:
-        return [self.image, self.queries, self.targets]
+        return [self.image, self.queries, self.targets, *self.offsets_x, *self.offsets_y]
 
-    def update(self, windows: np.ndarray, offsets: np.ndarray, limits: tuple[float, float] | None = None) -> None:
+    def update(self, windows: np.ndarray, offsets: np.ndarray) -> None:
         """Show ``windows (K, 2R+1, 2R+1)`` (from :func:`head_windows`) for heads at ``offsets (K, 2)``."""
         picture = mosaic(windows)
-        self.image.set_data(picture)
-        top = np.nanmax(windows) if np.isfinite(windows).any() else 1.0
-        self.image.set_clim(*(limits or (0.0, max(float(top), 1e-12))))
+        self.image.set_data(np.where(np.isnan(picture), np.nan, np.maximum(picture, WEIGHT_FLOOR)))
         kk, n, _ = windows.shape
         k = int(round(kk**0.5))
         cell = 1.0 / picture.shape[0]
@@ -158,6 +170,16 @@ class HeadMapsView:
         self.queries.set_data(centre_x, centre_y)
         self.targets.set_data(centre_x + offsets[:, 1] * cell, centre_y + offsets[:, 0] * cell)
         self.queries.set_markersize(max(2.0, min(12.0, 0.75 * cell * self._points_per_unit())))
+        tile = (np.arange(k) * (n + 1) + n / 2) * cell  # (k,) tile centres along each axis
+        for t, (x_text, y_text) in enumerate(zip(self.offsets_x, self.offsets_y)):
+            shown = t < k
+            x_text.set_visible(shown)
+            y_text.set_visible(shown)
+            if shown:
+                x_text.set_text(f"{t - k // 2:+d}" if t != k // 2 else "0")
+                x_text.set_x(tile[t])
+                y_text.set_text(f"{t - k // 2:+d}" if t != k // 2 else "0")
+                y_text.set_y(tile[t])
 
     def _points_per_unit(self) -> float:
         return self.ax.bbox.width * 72 / self.ax.figure.dpi
@@ -170,10 +192,43 @@ def draw_head_maps(ax: Axes, windows: np.ndarray, offsets: np.ndarray, title: st
     fixed_axes(ax, (0, 1), (1, 0), equal=True, frame=False)
     ax.set_title(title, fontsize=theme.font_size - 1, pad=3)
     image = ax.imshow(mosaic(windows), cmap=_colormap(theme.cmap, "white"), interpolation="nearest",
-                      extent=(0, 1, 1, 0))
+                      extent=(0, 1, 1, 0), norm=LogNorm(WEIGHT_FLOOR, 1.0))
     lw = theme.line_scale
     (queries,) = ax.plot([], [], ls="none", marker="s", mfc="none", mec="white", mew=1.0 * lw)
     (targets,) = ax.plot([], [], ls="none", marker="o", ms=2.5 * lw, mfc=theme.accent, mec="none")
-    view = HeadMapsView(ax=ax, image=image, queries=queries, targets=targets)
+    size = theme.font_size - 2
+    offsets_x = [ax.text(0, 1.01, "", ha="center", va="top", fontsize=size) for _ in range(MAX_KERNEL)]
+    offsets_y = [ax.text(-0.01, 0, "", ha="right", va="center", fontsize=size) for _ in range(MAX_KERNEL)]
+    ax.text(-0.01, 1.01, "Δy", ha="right", va="top", fontsize=size, color="#555555")
+    ax.text(1.01, 1.01, "Δx", ha="left", va="top", fontsize=size, color="#555555")
+    view = HeadMapsView(ax=ax, image=image, queries=queries, targets=targets, offsets_x=offsets_x,
+                        offsets_y=offsets_y)
     view.update(windows, offsets)
     return view
+
+
+def draw_colorbar(cax: Axes, cmap: str | Colormap, limits: tuple[float, float], label: str = "",
+                  theme: Theme | None = None, log: bool = False, ticks: list[float] | None = None,
+                  extend: str = "neither", orientation: str = "vertical") -> Colorbar:
+    """A colour bar for the fixed range ``limits`` of ``cmap``, on its own axes ``cax``.
+
+    It belongs to no image (a stand-alone ``ScalarMappable``), so moving an image's data never
+    touches it: it is drawn once, with the static parts of the figure.
+
+    Args:
+        cax: the axes that hold the bar.
+        cmap: colormap (name or object), as used by the images it explains.
+        limits: ``(low, high)`` of the colour range.
+        label: what the colour means, with its unit or scale.
+        log: a logarithmic scale (``LogNorm``).
+        ticks: tick positions, or None for matplotlib's choice.
+        extend: ``"min"``, ``"max"``, ``"both"`` or ``"neither"``: values beyond the range.
+    """
+    theme = theme or get_theme()
+    norm = LogNorm(*limits) if log else Normalize(*limits)
+    mappable = ScalarMappable(norm=norm, cmap=cmap)
+    bar = cax.figure.colorbar(mappable, cax=cax, ticks=ticks, extend=extend, orientation=orientation)
+    bar.ax.tick_params(labelsize=theme.font_size - 2, length=2, pad=1)
+    if label:
+        bar.set_label(label, fontsize=theme.font_size - 2, labelpad=2)
+    return bar
