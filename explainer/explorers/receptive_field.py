@@ -137,12 +137,15 @@ class ReceptiveFieldExplorer(Explorer):
         }
         values = {name: control.value for name, control in controls.items()}
         fig = new_figure(7.5, 2.45, theme=theme)  # every pixel costs (blit, PNG, browser decode): keep it small
-        self.ax_mask = fig.add_axes((0.005, 0.03, 0.28, 0.85))
-        self.ax_erf = fig.add_axes((0.29, 0.03, 0.28, 0.85))
-        self.ax_colorbar = fig.add_axes((0.578, 0.1, 0.012, 0.71))
+        self.ax_mask = fig.add_axes((0.005, 0.02, 0.28, 0.8))
+        self.ax_erf = fig.add_axes((0.29, 0.02, 0.28, 0.8))
+        self.ax_colorbar = fig.add_axes((0.578, 0.08, 0.012, 0.68))
         self.ax_growth = fig.add_axes((0.76, 0.2, 0.225, 0.7))
-        self.ax_mask.set_title("box + pixels that reach it", fontsize=theme.font_size)
-        self.ax_erf.set_title("effective field |dy/dx|", fontsize=theme.font_size)
+        # Two-line titles say what each mark means, so an exported frame reads without the lesson.
+        self.ax_mask.set_title("lit: can reach the unit (+)\norange: analytic box", fontsize=theme.font_size,
+                               linespacing=1.1)
+        self.ax_erf.set_title("effective field |dy/dx|\nblue: analytic box", fontsize=theme.font_size,
+                              linespacing=1.1)
         first = self._compute(values)
         self.field_artists = draw_unit_field(self.ax_mask, self.ax_erf, self.picture, first, theme=theme)
         self.colorbar = draw_erf_colorbar(self.ax_erf, self.ax_colorbar, theme=theme)
