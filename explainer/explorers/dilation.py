@@ -63,6 +63,8 @@ HYBRID_SCHEDULES: tuple[tuple[str, tuple[int, int, int]], ...] = (
     ("1, 2, 3", (1, 2, 3)),
     ("1, 3, 9", (1, 3, 9)),
     ("2, 4, 8", (2, 4, 8)),
+    ("3, 4, 5", (3, 4, 5)),  # no common factor, and still holes: the gaps are too wide (HDC's M_2 = 4 > 3)
+    ("1, 5, 9", (1, 5, 9)),  # likewise, M_2 = 5
 )
 EDGE_KERNELS: dict[str, tuple[tuple[float, ...], ...]] = {
     "Sobel x (vertical edges)": ((-1, 0, 1), (-2, 0, 2), (-1, 0, 1)),
@@ -235,8 +237,13 @@ def _dilation_info(s: DilationState) -> str:
                                       else "yet a 2-tap kernel cannot bridge its gaps")
     elif s.hdc_gap <= k and s.hybrid[0] == 1:
         why = f"no common factor, first d = 1 and the largest gap M<sub>2</sub> = {s.hdc_gap} ≤ k = {k} (HDC)"
-    else:
+    elif s.holes_hybrid == 0:  # HDC's rule is sufficient, not necessary
+        why = "no common factor and no gap left, although HDC's rule (first d = 1, M<sub>2</sub> ≤ k) does not hold"
+    elif s.hdc_gap > k:
         why = f"no common factor, yet the largest gap M<sub>2</sub> = {s.hdc_gap} exceeds k = {k} (HDC's bound)"
+    else:
+        why = (f"no common factor, yet the first layer is dilated (d = {s.hybrid[0]}): HDC starts with d = 1, "
+               f"whose {k} dense taps bridge the gaps")
     return (
         f"<b>effective kernel</b> k + (k−1)(d−1) = {k} + {k - 1}·{d - 1} = <b>{s.effective}</b> "
         f"with only {k * k} weights (dashed box); {_padding_text(k, d, s.padding)}<br>"
@@ -259,7 +266,7 @@ def dilation_explorer(*, kernel_size: int = 3, dilation: int = 2, hybrid: str = 
         kernel_size: kernel ``k``, 2 to 5.
         dilation: dilation ``d`` of the single layer and of the three equal layers, 1 to 6.
         hybrid: the schedule compared with the equal one, a label of :data:`HYBRID_SCHEDULES`
-            (``"1, 2, 5"``, ``"1, 2, 3"``, ``"1, 3, 9"``, ``"2, 4, 8"``).
+            (``"1, 2, 5"``, ``"1, 2, 3"``, ``"1, 3, 9"``, ``"2, 4, 8"``, ``"3, 4, 5"``, ``"1, 5, 9"``).
         input_size: side of the square photo, 32 to 256 pixels (not a control).
         presentation: True for the lecture-hall theme, False for the default, None for the global
             setting (:func:`explainer.set_presentation`).
