@@ -274,3 +274,24 @@ def test_depthwise_parameter_drop_is_eightfold_for_weights_not_with_biases():
     assert total == [conv_params(8, 8, 3), conv_params(8, 8, 3, groups=8)] == [584, 80]
     assert weights == [576, 72] and weights[0] == 8 * weights[1]
     assert total[0] / total[1] == pytest.approx(7.3)
+
+
+def test_the_lessons_corrected_sentences_hold():
+    """Lesson 01's corrections, by computation: equivariant not invariant; a transposed convolution is the
+    adjoint of a convolution, not its inverse; 7 and 8 give 4 units because the 8th row only replaces padding."""
+    torch.manual_seed(3)
+    conv = nn.Conv2d(2, 3, 3, bias=False).double()
+    x = torch.zeros(1, 2, 11, 10, dtype=torch.float64)
+    x[..., 3:5, 2:4] = torch.randn(2, 2, 2, dtype=torch.float64)
+    shifted = torch.roll(x, (2, 3), dims=(-2, -1))
+    assert torch.allclose(conv(shifted), torch.roll(conv(x), (2, 3), dims=(-2, -1)))
+    assert not torch.allclose(conv(shifted), conv(x))
+    w = torch.randn(3, 2, 3, 2, dtype=torch.float64)
+    x = torch.randn(1, 2, 7, 6, dtype=torch.float64)
+    down = F.conv2d(x, w, stride=(2, 1), padding=(1, 0))
+    y = torch.randn_like(down)
+    up = F.conv_transpose2d(y, w, stride=(2, 1), padding=(1, 0))
+    assert up.shape == x.shape and torch.allclose((down * y).sum(), (x * up).sum())  # <conv x, y> = <x, conv^T y>
+    assert not torch.allclose(F.conv_transpose2d(down, w, stride=(2, 1), padding=(1, 0)), x)  # not the inverse
+    last = {n: conv_arithmetic(n, 3, stride=2, padding=1).positions[-1, -1, -1].tolist() for n in (7, 8)}
+    assert last == {7: [7.0, 7.0], 8: [7.0, 7.0]}  # row 7: padding for n = 7, the last input row for n = 8

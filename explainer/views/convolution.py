@@ -3,7 +3,7 @@ output unit, the output grid with that unit highlighted, the legend of both (ins
 and the overlap counts of a transposed convolution (its checkerboard) as a heatmap with a colour bar.
 
 Drawn for blitting: the axes are fixed to the unit square (no ticks, no autoscaling) once; a grid of any size is then placed inside it with a shared :class:`GridLayout`,
-so a move only changes artists (an image of cell kinds, line collections, rectangles, text)
+so a move only changes artists (rectangles, polygon and line collections, an image, glyphs)
 and never the axes. Every artist the views create is returned, so a painter can animate them.
 """
 
