@@ -371,9 +371,10 @@ class TransposedOverlap:
         input_size, kernel_size, stride, padding: the settings (pairs ``(h, w)``).
         counts: int64 ``(H_out, W_out)``, the output of ``nn.ConvTranspose2d`` with all-ones weights
             (no bias) on an all-ones input.
-        interior: ``(rows, cols)`` half-open output ranges ``((y0, y1), (x0, x1))`` away from the
-            border, where every output pixel could be reached by a full kernel; the pattern there
-            repeats with period ``s`` and holds ``floor(k/s)`` or ``ceil(k/s)`` taps per axis.
+        interior: half-open output ranges ``((y0, y1), (x0, x1))`` free of border effects: every
+            input pixel whose patch could cover such an output pixel exists (``k - s <= y < n*s``
+            before the crop ``p``). The pattern there repeats with period ``s`` and holds
+            ``floor(k/s)`` or ``ceil(k/s)`` taps per axis.
         levels: the sorted distinct counts inside ``interior`` (empty when it is empty).
     """
 
@@ -416,8 +417,10 @@ def transposed_overlap(input_size: int | Pair, kernel_size: int | Pair, stride: 
         up.weight.fill_(1.0)
         counts = up(torch.ones(1, 1, *n, dtype=torch.float64))[0, 0].round().long()  # (H_out, W_out)
     # In padded-output coordinates a pixel y sees a full set of candidates when k-1 <= y <= (n-1)s.
-    starts = [max(0, kk - 1 - pp) for kk, pp in zip(k, p)]
-    interior = tuple((y0, max(y0, min(size, (nn_ - 1) * ss + 1 - pp)))  # empty ranges as (y0, y0)
+    # Output y (before cropping p) is covered by the inputs i with 0 <= y - i*s <= k-1: all of them exist
+    # (no border effect) when k - s <= y < n*s.
+    starts = [min(size, max(0, kk - ss - pp)) for kk, ss, pp, size in zip(k, s, p, counts.shape)]
+    interior = tuple((y0, max(y0, min(size, nn_ * ss - pp)))  # empty ranges as (y0, y0)
                      for y0, pp, ss, nn_, size in zip(starts, p, s, n, counts.shape))
     (y0, y1), (x0, x1) = interior
     inside = counts[y0:y1, x0:x1]

@@ -208,3 +208,14 @@ def test_factory_rejects_bad_settings(kwargs, error, words):
 def test_unknown_option_is_a_type_error():
     with pytest.raises(TypeError, match="zoom"):
         checkerboard_explorer(zoom=2)
+
+
+@pytest.mark.parametrize("n,k,s,p", [(3, 5, 3, 0), (4, 3, 2, 1), (5, 7, 2, 2), (2, 2, 3, 0), (6, 7, 1, 0), (3, 4, 4, 1)])
+def test_interior_is_exactly_where_no_input_is_missing(n, k, s, p):
+    """An output pixel is interior when every input of an unbounded row that would cover it exists."""
+    result = transposed_overlap(n, k, s, p)
+    (y0, y1), (x0, x1) = result.interior
+    assert (y0, y1) == (x0, x1)  # square settings
+    for y in range(result.counts.shape[0]):
+        wanted = [i for i in range(-k - 1, n + k + 1) if 0 <= y + p - i * s <= k - 1]  # (before the crop p)
+        assert (y0 <= y < y1) == all(0 <= i < n for i in wanted), y

@@ -305,7 +305,7 @@ class CheckerboardExplorer(Explorer):
         cax = fig.add_axes((0.8, 0.08, 0.035, 0.76))
         fig.text(0.4, 0.985, "nn.ConvTranspose2d, all-ones kernel on an all-ones input", ha="center", va="top",
                  fontsize=theme.font_size)
-        fig.text(0.4, 0.925, "dashed: interior (a full kernel can reach every pixel)", ha="center", va="top",
+        fig.text(0.4, 0.925, "dashed: interior, free of border effects", ha="center", va="top",
                  fontsize=theme.font_size - 2, color=theme.accent)
         self._results = Kept(KEPT_RESULTS)
         self.view = draw_overlap(ax, cax, _overlap(values), theme)

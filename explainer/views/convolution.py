@@ -543,7 +543,7 @@ def draw_overlap(ax: Axes, cax: Axes, result: TransposedOverlap, theme: Theme | 
 
     Every cell is labelled with its count while the output is at most ``max_labels`` pixels on a
     side (larger grids keep the colour bar only: the labels would not fit). The dashed box is the
-    interior, where every pixel could be reached by a full kernel.
+    interior, free of border effects (see :class:`~explainer.conv.TransposedOverlap`).
     """
     theme = theme or get_theme()
     unit_square(ax, frame=False)
