@@ -290,6 +290,21 @@ def test_resnet50_483_comes_from_where_a_stage_strides_not_from_the_1x1():
     assert [(p.stride_on, p.stride_block) for p in tf_slim] == [("3x3", "last")]
 
 
+def test_caffe_and_tf_slim_resnet50_have_the_same_field_after_every_conv():
+    """Caffe's strided 1x1 comes right after TF-slim's strided 3x3 with only 1x1 convs in between, and
+    a 1x1 adds nothing to the field: the sizes agree conv by conv; only the jumps differ in between."""
+    def main_path(**placement):
+        layers = receptive_field(reference_network("resnet50", device="meta", **placement), 224)
+        convs = ("conv1", "conv2", "conv3")  # the stem's conv1 and every bottleneck's three
+        return [(layer.size, layer.jump) for layer in layers if layer.name.split(".")[-1] in convs]
+
+    caffe, tf_slim, torchvision = main_path(stride_on="1x1"), main_path(stride_block="last"), main_path()
+    assert len(caffe) == len(tf_slim) == 1 + 16 * 3
+    assert [size for size, _ in caffe] == [size for size, _ in tf_slim]
+    assert [jump for _, jump in caffe] != [jump for _, jump in tf_slim]
+    assert [size for size, _ in torchvision] != [size for size, _ in tf_slim]
+
+
 @pytest.mark.parametrize("name, stride_on, stride_block", [
     ("alexnet", None, None), ("vgg16", None, None), ("resnet50", "3x3", None), ("resnet50", "1x1", None),
     ("resnet50", "3x3", "last")])

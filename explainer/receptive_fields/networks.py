@@ -13,8 +13,9 @@ kernels, and the convolutional trunks of AlexNet, VGG-16 and ResNet-50 with thei
   (Distill 2019, https://distill.pub/2019/computing-receptive-fields/) computed theirs on the
   TF-slim models (https://github.com/google-research/receptive_field): ResNet-50's 483 is TF-slim's
   ``resnet_v1_50``, which downsamples in the 3x3 conv of the *last* bottleneck of a stage.
-  torchvision's ResNet-50 (stride on the 3x3 of the *first* bottleneck) has 427; the original Caffe
-  model (stride on the first 1x1 of the first bottleneck) has 483 too, for a different reason.
+  torchvision's ResNet-50 (stride on the 3x3 of the *first* bottleneck) has 427. The original Caffe
+  model (stride on the first 1x1 of the first bottleneck) has 483 too: its stride sits just after
+  TF-slim's, with only 1x1 convolutions in between, which add nothing to the field.
 """
 
 from __future__ import annotations
