@@ -52,7 +52,8 @@ browser:
 lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=notebooks $(ROOT_FLAG)
 
-# The lessons as apps for a lecture: Voila on 127.0.0.1, code hidden, a landing page listing them.
+# The lessons as apps for a lecture: Voila on 127.0.0.1, code and check cells hidden, opening on the
+# course page (title, line and thumbnail per lesson); both set up by jupyter_config/voila.py.
 demo: $(STAMP)
 	EXPLAINER_PRESENTATION=1 $(BIN)/voila notebooks --Voila.ip=127.0.0.1 --port=$(DEMO_PORT) --token
 
