@@ -6,6 +6,7 @@ Outside CI a machine without Chromium or playwright skips these tests, with the 
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import sys
@@ -19,6 +20,13 @@ from harness import chromium_problem, launch_chromium, start_lab, start_voila  #
 
 ROOT = Path(__file__).resolve().parents[2]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+# Screenshots the Voila tests keep (CI keeps this folder as artifacts; .ci/run prints where it is).
+ARTIFACTS = Path(os.environ.get("EXPLAINER_ARTIFACTS") or ROOT / "artifacts")
+SCREENSHOTS = ARTIFACTS / "screenshots"
+PROJECTOR = {"width": 1280, "height": 720}  # a lecture-hall projector
+DESKTOP = {"width": 1500, "height": 1100}  # the page the interaction tests were written for
+# What the served copies' probe check cell prints; lecture mode must neither show nor run it.
+CHECK_PROBE = "EXPLAINER-CHECK-CELL-SHOWN"
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +44,8 @@ def browser():
         browser.close()
 
 
-@pytest.fixture
-def page(browser, tmp_path, request):
-    context = browser.new_context(viewport={"width": 1500, "height": 1100})
+def _page(browser, tmp_path, request, viewport):
+    context = browser.new_context(viewport=viewport)
     page = context.new_page()
     yield page
     failed = getattr(request.node, "rep_call", None)
@@ -46,6 +53,17 @@ def page(browser, tmp_path, request):
         page.screenshot(path=str(tmp_path / "failure.png"), full_page=True)
         print(f"screenshot of the failure: {tmp_path / 'failure.png'}")
     context.close()
+
+
+@pytest.fixture
+def page(browser, tmp_path, request):
+    yield from _page(browser, tmp_path, request, DESKTOP)
+
+
+@pytest.fixture
+def projector_page(browser, tmp_path, request):
+    """A 1280x720 page: what a lecture-hall projector shows."""
+    yield from _page(browser, tmp_path, request, PROJECTOR)
 
 
 @pytest.hookimpl(wrapper=True, tryfirst=True)
@@ -56,12 +74,22 @@ def pytest_runtest_makereport(item, call):
     return report
 
 
-def _serve(tmp_path_factory, start):
-    """A server of one kind over a copy of the notebooks (the committed ones stay stripped)."""
+def _serve(tmp_path_factory, start, probe: Path | None = None, **kwargs):
+    """A server of one kind over a copy of the notebooks (the committed ones stay stripped). With
+    ``probe``, each copy gets a check cell (tag ``check``) after its first cell that prints
+    CHECK_PROBE and creates ``probe/<lesson>``: lecture mode must neither show nor run it."""
     root = tmp_path_factory.mktemp("notebooks")
     for path in NOTEBOOKS:
-        shutil.copy(path, root / path.name)
-    server = start(root, tmp_path_factory.mktemp("server"))
+        if probe is None:
+            shutil.copy(path, root / path.name)
+            continue
+        nb = json.loads(path.read_text())
+        nb["cells"].insert(1, {
+            "cell_type": "code", "execution_count": None, "metadata": {"tags": ["check"]}, "outputs": [],
+            "source": f"print({CHECK_PROBE!r})\nopen({str(probe / path.stem)!r}, 'w').close()",
+        })
+        (root / path.name).write_text(json.dumps(nb))
+    server = start(root, tmp_path_factory.mktemp("server"), **kwargs)
     yield server
     server.stop()
 
@@ -74,5 +102,10 @@ def lab(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def voila(tmp_path_factory):
-    """One Voila per test module, on 127.0.0.1 with a random token."""
-    yield from _serve(tmp_path_factory, start_voila)
+    """One Voila per test module, on 127.0.0.1 with a random token, in lecture mode as `make demo`
+    serves it: the project config and the presentation preset (EXPLAINER_PRESENTATION=1). Each
+    served notebook carries a probe check cell (see _serve); ``voila.probe`` is its folder."""
+    probe = tmp_path_factory.mktemp("check-probe")
+    for server in _serve(tmp_path_factory, start_voila, probe=probe, env={"EXPLAINER_PRESENTATION": "1"}):
+        server.probe = probe
+        yield server

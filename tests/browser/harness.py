@@ -90,7 +90,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _private_env(base: Path, project_config: bool) -> dict[str, str]:
+def _private_env(base: Path, project_config: bool, extra: dict[str, str] | None = None) -> dict[str, str]:
     settings = base / "lab-settings"
     notification = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     notification.parent.mkdir(parents=True, exist_ok=True)
@@ -110,14 +110,16 @@ def _private_env(base: Path, project_config: bool) -> dict[str, str]:
     env.pop("JUPYTER_CONFIG_PATH", None)
     if project_config:  # what make lab / make demo load: TCP_NODELAY websockets
         env["JUPYTER_CONFIG_PATH"] = str(PROJECT_CONFIG)
+    env.update(extra or {})
     return env
 
 
-def _start(argv: list[str], base: Path, port: int, token: str, timeout: float, project_config: bool) -> Server:
+def _start(argv: list[str], base: Path, port: int, token: str, timeout: float, project_config: bool,
+           env: dict[str, str] | None = None) -> Server:
     base.mkdir(parents=True, exist_ok=True)
     log = base / "server.log"
     process = subprocess.Popen(
-        argv, env=_private_env(base, project_config), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
+        argv, env=_private_env(base, project_config, env), stdout=log.open("w"), stderr=subprocess.STDOUT, start_new_session=True
     )
     server = Server(process, port, token, base, log)
     deadline = time.monotonic() + timeout
@@ -137,20 +139,23 @@ def _root_flag() -> list[str]:
     return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
 
 
-def start_lab(root: Path, base: Path, timeout: float = 90, project_config: bool = True) -> Server:
+def start_lab(root: Path, base: Path, timeout: float = 90, project_config: bool = True,
+              env: dict[str, str] | None = None) -> Server:
     """JupyterLab serving ``root`` on a free 127.0.0.1 port with a random token."""
     port, token = _free_port(), secrets.token_hex(24)
     argv = [str(BIN / "jupyter"), "lab", "--no-browser", "--ip=127.0.0.1", f"--port={port}",
             f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", *_root_flag()]
-    return _start(argv, base, port, token, timeout, project_config)
+    return _start(argv, base, port, token, timeout, project_config, env)
 
 
-def start_voila(root: Path, base: Path, timeout: float = 90, project_config: bool = True) -> Server:
-    """Voila serving the notebooks in ``root`` (tree page + one app per notebook)."""
+def start_voila(root: Path, base: Path, timeout: float = 90, project_config: bool = True,
+                env: dict[str, str] | None = None) -> Server:
+    """Voila serving the notebooks in ``root`` (tree page + one app per notebook); ``env`` adds
+    environment variables, e.g. EXPLAINER_PRESENTATION=1 as `make demo` sets."""
     port, token = _free_port(), secrets.token_hex(24)
     argv = [str(BIN / "voila"), str(root), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
             f"--token={token}"]
-    return _start(argv, base, port, token, timeout, project_config)
+    return _start(argv, base, port, token, timeout, project_config, env)
 
 
 def launch_chromium(playwright, **kwargs):
