@@ -282,6 +282,8 @@ REFERENCE_CHOICES: tuple[tuple[str, tuple[str, str | None, str | None]], ...] = 
 # One colour per network (Okabe-Ito, readable by colour-blind viewers); published stars are green.
 REFERENCE_COLORS: dict[str, str] = dict(zip([label for label, _ in REFERENCE_CHOICES],
                                             ("#CC79A7", "#56B4E9", "#E69F00", "#D55E00", "#000000")))
+# Caffe's field curve is TF-slim's, point for point: dotted, so that the one below shows through.
+_STATIC_STYLES = {REFERENCE_CHOICES[4][0]: ":"}
 
 
 def _growth_x(layers: list[LayerRF], name: str) -> float:
@@ -320,12 +322,15 @@ class ReferenceNetworksExplorer(Explorer):
                                 x_max=56, theme=theme)
             faint.label.set_visible(False)
             faint.size.set_alpha(0.45)
+            if label in _STATIC_STYLES:
+                faint.size.set_linestyle(_STATIC_STYLES[label])
+                faint.size.set_marker("")
         self.ax.set_xlabel("convolutions so far (pools at +0.5)", fontsize=theme.font_size)
         self.growth = draw_growth(self.ax, self.networks[network], log=False, y_max=540, x_max=56, theme=theme)
         self.growth.label.set_visible(False)  # the published values are labelled instead
         self.growth.size.set_linewidth(2.5 * theme.line_scale)
         self.growth.jump.set_color(theme.grid_color)
-        draw_network_legend(self.ax, [(label.split(" (")[0], REFERENCE_COLORS[label])
+        draw_network_legend(self.ax, [(label.split(" (")[0], REFERENCE_COLORS[label], _STATIC_STYLES.get(label, "-"))
                                       for label, _ in REFERENCE_CHOICES],
                             jump_color=theme.grid_color, star_color=theme.accent3, theme=theme)
         self.stars = [draw_published(self.ax, 0, 1, "", theme=theme) for _ in range(2)]
@@ -351,7 +356,8 @@ class ReferenceNetworksExplorer(Explorer):
                 # stars, where the legend and the curves would hide them.
                 text.set_horizontalalignment("right")
                 text.set_position((56.5, 45 + 45 * (len(self.published) - 1 - index)))
-                text.set_text(f"\u2605 {item[0].label}: published {size}, ours {item[1].size[0]}")
+                where = "by hand" if "by hand" in item[0].source else "published"
+                text.set_text(f"\u2605 {item[0].label}: {size} {where}, ours {item[1].size[0]}")
         self.result = layers
         rows = "".join(
             f"<tr><td>{html.escape(p.label)}</td><td><code>{html.escape(rf.name)}</code></td>"

@@ -351,20 +351,24 @@ def draw_published(ax: Axes, x: float, size: int, label: str, *, color: str | No
     return star, text
 
 
-def draw_network_legend(ax: Axes, lines: Sequence[tuple[str, str]], *, jump_color: str | None = None,
+def draw_network_legend(ax: Axes, lines: Sequence[tuple[str, ...]], *, jump_color: str | None = None,
                         star_color: str | None = None, loc: str = "upper left",
                         theme: Theme | None = None) -> Legend:
     """A legend inside ``ax`` naming each network's curve, drawn once (static).
 
     Args:
-        lines: ``(label, colour)`` for each network's field curve.
+        lines: ``(label, colour)`` or ``(label, colour, linestyle)`` for each network's field curve
+            (a curve with a linestyle other than "-" is shown without markers).
         jump_color: adds an entry for the selected network's (dashed) jump line in this colour.
         star_color: adds an entry for the published-value stars in this colour.
     """
     theme = theme or get_theme()
     lw = theme.line_scale
-    handles = [Line2D([], [], color=color, marker="o", markersize=3 * lw, linewidth=1.5 * lw, label=label)
-               for label, color in lines]
+    handles = []
+    for label, color, *style in lines:  # a styled (dotted, dashed) curve is drawn without markers
+        linestyle = style[0] if style else "-"
+        handles.append(Line2D([], [], color=color, linestyle=linestyle, marker="o" if linestyle == "-" else "",
+                              markersize=3 * lw, linewidth=1.5 * lw, label=label))
     if jump_color is not None:
         handles.append(Line2D([], [], color=jump_color, marker="s", markersize=3 * lw, linewidth=1.5 * lw,
                               linestyle="--", label="jump j (selected network)"))
