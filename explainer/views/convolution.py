@@ -16,7 +16,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.collections import LineCollection, PathCollection, PolyCollection
 from matplotlib.colorbar import Colorbar
-from matplotlib.colors import BoundaryNorm, to_rgba
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.legend import Legend
@@ -440,9 +440,12 @@ def draw_legend(fig: Figure, bbox: tuple[float, float, float, float], theme: The
 
 # --------------------------------------------------------------------------- transposed overlap (checkerboard)
 def _overlap_scale(vmax: int, theme: Theme) -> tuple:
-    """A discrete colormap with one colour per count 0..vmax, and its norm."""
-    cmap = matplotlib.colormaps[theme.cmap].resampled(vmax + 1)
-    return cmap, BoundaryNorm(np.arange(-0.5, vmax + 1.5), cmap.N)
+    """A discrete colormap with one colour per count 0..vmax, and its norm.
+
+    A linear norm over ``[-0.5, vmax + 0.5]`` puts integer ``v`` in the middle of bin ``v``: the same
+    picture as a ``BoundaryNorm`` at the integers, and a colour bar several times cheaper to draw.
+    """
+    return matplotlib.colormaps[theme.cmap].resampled(vmax + 1), Normalize(-0.5, vmax + 0.5)
 
 
 class _Digits:
@@ -547,6 +550,7 @@ def draw_overlap(ax: Axes, cax: Axes, result: TransposedOverlap, theme: Theme | 
     """
     theme = theme or get_theme()
     unit_square(ax, frame=False)
+    ax.set_axis_off()  # no ticks, no frame: nothing of the axes to draw on a redraw of the background
     cmap, norm = _overlap_scale(1, theme)
     image = ax.imshow(np.zeros((1, 1)), cmap=cmap, norm=norm, interpolation="nearest", extent=(0, 1, 1, 0),
                       zorder=1)
@@ -558,6 +562,7 @@ def draw_overlap(ax: Axes, cax: Axes, result: TransposedOverlap, theme: Theme | 
                             transform=IdentityTransform(), zorder=4)  # glyphs in pixels, placed at data points
     ax.add_collection(labels, autolim=False)
     colorbar = Colorbar(cax, image, orientation="vertical")
+    colorbar.minorticks_off()
     cax.tick_params(labelsize=theme.font_size - 2, length=3, pad=2)
     colorbar.set_label("taps landing on the pixel", fontsize=theme.font_size - 2, labelpad=4)
     view = OverlapView(ax=ax, theme=theme, image=image, labels=labels, interior=interior, colorbar=colorbar,
