@@ -4,11 +4,14 @@
 - CBAM: Woo et al., "CBAM: Convolutional Block Attention Module", https://arxiv.org/abs/1807.06521
 - ECA: Wang et al., "ECA-Net: Efficient Channel Attention for Deep CNNs", https://arxiv.org/abs/1910.03151
 
-The formulations follow our notes (shared/notes/004): SE's two bias-free ``Linear`` layers, CBAM's
-shared bias-free 1x1-conv MLP over the average- and max-pooled descriptors plus a bias-free
-2->1 spatial convolution over the channel-wise mean and max maps, ECA's bias-free 1D convolution
-across the pooled channels. One vocabulary for all three (``channels``, ``reduction``, ...) so a
-network can swap them (see :mod:`explainer.models`).
+SE's two ``Linear`` layers, CBAM's shared 1x1-conv MLP over the average- and max-pooled
+descriptors plus its 2->1 spatial convolution over the channel-wise mean and max maps, and ECA's 1D
+convolution across the pooled channels. We drop every bias, as our notes' code does, so that each
+parameter count has a closed form (SE ``2 C (C//r)``) and a map of zeros gets every gate
+``sigmoid(0) = 1/2``. The reference implementations keep some: Hu et al.'s SE code and timm's
+``SEModule`` have biases in both layers (``C//r + C`` more parameters), and the CBAM authors' MLP has
+them too (their spatial convolution has none but a batch norm); ECA's has none. One vocabulary for
+all three (``channels``, ``reduction``, ...) so a network can swap them (see :mod:`explainer.models`).
 
 Letters: ``B`` batch, ``C`` channels, ``H, W`` height and width, ``r`` reduction, ``k`` kernel size.
 """
@@ -86,6 +89,9 @@ def _check_input(x: Tensor, channels: int) -> Tensor:
 class SqueezeExcitation(nn.Module):
     """SE: ``g = sigmoid(W2 relu(W1 mean_hw(x)))``, ``y = x * g``; ``2 C (C//r)`` parameters.
 
+    We drop the two layers' biases (Hu et al.'s code and timm's ``SEModule`` keep them, ``C//r + C``
+    more parameters), so that the count is exactly ``2 C (C//r)`` and a zero map gives gates of 1/2.
+
     Args:
         channels: ``C``.
         reduction: ``r``; the bottleneck has ``C // r`` units.
@@ -118,9 +124,11 @@ class SqueezeExcitation(nn.Module):
 class CBAM(nn.Module):
     """CBAM: a channel gate, then a spatial gate, each multiplied in turn.
 
-    ``g_c = sigmoid(MLP(avg_hw(x)) + MLP(max_hw(x)))`` with one shared bias-free MLP of 1x1
-    convolutions ``C -> C//r -> C``; ``x' = x * g_c``; ``g_s = sigmoid(conv_kxk([mean_c(x'), max_c(x')]))``
-    (2 -> 1 channels, padding ``k//2``, no bias); ``y = x' * g_s``. ``2 C (C//r) + 2 k^2`` parameters.
+    ``g_c = sigmoid(MLP(avg_hw(x)) + MLP(max_hw(x)))`` with one shared MLP of 1x1 convolutions
+    ``C -> C//r -> C``; ``x' = x * g_c``; ``g_s = sigmoid(conv_kxk([mean_c(x'), max_c(x')]))``
+    (2 -> 1 channels, padding ``k//2``); ``y = x' * g_s``. ``2 C (C//r) + 2 k^2`` parameters: we drop
+    the MLP's biases (the authors' code keeps them) and the spatial convolution has none (the
+    authors follow it by a batch norm, which we leave out).
 
     Args:
         channels: ``C``.
@@ -166,7 +174,8 @@ class CBAM(nn.Module):
 
 
 class ECA(nn.Module):
-    """ECA: ``g = sigmoid(conv1d_k(mean_hw(x)))`` across channels, ``y = x * g``; ``k`` parameters.
+    """ECA: ``g = sigmoid(conv1d_k(mean_hw(x)))`` across channels, ``y = x * g``; ``k`` parameters (no bias,
+    as in the authors' code).
 
     Args:
         channels: ``C``.

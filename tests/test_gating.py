@@ -204,3 +204,30 @@ def test_clear_errors():
         make_gate("sk", 8)
     with pytest.raises(TypeError, match="block must be a SqueezeExcitation"):
         se_steps(ECA(8), torch.zeros(1, 8, 2, 2))
+
+
+def test_we_drop_the_biases_that_the_reference_se_keeps():
+    """The lesson says "we drop the biases": the reference SE (Hu et al.'s code, timm's ``SEModule``) has a
+    bias in both layers, C//r + C more parameters; ours has exactly 2 C (C//r), and a zero map gets
+    every gate sigmoid(0) = 1/2 (with biases it would get sigmoid(b2 + W2 relu(b1)))."""
+    c, r = 256, 16
+    reference = torch.nn.Sequential(torch.nn.Linear(c, c // r), torch.nn.ReLU(), torch.nn.Linear(c // r, c))
+    assert n_params(SqueezeExcitation(c, r)) == 2 * c * (c // r) == 8192
+    assert n_params(reference) == 2 * c * (c // r) + c // r + c == 8464
+    zeros = torch.zeros(2, c, 3, 5)
+    for kind in ("se", "cbam", "eca"):
+        gates = _random(make_gate(kind, c, r)).float().gates(zeros)
+        assert torch.equal(gates.channel, torch.full((2, c), 0.5)), kind
+
+
+def test_the_sigmoids_slope_peaks_at_zero_and_vanishes_far_from_it():
+    """Our notes say the slope goes to 0 as x -> 0; in fact sigma'(0) = 1/4 is its maximum, and it
+    vanishes only for large |x| (a saturated gate passes almost no gradient)."""
+    x = (torch.arange(-2400, 2401, dtype=torch.float64) / 200).requires_grad_()  # -12 .. 12, with 0
+    (slope,) = torch.autograd.grad(torch.sigmoid(x).sum(), x)
+    s = torch.sigmoid(x.detach())
+    torch.testing.assert_close(slope, s * (1 - s), rtol=1e-12, atol=0)
+    assert x[slope.argmax()] == 0 and slope.max() == 0.25
+    assert slope[x.detach().abs() >= 10].max() < 5e-5
+    assert (slope[x.detach() > 0].diff() < 0).all()  # falls all the way out, and symmetrically
+    torch.testing.assert_close(slope, slope.flip(0), rtol=0, atol=1e-15)
