@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -119,3 +120,40 @@ def test_errors_are_clear():
         eca_explorer(channels=100)
     with pytest.raises(ValueError, match="reduction must be one of 1, 2, 4, 8, 16; got 32"):
         se_explorer(stage=0, reduction=32)
+
+
+@pytest.mark.parametrize("factory", FACTORIES)
+def test_pictures_fit_a_projector_page(factory):
+    width, height = factory(presentation=True).painter.size
+    assert width <= 1200 and height <= 720
+
+
+def test_se_maps_share_one_fixed_colour_scale():
+    """Before and after are divided by the channel's maximum before gating, so the static colour bar
+    (0 .. 1) holds for both, and "after" is "before" times the gate."""
+    ex = se_explorer(stage=2, channel=3)
+    before, after = ex.before.image.get_array(), ex.after.image.get_array()
+    gate = float(ex.result.gates[0, 3])
+    assert np.max(before) == pytest.approx(1.0) and np.min(before) >= 0
+    np.testing.assert_allclose(after, before * gate, rtol=1e-5, atol=1e-7)
+    for move in (dict(channel=9), dict(image=4), dict(stage=0)):
+        ex.set(**move)
+        assert ex.before.image.get_clim() == (0, 1) and ex.after.image.get_clim() == (0, 1), move
+    assert ex.pooled.indices == (0, 2, 4, 6, 8, 10, 12, 14)  # stage 0: 16 channels
+
+
+def test_trained_gates_colour_the_overlay_on_the_gates_own_scale():
+    ex = trained_gates_explorer(stage=0)
+    for move in (dict(stage=1), dict(image=7), dict(stage=2)):
+        ex.set(**move)
+        spatial = ex.result["cbam"].spatial
+        assert ex.overlay.overlay.get_clim() == (0, 1), move  # fixed: the static colour bar holds
+        low, high = (t.get_text() for t in ex.stretch.artists)
+        assert (low, high) == (f"{float(spatial.min()):.2f}", f"{float(spatial.max()):.2f}"), move
+    assert all(view.indices == tuple(range(0, 64, 8)) for view in ex.bars.values())  # stage 2: 64 channels
+
+
+def test_eca_curve_ticks_are_the_odd_kernel_sizes():
+    ex = eca_explorer()
+    ax = ex.curve.axes
+    assert list(ax.get_yticks()) == list(range(1, 16, 2)) and ax.get_legend() is not None

@@ -86,3 +86,55 @@ def test_band_window_is_the_top_left_block_of_the_full_band():
     for channels, k in [(30, 3), (64, 5), (25, 7)]:
         assert np.array_equal(band_matrix(channels, k)[:24, :24], band_matrix(24, k))
 
+
+
+def test_index_ticks_are_integers_inside_the_range():
+    from explainer.views.gating import index_ticks
+
+    for count in (1, 2, 7, 16, 32, 64, 100):
+        ticks = index_ticks(count)
+        assert ticks[0] == 0 and all(isinstance(t, int) and 0 <= t < count for t in ticks)
+        assert len(ticks) <= 9 and len(set(ticks)) == len(ticks)
+    assert index_ticks(64) == list(range(0, 64, 8))
+
+
+def test_bar_indices_follow_the_number_of_bars_under_the_axis(fig):
+    ax = fig.add_subplot()
+    view = draw_bars(ax, "gates", xlabel="channel", ylabel="g", reference=0.5)
+    view.update(np.full(16, 0.5))
+    assert view.indices == (0, 2, 4, 6, 8, 10, 12, 14)
+    centres = view.index_marks.get_xdata()
+    assert np.allclose(centres, (np.array(view.indices) + 0.5) / 16)  # under the bars' centres
+    box = view.index_labels.get_path().get_extents()
+    assert box.y1 < 0 and 0 < box.x0 < box.x1 < 1  # in axes fractions: under the axis, inside its width
+    view.update(np.full(64, 0.5))
+    assert view.indices == tuple(range(0, 64, 8))
+    assert view.index_labels in view.artists and view.index_marks in view.artists
+    assert ax.get_xlabel() == "channel" and list(ax.get_yticks()) == [0, 0.5, 1]
+    Painter(fig).frame()
+
+
+def test_colour_bars_are_drawn_once_from_a_fixed_scale(fig):
+    from explainer.views.gating import draw_colorbar
+
+    image = draw_map(fig.add_axes((0.1, 0.1, 0.6, 0.8)), "gate").image
+    fixed = draw_colorbar(fig.add_axes((0.75, 0.1, 0.03, 0.8)), "gate", ticks=[0, 0.5, 1])
+    assert fixed.artists == [] and list(fixed.colorbar.get_ticks()) == [0, 0.5, 1]
+    assert fixed.colorbar.mappable is not image and fixed.colorbar.mappable.get_clim() == (0, 1)
+    with pytest.raises(ValueError, match="live_ends"):
+        fixed.update("0", "1")
+    live = draw_colorbar(fig.add_axes((0.85, 0.1, 0.03, 0.8)), "min → max", live_ends=True)
+    live.update("0.09", "0.50")
+    assert [t.get_text() for t in live.artists] == ["0.09", "0.50"] and len(live.colorbar.get_ticks()) == 0
+    Painter(fig).frame()
+
+
+def test_band_is_drawn_in_channel_units_with_integer_ticks_and_a_legend(fig):
+    ax = fig.add_subplot()
+    view = draw_band(ax, "band", window=24)
+    view.update(8, 3)
+    assert view.image.get_extent() == [-0.5, 7.5, 7.5, -0.5] and ax.get_xlim() == (-0.5, 23.5)
+    assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_legend() is not None
+    view.update(2048, 7)
+    assert view.image.get_extent() == [-0.5, 23.5, 23.5, -0.5]
+    Painter(fig).frame()

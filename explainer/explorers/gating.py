@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 import torch
+from matplotlib.lines import Line2D
 
 from explainer._validate import check_choice, check_int
 from explainer.data import SHAPES, scenes
@@ -23,7 +24,7 @@ from explainer.gating import GATES, SqueezeExcitation, eca_kernel_size, gate_mul
 from explainer.models import IMAGE_SIZE, REDUCTION, WIDTHS, load_pretrained
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
-from explainer.views.gating import draw_band, draw_bars, draw_costs, draw_map, draw_overlay
+from explainer.views.gating import draw_band, draw_bars, draw_colorbar, draw_costs, draw_map, draw_overlay
 
 __all__ = [
     "SCENE_SEED",
@@ -79,14 +80,17 @@ class SEExplorer(Explorer):
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         self._kept = Kept(KEPT_STEPS)  # (x, steps, trained, maps per channel) per (stage, reduction, image)
         fig = new_figure(8.0, 4.4, theme=theme)
-        self.picture = draw_map(fig.add_axes((0.02, 0.52, 0.22, 0.38)), "scene", theme=theme)
-        self.before = draw_map(fig.add_axes((0.27, 0.52, 0.22, 0.38)), "channel, before", cmap=theme.cmap, theme=theme)
-        self.after = draw_map(fig.add_axes((0.52, 0.52, 0.22, 0.38)), "after × gate", cmap=theme.cmap, theme=theme)
-        self.hidden = draw_bars(fig.add_axes((0.79, 0.55, 0.19, 0.32)), "bottleneck", ymax=1.0, theme=theme)
-        self.pooled = draw_bars(fig.add_axes((0.05, 0.08, 0.43, 0.28)), "squeeze: mean of each channel",
-                                ymax=1.0, theme=theme)
-        self.gates = draw_bars(fig.add_axes((0.55, 0.08, 0.43, 0.28)), "excite: gates σ(W2 relu(W1 z))",
-                               theme=theme)
+        self.picture = draw_map(fig.add_axes((0.01, 0.52, 0.2, 0.38)), "scene", theme=theme)
+        self.before = draw_map(fig.add_axes((0.23, 0.52, 0.2, 0.38)), "channel, before", cmap=theme.cmap, theme=theme)
+        self.after = draw_map(fig.add_axes((0.45, 0.52, 0.2, 0.38)), "after × gate", cmap=theme.cmap, theme=theme)
+        # Both maps are divided by the channel's maximum before gating: one fixed scale, drawn once.
+        draw_colorbar(fig.add_axes((0.665, 0.56, 0.012, 0.3)), "x / max x", ticks=[0, 0.5, 1], theme=theme)
+        self.hidden = draw_bars(fig.add_axes((0.8, 0.57, 0.18, 0.3)), "bottleneck", ymax=1.0, xlabel="unit",
+                                theme=theme)
+        self.pooled = draw_bars(fig.add_axes((0.06, 0.13, 0.42, 0.25)), "squeeze: z = mean of each channel",
+                                ymax=1.0, ylabel="z / max z", theme=theme)
+        self.gates = draw_bars(fig.add_axes((0.56, 0.13, 0.42, 0.25)), "excite: gates g = σ(W₂ relu(W₁ z))",
+                               ylabel="g", reference=0.5, theme=theme)
         painter = Painter(fig)
         # The scene and the bottleneck change with the image, stage and reduction, not with the channel.
         painter.animate(*(v.artists for v in (self.picture, self.hidden, self.before, self.after, self.pooled, self.gates)))
@@ -108,16 +112,17 @@ class SEExplorer(Explorer):
         x, steps, trained, channels = self._steps(stage, r, index)
         self.result = steps
         if ch not in channels:
-            channels[ch] = (x[0, ch].numpy(), steps.output[0, ch].numpy())
-        before, after = channels[ch]
-        top = float(before.max()) or 1.0
+            before = x[0, ch].numpy()
+            top = float(before.max()) or 1.0
+            channels[ch] = (before / top, steps.output[0, ch].numpy() / top, top)  # on the colour bar's 0 .. 1
+        before, after, top = channels[ch]
         self.picture.update(_rgb(index))
-        self.before.update(before, f"max {top:.2f}", vmin=0, vmax=top)
-        self.after.update(after, f"gate {float(steps.gates[0, ch]):.2f}", vmin=0, vmax=top)
+        self.before.update(before, f"max x = {top:.2f}")
+        self.after.update(after, f"gate g = {float(steps.gates[0, ch]):.2f}")
         pooled = steps.pooled[0].numpy()
         self.pooled.update(pooled / max(float(pooled.max()), 1e-6), ch)
         hidden = steps.hidden[0].numpy()
-        self.hidden.update(hidden / max(float(hidden.max()), 1e-6), None, f"{len(hidden)}")
+        self.hidden.update(hidden / max(float(hidden.max()), 1e-6), None, f"{len(hidden)} units")
         self.gates.update(steps.gates[0].numpy(), ch)
         c = len(pooled)
         self.info.value = (
@@ -128,7 +133,8 @@ class SEExplorer(Explorer):
             + ("Gates of the <b>trained</b> SE network (r = 4)." if trained else
                f"r = {r} differs from the trained r = {REDUCTION}: an <b>untrained</b> SE block (seeded weights),"
                " so its gates carry no meaning yet.")
-            + " Bars of z and the bottleneck are scaled to their maximum.")
+            + " Bars of z and the bottleneck are scaled to their maximum; both maps are divided by the channel's"
+            " maximum before gating, so the colour bar holds for both.")
 
     def _steps(self, stage: int, r: int, index: int) -> tuple[torch.Tensor, Any, bool, dict]:
         """``(x (1, C, H, W), se_steps(block, x), trained, {channel: (before, after)})`` for the controls
@@ -191,15 +197,20 @@ class TrainedGatesExplorer(Explorer):
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         fig = new_figure(8.0, 4.6, theme=theme)
-        self.overlay = draw_overlay(fig.add_axes((0.01, 0.47, 0.25, 0.43)), "CBAM spatial gate",
-                                    theme=theme)
-        self.spatial = draw_map(fig.add_axes((0.03, 0.06, 0.21, 0.33)), "", theme=theme)
-        self.bars = {gate: draw_bars(fig.add_axes((0.33, 0.70 - 0.31 * i, 0.65, 0.2)), title, theme=theme)
-                     for i, (gate, title) in enumerate((("se", "SE channel gates"),
-                                                        ("cbam", "CBAM channel gates (applied first)"),
-                                                        ("eca", "ECA channel gates")))}
+        self.overlay = draw_overlay(fig.add_axes((0.01, 0.5, 0.24, 0.4)), "CBAM spatial gate $g_s$", theme=theme)
+        draw_colorbar(fig.add_axes((0.26, 0.53, 0.012, 0.34)), "$g_s$", ticks=[0, 0.5, 1], theme=theme)
+        # The same gate alone, coloured from its own minimum to its maximum (written at the bar's ends).
+        self.spatial = draw_map(fig.add_axes((0.03, 0.07, 0.2, 0.31)), "$g_s$, stretched", theme=theme)
+        self.stretch = draw_colorbar(fig.add_axes((0.26, 0.1, 0.012, 0.25)), "min → max", live_ends=True,
+                                     theme=theme)
+        self.bars = {gate: draw_bars(fig.add_axes((0.38, 0.72 - 0.31 * i, 0.6, 0.18)), title, ylabel="$g_c$",
+                                     reference=0.5, theme=theme)
+                     for i, (gate, title) in enumerate((("se", "SE channel gates $g_c$"),
+                                                        ("cbam", "CBAM channel gates $g_c$ (applied first)"),
+                                                        ("eca", "ECA channel gates $g_c$")))}
         painter = Painter(fig)
-        painter.animate(self.overlay.artists, self.spatial.artists, *(b.artists for b in self.bars.values()))
+        painter.animate(self.overlay.artists, self.spatial.artists, self.stretch.artists,
+                        *(b.artists for b in self.bars.values()))
         controls = {
             "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
             "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
@@ -220,9 +231,10 @@ class TrainedGatesExplorer(Explorer):
         h, w = spatial.shape
         box = tuple(data.boxes[index, 0].tolist())
         lo, hi = float(spatial.min()), float(spatial.max())
-        hi = max(hi, lo + 1e-3)  # colours span this map's own range: small differences stay visible
-        self.overlay.update(_rgb(index), spatial, box, show_gate=values["overlay"], vmin=lo, vmax=hi)
-        self.spatial.update(spatial, f"{h}×{w}: {lo:.2f}–{hi:.2f}", vmin=lo, vmax=hi)
+        self.overlay.update(_rgb(index), spatial, box, show_gate=values["overlay"])  # the gate's own 0 .. 1
+        # Stretched: small differences stay visible where the gate is almost flat (stage 2).
+        self.spatial.update(spatial, f"{h}×{w}", vmin=lo, vmax=max(hi, lo + 1e-3))
+        self.stretch.update(f"{lo:.2f}", f"{hi:.2f}")
         for gate, view in self.bars.items():
             view.update(chosen[gate].channel.numpy())
         truth = SHAPES[int(data.labels[index])]
@@ -230,7 +242,8 @@ class TrainedGatesExplorer(Explorer):
             f"scene {index}: “{data.captions[index]}” (target: <b>{truth}</b>, box in orange). Stage {stage} has "
             f"{WIDTHS[stage]} channels on a {h}×{w} map. CBAM first rescales channels, g<sub>c</sub> = σ(MLP(avg) + "
             "MLP(max)), then computes its spatial gate g<sub>s</sub> = σ(conv<sub>7×7</sub>[mean<sub>c</sub>, "
-            "max<sub>c</sub>]) on the channel-gated map; its colours span this map's own range (written below it). "
+            "max<sub>c</sub>]) on the channel-gated map. Over the scene it is coloured on the fixed scale 0 … 1; "
+            f"below, alone, from its own minimum {lo:.2f} to its maximum {hi:.2f}. Dashed lines: ½ = σ(0). "
             "Predictions: "
             + ", ".join(f"{g}: {'✓' if p == truth else '✗'} {p}" for g, p in predictions.items()))
 
@@ -266,6 +279,7 @@ class ECAExplorer(Explorer):
         ax.set_xscale("log", base=2)
         ax.set_xlim(ECA_CHANNELS[0] / 1.2, ECA_CHANNELS[-1] * 1.2)
         ax.set_ylim(0, 15)
+        ax.set_yticks(range(1, 16, 2))  # k is odd
         ax.set_autoscale_on(False)
         ax.set_xlabel("channels C (log scale)", fontsize=theme.font_size - 1)
         ax.set_ylabel("kernel size k", fontsize=theme.font_size - 1)
@@ -275,7 +289,12 @@ class ECAExplorer(Explorer):
         (self.curve,) = ax.step([], [], where="post", color=theme.accent2, lw=lw)
         (self.marker,) = ax.plot([], [], "o", color=theme.accent, ms=7 * theme.line_scale)
         self.label = ax.text(0.03, 0.95, "", transform=ax.transAxes, va="top", fontsize=theme.font_size)
-        self.band = draw_band(fig.add_axes((0.66, 0.16, 0.32, 0.62)), "", theme=theme)
+        # Proxies: the legend is static, the curve and the marker move.
+        ax.legend(handles=[Line2D([], [], color=theme.accent2, lw=lw, label="the rule, k(C)"),
+                           Line2D([], [], ls="none", marker="o", color=theme.accent, ms=7 * theme.line_scale,
+                                  label="your C")],
+                  loc="lower right", fontsize=theme.font_size - 2)
+        self.band = draw_band(fig.add_axes((0.66, 0.22, 0.3, 0.56)), "", theme=theme)
         painter = Painter(fig)
         painter.animate(self.curve, self.marker, self.label, self.band.artists)
         controls = {
@@ -337,7 +356,7 @@ class GateCostExplorer(Explorer):
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         fig = new_figure(8.0, 3.4, theme=theme)
-        self.view = draw_costs(fig.add_axes((0.16, 0.14, 0.8, 0.74)), _COST_ROWS, theme=theme)
+        self.view = draw_costs(fig.add_axes((0.2, 0.14, 0.77, 0.74)), _COST_ROWS, theme=theme)
         painter = Painter(fig)
         painter.animate(self.view.artists)
         controls = {

@@ -2,27 +2,45 @@
 
 Every panel is drawn for blitting: axes get fixed limits and no ticks once, and a move only changes
 artists (a ``PolyCollection`` of bars, an image's data, a short text). Images are placed on the
-unit square with a fixed extent, so maps of any size reuse the same artist.
+unit square with a fixed extent, so maps of any size reuse the same artist. Colour bars are drawn
+once, from their own fixed scale (:func:`draw_colorbar`), never tied to a moving image. The bar
+panels' channel indices change with the number of bars, so they are artists too (texts and tick
+marks under the axis), not axis ticks: the kept background never needs a redraw.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
-from matplotlib.colors import to_rgba
+from matplotlib.colorbar import Colorbar
+from matplotlib.colors import Normalize, to_rgba
 from matplotlib.image import AxesImage
-from matplotlib.patches import Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.markers import TICKDOWN
+from matplotlib.font_manager import FontProperties
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
+from matplotlib.textpath import TextPath
+from matplotlib.transforms import Affine2D
 
 from explainer.theme import Theme, get_theme
 from explainer.views._common import fixed_axes
 
 __all__ = [
+    "index_ticks",
+    "index_outlines",
     "BarsView",
     "draw_bars",
+    "ColorbarView",
+    "draw_colorbar",
     "MapView",
     "draw_map",
     "OverlayView",
@@ -39,19 +57,65 @@ def _label(ax: Axes, theme: Theme, x: float = 0.0, y: float = 1.02, ha: str = "l
     return ax.text(x, y, "", transform=ax.transAxes, ha=ha, va="bottom", fontsize=theme.font_size - 1)
 
 
+def index_ticks(count: int, bins: int = 8) -> list[int]:
+    """Integer positions to label among ``count`` items indexed ``0 .. count - 1`` (at most ``bins + 1``).
+
+    Example:
+        >>> index_ticks(16), index_ticks(64), index_ticks(1)
+        ([0, 2, 4, 6, 8, 10, 12, 14], [0, 8, 16, 24, 32, 40, 48, 56], [0])
+    """
+    if count <= 1:
+        return [0]
+    values = MaxNLocator(nbins=bins, integer=True).tick_values(0, count - 1)
+    return [int(v) for v in values if 0 <= v <= count - 1]
+
+
+@functools.lru_cache(maxsize=256)
+def _glyphs(label: str, size: float) -> Path:
+    """``label``'s outline in points, centred on x = 0 with the top of its digits (about) at y = 0."""
+    path = TextPath((0, 0), label, size=size, prop=FontProperties(size=size))
+    box = path.get_extents()
+    return path.transformed(Affine2D().translate(-(box.x0 + box.x1) / 2, -0.73 * size))  # 0.73: digit height
+
+
+def index_outlines(labels: list[str], centres: list[float], size: float, width: float, height: float,
+                   gap: float = 4.0) -> Path:
+    """One path with every label's outline, centred at ``centres`` (fractions of the axes width), ``gap``
+    points under the axis, in the axes coordinates of an axes ``width`` x ``height`` points large.
+
+    One path is one draw; nine texts are nine layouts (text layout dominates an update's cost).
+
+    Example:
+        >>> path = index_outlines(["0", "8"], [0.25, 0.75], size=10, width=100, height=50)
+        >>> box = path.get_extents()
+        >>> bool(0.2 < box.x0 < 0.3 < 0.7 < box.x1 < 0.8 and -5 / 50 < box.y1 < -3 / 50)  # 4 pt under the axis
+        True
+    """
+    parts = []
+    for label, centre in zip(labels, centres):
+        glyphs = _glyphs(label, size)
+        parts.append(glyphs.transformed(Affine2D().translate(centre * width, -gap).scale(1 / width, 1 / height)))
+    return Path.make_compound_path(*parts) if parts else Path(np.zeros((1, 2)))
+
+
 @dataclass
 class BarsView:
-    """``n`` bars spread over the unit width (one PolyCollection), a highlighted bar and a short label."""
+    """``n`` bars spread over the unit width (one PolyCollection), a highlighted bar, a short label, and
+    the bars' integer indices under the axis (one outline path and tick marks that follow ``n``)."""
 
     ax: Axes
     theme: Theme
     bars: PolyCollection
     label: Text
     ymax: float
+    index_labels: PathPatch
+    index_marks: Line2D
+    count: int = -1
+    indices: tuple[int, ...] = ()
 
     @property
     def artists(self) -> list:
-        return [self.bars, self.label]
+        return [self.bars, self.label, self.index_marks, self.index_labels]
 
     def update(self, values: np.ndarray, highlight: int | None = None, text: str = "") -> None:
         """Draw ``values`` (1D, clipped to the axis range) with bar ``highlight`` in the accent colour."""
@@ -68,27 +132,113 @@ class BarsView:
         if highlight is not None and 0 <= highlight < n:
             colors[highlight] = to_rgba(self.theme.accent)
         self.bars.set_facecolor(colors)
+        if n != self.count:
+            self._place_indices(n)
+
+    def _place_indices(self, n: int) -> None:
+        """Label the bars' indices (centred under their bars) for ``n`` bars."""
+        self.count = n
+        self.indices = tuple(index_ticks(n))
+        centres = [(i + 0.5) / max(n, 1) for i in self.indices]
+        box = self.ax.get_position()
+        fig = self.ax.figure
+        width, height = 72 * box.width * fig.get_figwidth(), 72 * box.height * fig.get_figheight()  # points
+        self.index_labels.set_path(index_outlines([str(i) for i in self.indices], centres,
+                                                  self.theme.font_size - 3, width, height))
+        self.index_marks.set_data(centres, np.zeros(len(centres)))
 
 
-def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = None) -> BarsView:
-    """A bar panel with y from 0 to ``ymax`` (one tick at each end), title above.
+def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = None, *, xlabel: str = "channel",
+              ylabel: str = "", reference: float | None = None) -> BarsView:
+    """A bar panel with y from 0 to ``ymax``, title above, the bars' indices and ``xlabel`` below.
+
+    Args:
+        ax: the axes to draw in.
+        title: the panel's title (left-aligned).
+        ymax: top of the y axis (ticks at 0 and ``ymax``, and at ``reference``).
+        theme: sizes and colours; the global theme when None.
+        xlabel: what the bars' integer indices count (``"channel"``, ``"unit"``).
+        ylabel: what the bar heights measure.
+        reference: a dashed horizontal line at this height (e.g. 0.5, a sigmoid gate at input 0).
 
     Example:
         >>> from matplotlib.figure import Figure
         >>> view = draw_bars(Figure().add_subplot(), "channel gates")
         >>> view.update(np.array([0.2, 0.9]), highlight=1)
-        >>> len(view.bars.get_paths())
-        2
+        >>> len(view.bars.get_paths()), view.indices
+        (2, (0, 1))
     """
     theme = theme or get_theme()
     fixed_axes(ax, (0, 1), (0, ymax))
-    ax.set_yticks([0, ymax])
+    ax.set_yticks(sorted({0, ymax} | ({reference} if reference is not None else set())))
     ax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
     ax.set_title(title, fontsize=theme.font_size - 1, pad=2, loc="left")
+    if ylabel:
+        ax.set_ylabel(ylabel, fontsize=theme.font_size - 3, labelpad=1)
+    small = theme.font_size - 3
+    if xlabel:
+        # Below the index labels, which are artists (they follow the number of bars): 4 pt, then a line.
+        ax.set_xlabel(xlabel, fontsize=small, labelpad=4 + 1.2 * small)
+    if reference is not None:
+        ax.axhline(reference, color=theme.grid_color, lw=0.8 * theme.line_scale, ls="--")
     bars = PolyCollection([], facecolors=theme.accent2, edgecolors="none")
     ax.add_collection(bars, autolim=False)
     label = _label(ax, theme, x=1.0, ha="right")
-    return BarsView(ax, theme, bars, label, ymax)
+    index_labels = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none", transform=ax.transAxes,
+                             clip_on=False)
+    ax.add_patch(index_labels)
+    (marks,) = ax.plot([], [], ls="none", marker=TICKDOWN, ms=3, mew=0.8, color="black",
+                       transform=ax.get_xaxis_transform(), clip_on=False)
+    return BarsView(ax, theme, bars, label, ymax, index_labels, marks)
+
+
+@dataclass
+class ColorbarView:
+    """A colour bar drawn once from a fixed scale, optionally with two live labels at its ends."""
+
+    colorbar: Colorbar
+    ends: tuple[Text, Text] | None = None
+
+    @property
+    def artists(self) -> list:
+        """The live end labels (animate these); the bar itself is static."""
+        return list(self.ends or ())
+
+    def update(self, low: str, high: str) -> None:
+        """Write ``low`` at the bottom end and ``high`` at the top end (with ``live_ends`` only)."""
+        if self.ends is None:
+            raise ValueError("update needs a colour bar drawn with live_ends=True")
+        self.ends[0].set_text(low)
+        self.ends[1].set_text(high)
+
+
+def draw_colorbar(cax: Axes, label: str, cmap: str | None = None, vmin: float = 0.0, vmax: float = 1.0,
+                  ticks: list[float] | None = None, live_ends: bool = False,
+                  theme: Theme | None = None) -> ColorbarView:
+    """A vertical colour bar in ``cax`` for the scale ``vmin .. vmax`` of ``cmap`` (the theme's when None).
+
+    The bar reads its own fixed :class:`~matplotlib.cm.ScalarMappable`, not a moving image, so it
+    never needs a redraw. With ``live_ends``, the bar has no ticks but two texts at its ends that
+    :meth:`ColorbarView.update` sets (for a map coloured from its own minimum to its maximum).
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> view = draw_colorbar(Figure().add_axes((0.9, 0.1, 0.03, 0.8)), "gate", ticks=[0, 0.5, 1])
+        >>> [float(t) for t in view.colorbar.get_ticks()]
+        [0.0, 0.5, 1.0]
+    """
+    theme = theme or get_theme()
+    mappable = ScalarMappable(Normalize(vmin, vmax), cmap or theme.cmap)
+    colorbar = Colorbar(cax, mappable, orientation="vertical")
+    cax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
+    colorbar.set_label(label, fontsize=theme.font_size - 3, labelpad=2)
+    if not live_ends:
+        colorbar.set_ticks(ticks if ticks is not None else [vmin, vmax])
+        return ColorbarView(colorbar)
+    colorbar.set_ticks([])
+    ends = tuple(cax.text(0.5, y, "", transform=cax.transAxes, ha="center", va=va, fontsize=theme.font_size - 3)
+                 for y, va in ((-0.02, "top"), (1.02, "bottom")))
+    return ColorbarView(colorbar, ends)
 
 
 @dataclass
@@ -184,28 +334,48 @@ class BandView:
     ax: Axes
     image: AxesImage
     label: Text
+    window: int
 
     @property
     def artists(self) -> list:
         return [self.image, self.label]
 
-    def update(self, channels: int, kernel_size: int, window: int = 24, text: str = "") -> None:
-        """Show the first ``min(channels, window)`` gates x channels of the band."""
-        shown = min(channels, window)
+    def update(self, channels: int, kernel_size: int, window: int | None = None, text: str = "") -> None:
+        """Show the first ``min(channels, window)`` gates x channels of the band (``window``: the drawn one)."""
+        shown = min(channels, window or self.window, self.window)
         # The top-left block of the C x C band is the band of that size: never build C x C (4096^2 floats).
         self.image.set_data(band_matrix(shown, kernel_size))
+        extent = (-0.5, shown - 0.5, shown - 0.5, -0.5)  # one cell per channel, in index units
+        if tuple(self.image.get_extent()) != extent:
+            self.image.set_extent(extent)
         self.label.set_text(text)
 
 
-def draw_band(ax: Axes, title: str, theme: Theme | None = None) -> BandView:
-    """The band panel: rows are gates, columns pooled channels, lit where the kernel reaches."""
+def draw_band(ax: Axes, title: str, window: int = 24, theme: Theme | None = None) -> BandView:
+    """The band panel: rows are gates, columns pooled channels (integer indices), lit where the kernel
+    reaches, for the first ``window`` channels; a legend under it says what a lit cell means."""
     theme = theme or get_theme()
-    view = draw_map(ax, title, cmap="Greys", vmin=0, vmax=1.4, theme=theme)
+    fixed_axes(ax, (-0.5, window - 0.5), (window - 0.5, -0.5), equal=True)
+    ax.set_title(title, fontsize=theme.font_size - 1, pad=2)
+    ticks = MaxNLocator(nbins=5, integer=True)
+    ax.xaxis.set_major_locator(ticks)
+    ax.yaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    ax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
     ax.set_ylabel("gate i", fontsize=theme.font_size - 2, labelpad=1)
     ax.set_xlabel("pooled channel j", fontsize=theme.font_size - 2, labelpad=1)
-    view.label.set_position((0.5, 1.09))
-    view.label.set_va("bottom")
-    return BandView(ax, view.image, view.label)
+    lit = 1 / 1.4  # the colour of a 1 on the scale 0 .. 1.4 below: dark grey, not black
+    image = ax.imshow(np.zeros((2, 2)), extent=(-0.5, 1.5, 1.5, -0.5), cmap="Greys", vmin=0, vmax=1.4,
+                      interpolation="nearest")
+    label = ax.text(0.5, 1.09, "", transform=ax.transAxes, ha="center", va="bottom", fontsize=theme.font_size - 1)
+    beyond = "#d9d9d9"  # the axes' own colour shows where C < window: no such channel
+    ax.set_facecolor(beyond)
+    handles = [Patch(facecolor=colormaps["Greys"](lit), label="gate i reads j"),
+               Patch(facecolor="white", edgecolor=theme.grid_color, label="does not"),
+               Patch(facecolor=beyond, label="beyond C")]
+    ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, -0.17), ncol=3, frameon=False,
+              fontsize=theme.font_size - 3, handlelength=1.0, handletextpad=0.4, columnspacing=0.8,
+              borderaxespad=0)
+    return BandView(ax, image, label, window)
 
 
 @dataclass
