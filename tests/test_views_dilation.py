@@ -207,7 +207,8 @@ def test_feature_scale_uses_the_maps_fixed_limits():
     image = draw_feature_map(fig.add_axes((0.1, 0.1, 0.6, 0.8)), torch.randn(5, 6), 3.0)
     bar = draw_feature_scale(fig.add_axes((0.8, 0.1, 0.05, 0.8)), image, label="y")
     assert (bar.norm.vmin, bar.norm.vmax) == (-3.0, 3.0) and bar.cmap.name == image.get_cmap().name
-    assert bar.extend == "both" and bar.ax.get_ylabel() == "y"
+    assert bar.extend == "both" and bar.ax.get_title() == "y"
+    assert all(float(t).is_integer() for t in bar.ax.get_yticks())
     Painter(fig).frame()
 
 

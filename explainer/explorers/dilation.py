@@ -91,8 +91,8 @@ class DilationState:
     Attributes:
         kernel_size, dilation: the single layer's settings.
         effective: ``k + (k-1)(d-1)``, the span of the dilated kernel.
-        centre: ``(y, x)`` pixel of output unit of a "same"-size convolution whose taps are shown
-            (for an even ``k`` the kernel's middle lies half a pixel below and right of it).
+        centre: ``(y, x)``, the output unit of a "same"-size convolution whose taps are shown; the
+            taps' middle is pixel ``(y, x)``, or half a pixel below and right of it when ``(k-1)d`` is odd.
         padding: ``(before, after)`` "same" padding, :func:`~explainer.sampling.same_padding`
             (unequal when ``(k-1)d`` is odd; the taps use ``before``, as ``padding="same"`` does).
         taps: ``(k*k, 2)`` tap coordinates ``(y, x)`` on the photo.
@@ -361,8 +361,8 @@ class DeformationExplorer(Explorer):
         self.quiver = draw_offset_field(ax_arrows, self.photo, tails, self._arrows(first), theme=theme)
         self.plain = draw_feature_map(ax_plain, first.plain, self.vmax, theme=theme)
         self.deformed = draw_feature_map(ax_deformed, first.deformed_output, self.vmax, theme=theme)
-        draw_feature_scale(fig.add_axes((left + (width + gap) * 5, 0.1, 0.012, 0.68)), self.plain, theme=theme,
-                           label="edge response y")
+        draw_feature_scale(fig.add_axes((left + (width + gap) * 5, 0.06, 0.012, 0.66)), self.plain, theme=theme,
+                           label="y")
         self.markers = draw_unit_markers(self.axes[2:], theme=theme)
         painter = Painter(fig)
         painter.animate(self.taps.animated, self.zoom.animated, self.quiver, self.plain, self.deformed,

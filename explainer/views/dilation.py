@@ -24,6 +24,7 @@ from matplotlib.image import AxesImage
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
+from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import IdentityTransform
 
 from explainer.theme import Theme, get_theme
@@ -194,10 +195,9 @@ def draw_coverage_scale(cax: Axes, *, theme: Theme | None = None, hole: str = HO
     bar = cax.figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), cax=cax, extend="min", extendfrac=0.12,
                               ticks=[0.05, 0.25, 0.5, 1.0])
     bar.ax.set_yticklabels(["5%", "25%", "50%", "100%"])
-    bar.ax.tick_params(labelsize=theme.font_size - 1, length=2, pad=1)
-    bar.set_label("paths (% of panel's most)", fontsize=theme.font_size - 1, labelpad=2)
-    bar.ax.text(0.0, -0.15, "0: hole", transform=bar.ax.transAxes, ha="left", va="top",
-                fontsize=theme.font_size - 1)
+    bar.ax.tick_params(labelsize=theme.font_size, length=2, pad=1)
+    bar.set_label("paths (% of panel's most)", fontsize=theme.font_size, labelpad=2)
+    bar.ax.text(0.0, -0.15, "0: hole", transform=bar.ax.transAxes, ha="left", va="top", fontsize=theme.font_size)
     return bar
 
 
@@ -367,16 +367,16 @@ def update_feature_map(image: AxesImage, fmap: torch.Tensor, vmax: float | None 
     image.set_data(fmap.detach().cpu().numpy())
 
 
-def draw_feature_scale(cax: Axes, image: AxesImage, *, theme: Theme | None = None, label: str = "output y"
-                       ) -> Colorbar:
-    """A colourbar for feature maps drawn by :func:`draw_feature_map` (their shared, fixed limits);
-    arrows at both ends say that values beyond the limits saturate. Static: draw it once."""
+def draw_feature_scale(cax: Axes, image: AxesImage, *, theme: Theme | None = None, label: str = "y") -> Colorbar:
+    """A colourbar for feature maps drawn by :func:`draw_feature_map` (their shared, fixed limits), with
+    ``label`` above it; arrows at both ends say that values beyond the limits saturate. Static: draw it once."""
     theme = theme or get_theme()
     norm = Normalize(*image.get_clim())
     bar = cax.figure.colorbar(ScalarMappable(norm=norm, cmap=image.get_cmap()), cax=cax, extend="both",
                               extendfrac=0.06)
-    bar.ax.tick_params(labelsize=theme.font_size - 1, length=2, pad=1)
-    bar.set_label(label, fontsize=theme.font_size - 1, labelpad=2)
+    bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))  # short labels: the bar sits at the edge
+    bar.ax.tick_params(labelsize=theme.font_size, length=2, pad=1)
+    bar.ax.set_title(label, fontsize=theme.font_size, pad=4)
     return bar
 
 
