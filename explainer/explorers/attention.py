@@ -31,7 +31,8 @@ from explainer.explorers._kit import (
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
 from explainer.views.attention import (
-    draw_colorbar, draw_entropy, draw_matrix, draw_weight_bars, label_indices, label_tokens, row_of,
+    TickStripView,
+    draw_colorbar, draw_entropy, draw_matrix, draw_tick_strip, draw_weight_bars, label_tokens, row_of,
 )
 
 __all__ = [
@@ -84,8 +85,10 @@ class SelfAttentionExplorer(Explorer):
     random embeddings of the words of :data:`SENTENCE`, the first ``tokens`` of them).
 
     Q, K, V, the scores and the output share one colour bar with a fixed range (values beyond it
-    take the end colours); the weights and the heads share a 0..1 colour bar. The token names are
-    tick labels: they change only with the number of tokens, which then redraws the background.
+    take the end colours); the weights and the heads share a 0..1 colour bar. Token ``i`` keeps its
+    row (and the weights its column) whatever ``N`` is: the matrices grow from the top-left corner of
+    a 16-token grid, all 16 words are static tick labels, and the words past ``N`` are faded by a
+    cover that moves, so no move redraws the background.
     """
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
@@ -95,12 +98,13 @@ class SelfAttentionExplorer(Explorer):
         self.mats = {}
         for i, (name, title) in enumerate(names):
             ax = fig.add_axes((0.085 + i * (width + gap), top, width, height))
-            self.mats[name] = draw_matrix(ax, title, signed=True, theme=theme)
+            self.mats[name] = draw_matrix(ax, title, signed=True, theme=theme, grid=(_MAX_TOKENS, None))
         bar = draw_colorbar(fig.add_axes((0.70, top, 0.011, height)), self.mats["q"].cmap,
                             (-_VALUE_LIMIT, _VALUE_LIMIT), "value", extend="both", theme=theme)
         bar.ax.set_title("", fontsize=theme.font_size - 3)
         weights_ax = fig.add_axes((0.085, 0.16, 0.26, 0.34))
-        self.mats["weights"] = draw_matrix(weights_ax, "weights softmax (head 1)", signed=False, theme=theme)
+        self.mats["weights"] = draw_matrix(weights_ax, "weights softmax (head 1)", signed=False, theme=theme,
+                                           grid=(_MAX_TOKENS, _MAX_TOKENS))
         draw_colorbar(fig.add_axes((0.355, 0.16, 0.011, 0.34)), self.mats["weights"].cmap, (0.0, 1.0),
                       "weight (grey: masked)", theme=theme)
         self.heads = []
@@ -117,10 +121,11 @@ class SelfAttentionExplorer(Explorer):
         self.bars = draw_weight_bars(fig.add_axes((0.835, top, 0.15, height)), "weights of query i", theme)
         self.entropy = draw_entropy(fig.add_axes((0.74, 0.16, 0.24, 0.30)), (HEAD_DIMS[0], HEAD_DIMS[-1]),
                                     math.log(_MAX_TOKENS) * 1.25, theme)
+        self.fades = self._label_tokens(fig, theme)
         painter = Painter(fig)
         views = [*self.mats.values(), *self.heads]
-        painter.animate(*(view.artists for view in views), self.bars.artists, self.entropy.artists, self.covers)
-        self._labelled = 0  # the number of tokens the tick labels name
+        painter.animate(*(view.artists for view in views), self.bars.artists, self.entropy.artists, self.covers,
+                        self.fades)
         self._logits = Kept(16)  # per (tokens, seed); <= 150 KB each
         # Entropy curves per (tokens, seed, temperature): the head width, heads, scale and mask do not change them.
         self._curves = Kept(64)
@@ -132,14 +137,26 @@ class SelfAttentionExplorer(Explorer):
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         return {"query": (0, values["tokens"] - 1, None)}
 
-    def _label_tokens(self, tokens: int) -> None:
-        """Name the rows (queries) and key columns by the words; static text, so the background is redrawn."""
-        words = SENTENCE[:tokens]
-        label_tokens(self.mats["q"].ax, words, "y", self.theme, label="tokens")
-        label_tokens(self.mats["weights"].ax, words, "y", self.theme, label="queries i")
-        label_tokens(self.mats["weights"].ax, words, "x", self.theme, label="keys j")
-        self._labelled = tokens
-        self.painter.invalidate()
+    def _label_tokens(self, fig: Any, theme: Theme) -> list[Rectangle]:
+        """Name the rows (queries) and the key columns by all 16 words, once; return the covers that fade the
+        words past ``N`` (rows of Q, rows and columns of the weights)."""
+        q, weights = self.mats["q"].ax, self.mats["weights"].ax
+        label_tokens(q, SENTENCE, "y", theme, label="tokens", slots=_MAX_TOKENS)
+        label_tokens(weights, SENTENCE, "y", theme, label="queries i", slots=_MAX_TOKENS)
+        label_tokens(weights, SENTENCE, "x", theme, label="keys j", slots=_MAX_TOKENS)
+        renderer = fig.canvas.get_renderer()
+        fades = []
+        for ax, axis in ((q, "y"), (weights, "y"), (weights, "x")):
+            labels = ax.get_yticklabels() if axis == "y" else ax.get_xticklabels()
+            size = max(getattr(t.get_window_extent(renderer), "width" if axis == "y" else "height") for t in labels)
+            depth = (size + 6) / (ax.bbox.width if axis == "y" else ax.bbox.height)  # in the axes' unit square
+            box = (-depth, 0, depth, 1) if axis == "y" else (0, 1, 1, depth)
+            fade = Rectangle(box[:2], box[2], box[3], facecolor=theme.background, alpha=0.8, edgecolor="none",
+                             clip_on=False, zorder=5)
+            fade.axis = axis  # which bounds render moves
+            ax.add_patch(fade)
+            fades.append(fade)
+        return fades
 
     def render(self, values: dict[str, Any]) -> None:
         v = values
@@ -157,8 +174,15 @@ class SelfAttentionExplorer(Explorer):
 
             # The query alone changes only the highlights; a setting seen lately is not computed again.
             s, shown, (scaled, unscaled) = self._results.fetch(setting, make)
-        if v["tokens"] != self._labelled:
-            self._label_tokens(v["tokens"])
+        used = v["tokens"] / _MAX_TOKENS  # the words past N are faded
+        for fade in self.fades:
+            if fade.axis == "y":  # a little past the square's edge: the last word's descenders
+                fade.set_y(used)
+                fade.set_height(1.04 - used)
+            else:
+                fade.set_x(used)
+                fade.set_width(1.04 - used)
+            fade.set_visible(used < 1)
         i, a = v["query"], s.attention
         for name, matrix in (("q", s.q[0]), ("k", s.k[0]), ("v", s.v[0]), ("output", a.output[0]),
                              ("scores", a.scores[0])):
@@ -190,8 +214,14 @@ class SelfAttentionExplorer(Explorer):
 
     def on_click(self, px: float, py: float) -> None:
         t = self.values["tokens"]
-        heads = self.heads[: self.values["num_heads"]]
-        for view in [*self.mats.values(), *heads]:
+        for view in self.mats.values():
+            point = self.painter.pixel_to_data(view.ax, px, py)
+            if point is not None:
+                row = view.row_at(point[1])
+                if row is not None:  # below the last token: nothing to select
+                    self.set(query=row)
+                return
+        for view in self.heads[: self.values["num_heads"]]:
             point = self.painter.pixel_to_data(view.ax, px, py)
             if point is not None:
                 self.set(query=row_of(point[1], t))
@@ -274,54 +304,53 @@ class PositionalEncodingExplorer(Explorer):
     """Heatmaps of ``PE (N, d_model)`` and ``PE PE^T``, and the similarity row of one position.
 
     ``result`` is the current :class:`~explainer.attention.positional.PositionalSimilarity`. Clicking a
-    matrix row selects a position. The axes carry integer ticks (positions, channels) and both
-    heatmaps a colour bar; ticks and the similarity's range change only with the number of positions,
-    the width or the kind, which then redraws the background.
+    matrix row selects a position. The heatmaps carry integer ticks (positions, channels) painted as
+    images (:class:`~explainer.views.attention.TickStripView`), and fixed colour bars: the similarity
+    is shown divided by its largest value ``d_model/2``.
     """
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         fig = new_figure(8.6, 3.9, theme=theme)
-        self.pe = draw_matrix(fig.add_axes((0.065, 0.15, 0.23, 0.72)), "encoding PE", signed=True, theme=theme)
-        self.pe_bar = draw_colorbar(fig.add_axes((0.305, 0.15, 0.01, 0.72)), self.pe.cmap, (-1.0, 1.0),
-                                    theme=theme)
-        self.sim = draw_matrix(fig.add_axes((0.40, 0.15, 0.23, 0.72)), "similarity PE·PEᵀ", signed=True, theme=theme)
-        self.sim_bar = draw_colorbar(fig.add_axes((0.64, 0.15, 0.01, 0.72)), self.sim.cmap, (-1.0, 1.0),
-                                     theme=theme)
-        self.row = draw_matrix(fig.add_axes((0.76, 0.15, 0.22, 0.72)), "similarity of p to every q",
+        bottom, height, end = 0.19, 0.68, 0.04  # ``end``: room beyond the matrix for the first and last tick labels
+        self.pe = draw_matrix(fig.add_axes((0.085, bottom, 0.22, height)), "encoding PE", signed=True, theme=theme)
+        draw_colorbar(fig.add_axes((0.315, bottom, 0.01, height)), self.pe.cmap, (-1.0, 1.0), theme=theme)
+        self.sim = draw_matrix(fig.add_axes((0.455, bottom, 0.21, height)), "PE·PEᵀ ÷ (d_model/2)",
                                signed=True, theme=theme)
+        draw_colorbar(fig.add_axes((0.675, bottom, 0.01, height)), self.sim.cmap, (-1.0, 1.0), theme=theme)
+
+        def strip(x: float, width: float, axis: str, label: str) -> TickStripView:
+            """Integer ticks that follow N and d_model without redrawing the background (one image per side)."""
+            if axis == "y":
+                rect, span = (x - 0.05, bottom - end, 0.05, height + 2 * end), end / (height + 2 * end)
+            else:
+                rect, span = (x - end, bottom - 0.09, width + 2 * end, 0.09), end / (width + 2 * end)
+            return draw_tick_strip(fig.add_axes(rect), axis, label, theme, span=(span, 1 - span))
+
+        self.ticks = {"pe_y": strip(0.085, 0.22, "y", "position"), "pe_x": strip(0.085, 0.22, "x", "dimension"),
+                      "sim_y": strip(0.455, 0.21, "y", "position p"), "sim_x": strip(0.455, 0.21, "x", "position q")}
+        self.row = draw_matrix(fig.add_axes((0.805, bottom, 0.17, height)), "similarity of p to q",
+                               signed=True, theme=theme)
+        self.row.ax.set_yticks([0.05, 0.5, 0.95], ["1", "0", "−1"], fontsize=theme.font_size - 3)
+        self.row.ax.tick_params(axis="y", length=2, pad=1)
+        self.row.ax.set_ylabel("÷ (d_model/2)", fontsize=theme.font_size - 2, labelpad=1)
+        self.row.ax.set_xlabel("q (2d: patch grid)", fontsize=theme.font_size - 2, labelpad=2)
+        # In 2d the panel is a grid of patches: its curve's value ticks are covered (a cover moves, no redraw).
+        self.value_ticks_cover = Rectangle((-0.45, -0.02), 0.45, 1.04, facecolor=theme.background, edgecolor="none",
+                                           clip_on=False, zorder=5)
+        self.row.ax.add_patch(self.value_ticks_cover)
         (self.curve,) = self.row.ax.plot([], [], color=theme.accent2, lw=1.5 * theme.line_scale)
         (self.zero,) = self.row.ax.plot([0, 1], [0.5, 0.5], color=theme.grid_color, lw=0.8, ls="--")
         (self.here,) = self.row.ax.plot([], [], "o", color=theme.accent, ms=6 * theme.line_scale)
         self._similarities = Kept(16)  # per (length, dim, base, kind); <= 0.8 MB each (256 positions)
-        self._labelled: tuple = ()  # (length, dim, kind) the ticks and the similarity's colour bar show
         painter = Painter(fig)
-        painter.animate(self.pe.artists, self.sim.artists, self.row.artists, self.curve, self.zero, self.here)
+        painter.animate(self.pe.artists, self.sim.artists, self.row.artists, self.curve, self.zero, self.here,
+                        self.value_ticks_cover,
+                        *(strip.artists for strip in self.ticks.values()))
         super().__init__(_pe_controls(values, theme), painter, title="Sinusoidal positional encoding", theme=theme)
         self.enable_clicks()
 
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         return {"position": (0, values["length"] - 1, None)}
-
-    def _label(self, length: int, dim: int, kind: str, grid: tuple[int, int]) -> None:
-        """Integer ticks for positions and channels, the similarity's range; static, so the background is redrawn."""
-        theme, half = self.theme, dim / 2
-        label_indices(self.pe.ax, length, "y", theme, label="position")
-        label_indices(self.pe.ax, dim, "x", theme, label="dimension (channel)")
-        label_indices(self.sim.ax, length, "y", theme, label="position p")
-        label_indices(self.sim.ax, length, "x", theme, label="position q")
-        self.sim_bar.mappable.set_clim(-half, half)
-        self.sim_bar.update_normal(self.sim_bar.mappable)
-        self.sim_bar.ax.tick_params(labelsize=theme.font_size - 3)
-        if kind == "1d":
-            label_indices(self.row.ax, length, "x", theme, label="position q")
-            self.row.ax.set_yticks([0.05, 0.5, 0.95], [f"{half:g}", "0", f"−{half:g}"], fontsize=theme.font_size - 3)
-            self.row.ax.set_ylabel("PE(p)·PE(q)", fontsize=theme.font_size - 2, labelpad=1)
-            self.row.ax.tick_params(axis="y", length=2, pad=1)
-        else:
-            label_indices(self.row.ax, grid[1], "x", theme, label="patch column")
-            label_indices(self.row.ax, grid[0], "y", theme, label="patch row")
-        self._labelled = (length, dim, kind)
-        self.painter.invalidate()
 
     def render(self, values: dict[str, Any]) -> None:
         def similarity() -> Any:
@@ -330,8 +359,9 @@ class PositionalEncodingExplorer(Explorer):
 
         # Moving p, or coming back to an encoding, reuses it.
         s = self._similarities.fetch((values["length"], values["dim"], values["base"], values["kind"]), similarity)
-        if (values["length"], values["dim"], values["kind"]) != self._labelled:
-            self._label(values["length"], values["dim"], values["kind"], s.grid)
+        for name, count in (("pe_y", values["length"]), ("pe_x", values["dim"]), ("sim_y", values["length"]),
+                            ("sim_x", values["length"])):
+            self.ticks[name].update(count)
         p = values["position"]
         half = values["dim"] / 2  # |PE . PE| <= dim / 2 (1d) or dim / 2 (2d: two halves of dim / 4 pairs)
         self.pe.update(s.encoding.numpy(), row=p, limit=1.0)
@@ -343,6 +373,7 @@ class PositionalEncodingExplorer(Explorer):
         self.row.image.set_visible(not flat)
         for artist in (self.curve, self.zero, self.here):
             artist.set_visible(flat)
+        self.value_ticks_cover.set_visible(not flat)
         if flat:  # a curve over the positions, +dim/2 at the top, -dim/2 at the bottom; a dot at p itself
             T = row.shape[1]
             height = 0.5 - 0.45 * row[0] / half

@@ -4,8 +4,8 @@ weights of one query as bars, softmax entropy against the head width, colour bar
 Drawn for blitting: every axes gets fixed limits once; a move only changes artists (image data and
 colour limits, rectangles, polygons, lines), never the axes. Matrices of any shape fill the same
 unit square, row ``i`` of a ``rows``-row matrix occupying ``y in [i/rows, (i+1)/rows)`` (y pointing
-down). Tick labels (token names, positions) are static text: :func:`label_tokens` and
-:func:`label_indices` change them, and the caller then redraws the painter's background.
+down). Token names are static tick labels (:func:`label_tokens`, set once); integer ticks that
+follow a matrix's size are images (:class:`TickStripView`), so no move redraws the background.
 
 Notation: ``N`` tokens, ``d_k`` query/key width per head, ``h`` heads.
 """
@@ -14,21 +14,24 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, Normalize, to_rgba
+from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
 
 from explainer.theme import Theme, get_theme
-from explainer.views._common import matrix_axes
+from explainer.views._common import matrix_axes, unit_square
 
 __all__ = [
     "MatrixView",
@@ -40,7 +43,8 @@ __all__ = [
     "draw_entropy",
     "draw_colorbar",
     "label_tokens",
-    "label_indices",
+    "TickStripView",
+    "draw_tick_strip",
 ]
 
 
@@ -61,6 +65,9 @@ class MatrixView:
     Attributes:
         data: the matrix shown, ``(rows, cols)`` float (NaN where drawn in the 'bad' grey).
         limits: the colour range ``(vmin, vmax)`` of the last update.
+        grid: ``(rows, cols)`` of a fixed cell grid, or None along an axis the matrix fills. With
+            ``grid=(16, None)`` a matrix of ``N`` rows fills the top ``N/16`` of the square, so row
+            ``i`` stays where a static label names it whatever ``N`` is.
     """
 
     ax: Axes
@@ -70,6 +77,7 @@ class MatrixView:
     cmap: Colormap
     data: np.ndarray = field(default_factory=lambda: np.zeros((1, 1)))
     limits: tuple[float, float] = (-1.0, 1.0)
+    grid: tuple[int | None, int | None] = (None, None)
 
     @property
     def artists(self) -> list:
@@ -96,14 +104,31 @@ class MatrixView:
         self.data, self.limits = data, (low, limit)
         self.image.set_data(data)  # NaN: the colormap's 'bad' grey
         self.image.set_clim(low, limit)
-        rows = data.shape[0]
+        rows, cols = data.shape
+        height, width = self.fraction(rows, cols)
+        if self.grid != (None, None):
+            self.image.set_extent((0, width, height, 0))
         self.marker.set_visible(row is not None)
         if row is not None:
-            self.marker.set_bounds(0.004, row / rows, 0.992, 1 / rows)
+            self.marker.set_bounds(0.004 * width, row / rows * height, 0.992 * width, height / rows)
+
+    def fraction(self, rows: int, cols: int) -> tuple[float, float]:
+        """(height, width) of the unit square a ``rows x cols`` matrix covers (1 along an axis it fills)."""
+        return (rows / self.grid[0] if self.grid[0] else 1.0), (cols / self.grid[1] if self.grid[1] else 1.0)
+
+    def row_at(self, y: float) -> int | None:
+        """The row under data coordinate ``y``, or None below the last row (on the grid's empty part)."""
+        rows = self.data.shape[0]
+        height = self.fraction(rows, 1)[0]
+        return row_of(y / height, rows) if y < height else None
 
 
-def draw_matrix(ax: Axes, title: str = "", signed: bool = True, theme: Theme | None = None) -> MatrixView:
-    """Set up ``ax`` and return an empty :class:`MatrixView` (diverging colours if ``signed``)."""
+def draw_matrix(ax: Axes, title: str = "", signed: bool = True, theme: Theme | None = None,
+                grid: tuple[int | None, int | None] = (None, None)) -> MatrixView:
+    """Set up ``ax`` and return an empty :class:`MatrixView` (diverging colours if ``signed``).
+
+    ``grid``: see :attr:`MatrixView.grid` (default: every matrix fills the square).
+    """
     theme = theme or get_theme()
     matrix_axes(ax, title, theme=theme)
     cmap = colormaps[theme.diverging_cmap if signed else theme.cmap].with_extremes(bad="#d9d9d9")
@@ -111,7 +136,7 @@ def draw_matrix(ax: Axes, title: str = "", signed: bool = True, theme: Theme | N
     marker = Rectangle((0, 0), 1, 0.1, fill=False, edgecolor=theme.accent, linewidth=2.0 * theme.line_scale,
                        zorder=3)
     ax.add_patch(marker)
-    view = MatrixView(ax=ax, image=image, marker=marker, signed=signed, cmap=cmap)
+    view = MatrixView(ax=ax, image=image, marker=marker, signed=signed, cmap=cmap, grid=grid)
     view.update(np.zeros((1, 1)))
     return view
 
@@ -227,17 +252,18 @@ def draw_colorbar(ax: Axes, cmap: Colormap | str, limits: tuple[float, float], l
 
 
 def label_tokens(ax: Axes, words: list[str] | None, axis: str = "y", theme: Theme | None = None,
-                 label: str = "") -> None:
+                 label: str = "", slots: int | None = None) -> None:
     """Name the rows (``axis="y"``) or columns (``"x"``, written upwards) of a unit-square matrix by ``words``.
 
-    Token ``i`` of ``N = len(words)`` sits at ``(i + 0.5) / N``; ``None`` removes the labels. Static
-    text: redraw the painter's background afterwards.
+    Token ``i`` sits at ``(i + 0.5) / slots`` (``slots`` defaults to ``len(words)``; a larger value
+    matches a :class:`MatrixView` with a fixed ``grid``); ``None`` removes the labels. Static text: set
+    once, or redraw the painter's background afterwards.
     """
     theme = theme or get_theme()
     words = list(words or [])
-    n = len(words)
+    n = slots or len(words)
     size = theme.font_size - (2 if n <= 10 else 3)
-    ticks = [(i + 0.5) / n for i in range(n)]
+    ticks = [(i + 0.5) / n for i in range(len(words))]
     if axis == "y":
         ax.set_yticks(ticks, words, fontsize=size)
         ax.set_ylabel(label, fontsize=theme.font_size - 2, labelpad=2)
@@ -247,18 +273,114 @@ def label_tokens(ax: Axes, words: list[str] | None, axis: str = "y", theme: Them
     ax.tick_params(axis=axis, length=0, pad=2)
 
 
-def label_indices(ax: Axes, count: int, axis: str = "y", theme: Theme | None = None, label: str = "") -> None:
-    """Integer ticks (``MaxNLocator(integer=True)``) for the ``count`` rows or columns of a unit-square matrix.
+@lru_cache(maxsize=16)
+def _digit_masks(size: float, dpi: float) -> tuple[np.ndarray, ...]:
+    """Coverage masks ``(height, width)`` in [0, 1] of the digits 0-9 at ``size`` points, cropped to one common box.
 
-    Index ``i`` sits at ``(i + 0.5) / count``. Static text: redraw the painter's background afterwards.
+    Drawn once by matplotlib's Agg text renderer; :class:`TickStripView` composes numbers from them.
+    """
+    box = int(np.ceil(size * dpi / 72 * 2)) + 4
+    masks = []
+    for digit in "0123456789":
+        fig = Figure(figsize=(box / dpi, box / dpi), dpi=dpi, facecolor="none")
+        FigureCanvasAgg(fig)
+        fig.text(0.25, 0.25, digit, fontsize=size, color="black")
+        fig.canvas.draw()
+        masks.append(np.asarray(fig.canvas.buffer_rgba())[..., 3] / 255.0)
+    ink = np.any(np.stack(masks) > 0, axis=0)
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return tuple(m[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1] for m in masks)
+
+
+@dataclass
+class TickStripView:
+    """Integer tick marks and labels along one side of a unit-square matrix, painted as one RGBA image.
+
+    The labels change with the matrix's size (``count`` rows or columns), so they cannot be static
+    text without redrawing the background, and text laid out on every move is slow. The strip is
+    composed (numpy) from digit glyphs that matplotlib rendered once, kept per ``count``, and shown as
+    an image that the painter draws like a heatmap.
+
+    Attributes:
+        ax: the strip's own axes, beside the matrix (left of it for ``axis="y"``, below for ``"x"``).
+        image: the RGBA image of the current labels.
+        axis: ``"y"`` (rows, labels right-aligned against the matrix) or ``"x"`` (columns, below).
+        span: the part ``(start, stop)`` of the strip, in its own fraction, that lies beside the matrix.
+        values: the integers labelled by the last update.
+    """
+
+    ax: Axes
+    image: AxesImage
+    axis: str
+    theme: Theme
+    span: tuple[float, float] = (0.0, 1.0)
+    values: list[int] = field(default_factory=list)
+    _strips: dict = field(default_factory=dict)
+
+    @property
+    def artists(self) -> list:
+        return [self.image]
+
+    def update(self, count: int) -> None:
+        """Label indices ``0 .. count - 1`` (``MaxNLocator(integer=True)``), index ``i`` at ``(i + 0.5) / count``."""
+        if count not in self._strips:
+            if len(self._strips) > 256:
+                self._strips.clear()
+            self._strips[count] = self._compose(count)
+        self.values, pixels = self._strips[count]
+        self.image.set_data(pixels)
+
+    def _compose(self, count: int) -> tuple[list[int], np.ndarray]:
+        width, height = max(int(round(self.ax.bbox.width)), 1), max(int(round(self.ax.bbox.height)), 1)
+        digits = _digit_masks(self.theme.font_size - 3, self.ax.figure.dpi)
+        values = [int(v) for v in MaxNLocator(nbins=5, integer=True).tick_values(0, count - 1) if 0 <= v <= count - 1]
+        alpha = np.zeros((height, width))
+        tick, pad = int(round(4 * self.theme.line_scale)), int(round(6 * self.theme.line_scale))
+        line = max(int(round(self.theme.line_scale)), 1)
+        for v in values:
+            where = self.span[0] + (v + 0.5) / count * (self.span[1] - self.span[0])
+            glyphs = [digits[int(c)] for c in str(v)]
+            gap = np.zeros((glyphs[0].shape[0], 1))
+            number = np.concatenate([part for g in glyphs for part in (g, gap)][:-1], axis=1)
+            h, w = number.shape
+            if self.axis == "y":  # row 0 at the top; labels end ``pad`` pixels left of the matrix
+                centre = int(round(where * height))
+                alpha[max(centre - line // 2, 0): centre - line // 2 + line, width - tick: width] = 1.0
+                top, left = centre - h // 2, width - pad - w
+            else:
+                centre = int(round(where * width))
+                alpha[:tick, max(centre - line // 2, 0): centre - line // 2 + line] = 1.0
+                top, left = tick + 2, centre - w // 2
+            _paste(alpha, number, top, left)
+        pixels = np.zeros((height, width, 4), dtype=np.uint8)  # black ink, coverage as alpha
+        pixels[..., 3] = np.round(alpha * 255).astype(np.uint8)
+        return values, pixels
+
+
+def _paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
+    """``canvas[top:, left:] = max(canvas, patch)`` clipped to the canvas."""
+    h, w = patch.shape
+    y0, x0 = max(top, 0), max(left, 0)
+    y1, x1 = min(top + h, canvas.shape[0]), min(left + w, canvas.shape[1])
+    if y0 < y1 and x0 < x1:
+        region = canvas[y0:y1, x0:x1]
+        np.maximum(region, patch[y0 - top: y1 - top, x0 - left: x1 - left], out=region)
+
+
+def draw_tick_strip(fig_ax: Axes, axis: str, label: str = "", theme: Theme | None = None,
+                    span: tuple[float, float] = (0.0, 1.0)) -> TickStripView:
+    """A :class:`TickStripView` in ``fig_ax`` (a new axes beside a matrix), with a static axis ``label``.
+
+    ``span``: where the matrix lies along the strip, as fractions of its length (a strip longer than
+    the matrix leaves room for the end labels).
     """
     theme = theme or get_theme()
-    values = [int(v) for v in MaxNLocator(nbins=5, integer=True).tick_values(0, count - 1) if 0 <= v <= count - 1]
-    ticks = [(v + 0.5) / count for v in values]
+    unit_square(fig_ax, equal=False, frame=False)
+    fig_ax.set_facecolor("none")  # the strip may reach over a neighbour's title: paint nothing but its labels
+    image = fig_ax.imshow(np.zeros((1, 1, 4), dtype=np.uint8), interpolation="nearest", extent=(0, 1, 1, 0),
+                          aspect="auto")
     if axis == "y":
-        ax.set_yticks(ticks, [str(v) for v in values], fontsize=theme.font_size - 3)
-        ax.set_ylabel(label, fontsize=theme.font_size - 2, labelpad=1)
+        fig_ax.set_ylabel(label, fontsize=theme.font_size - 2, labelpad=1)
     else:
-        ax.set_xticks(ticks, [str(v) for v in values], fontsize=theme.font_size - 3)
-        ax.set_xlabel(label, fontsize=theme.font_size - 2, labelpad=1)
-    ax.tick_params(axis=axis, length=2, pad=1)
+        fig_ax.set_xlabel(label, fontsize=theme.font_size - 2, labelpad=1)
+    return TickStripView(ax=fig_ax, image=image, axis=axis, theme=theme, span=span)
