@@ -70,13 +70,16 @@ def test_head_maps_view_markers_sit_on_the_query_and_on_each_peak():
         tile = (qr // 8, qc // 8)
         assert (qr % 8, qc % 8) == (3, 3)  # the query is the centre of its tile
         head = tile[0] * 5 + tile[1]
-        assert picture[tr, tc] == np.nanmax(windows[head])  # the dot sits on the head's peak
-    assert view.image.get_clim() == (WEIGHT_FLOOR, 1.0)  # fixed: the colour bar never changes
+        assert picture[tr, tc] == np.log10(np.nanmax(windows[head]))  # the dot sits on the head's peak
+    assert view.image.get_clim() == (np.log10(WEIGHT_FLOOR), 0.0)  # fixed: the colour bar never changes
+    shown = np.log10(np.maximum(mosaic(windows), WEIGHT_FLOOR))  # log10 weights, floored
+    np.testing.assert_array_equal(picture, shown)
     assert [t.get_text() for t in view.offsets_x] == ["-2", "-1", "0", "+1", "+2"]
     assert [t.get_text() for t in view.offsets_y] == ["-2", "-1", "0", "+1", "+2"]
     layer3, maps3 = layer_maps(k=3, size=(9, 11), query=(4, 5))
-    view.update(head_windows(maps3, (4, 5), layer3.padding, radius=3), layer3.offsets.numpy())
+    assert view.update(head_windows(maps3, (4, 5), layer3.padding, radius=3), layer3.offsets.numpy())  # k changed
     assert [t.get_text() for t in view.offsets_x if t.get_visible()] == ["-1", "0", "+1"]
+    assert not view.update(head_windows(maps3, (4, 6), layer3.padding, radius=3), layer3.offsets.numpy())
     assert plt.get_fignums() == []
 
 
@@ -92,6 +95,9 @@ def test_colorbar_shows_the_fixed_range_and_is_not_tied_to_an_image():
     assert (bar.norm.vmin, bar.norm.vmax) == (-10, 0)
     log = draw_colorbar(fig.add_axes((0.1, 0.02, 0.6, 0.04)), "viridis", (1e-3, 1), log=True, orientation="horizontal")
     assert log.norm.vmin == 1e-3 and type(log.norm).__name__ == "LogNorm"
+    decades = draw_colorbar(fig.add_axes((0.1, 0.9, 0.6, 0.04)), "viridis", (-3, 0), ticks=[-3, -2, -1, 0],
+                            tick_labels=["1e-3", "1e-2", "1e-1", "1"], orientation="horizontal")
+    assert [t.get_text() for t in decades.ax.get_xticklabels()] == ["1e-3", "1e-2", "1e-1", "1"]
     assert plt.get_fignums() == []
 
 

@@ -110,8 +110,10 @@ class ConvAttentionExplorer(Explorer):
         heads_title = "each head's attention (tile = offset Δ_m)\n□ query   • query + Δ_m"
         self.heads_view = draw_head_maps(ax_heads, np.zeros((9, 2 * RADIUS + 1, 2 * RADIUS + 1)), np.zeros((9, 2)),
                                          heads_title, theme)
-        draw_colorbar(fig.add_axes((0.06, 0.1, 0.22, 0.025)), self.heads_view.image.get_cmap(), (WEIGHT_FLOOR, 1.0),
-                      "attention weight (log scale)", theme, log=True, extend="min", orientation="horizontal")
+        floor = int(np.log10(WEIGHT_FLOOR))  # the head maps hold log10 weights from floor to 0
+        draw_colorbar(fig.add_axes((0.06, 0.1, 0.22, 0.025)), self.heads_view.image.get_cmap(), (floor, 0),
+                      "attention weight (log scale)", theme, extend="min", orientation="horizontal",
+                      ticks=list(range(floor, 1)), tick_labels=[f"1e{e}" if e else "1" for e in range(floor, 1)])
         self.input_view = draw_pixels(ax[0], image[0, 0].numpy(), "input (click a pixel)", "gray", (0, 1),
                                       theme=theme)
         self.conv_view = draw_pixels(ax[1], empty, "F.conv2d", div, (-1, 1), theme=theme)
@@ -176,7 +178,8 @@ class ConvAttentionExplorer(Explorer):
         taps = weight[0, 0].numpy()
         effective = np.einsum("k,kij->ij", taps.reshape(-1), windows)  # NaN outside the key grid
         reach = float(np.abs(taps).max())
-        self.heads_view.update(windows, layer.offsets.numpy())
+        if self.heads_view.update(windows, layer.offsets.numpy()):  # new offset labels (static): redraw them
+            self.painter.invalidate()
         self.conv_view.update(conv, query, k)  # conv, attention: already divided by max |conv|
         self.attention_view.update(attention, query, k)
         self.input_view.update(self._photo_pixels, query, k)  # the photo itself is static

@@ -101,8 +101,9 @@ class AttentionPatternsExplorer(Explorer):
         for name, view in self.top.items():
             view.update(masks[name], selected=name == pattern)
         shifted = values["shift"] and values["window_size"] > 1
-        self.top["window"].set_caption(f"layer 2 shifted by {values['window_size'] // 2}" if shifted
-                                       else "layer 2: same windows")
+        caption = f"layer 2 shifted by {values['window_size'] // 2}" if shifted else "layer 2: same windows"
+        if self.top["window"].set_caption(caption):  # static text: redraw the background (a rare move)
+            self.painter.invalidate()
         self.one.update(masks[pattern], row)
         self.two.update(reach, row, base=masks[pattern])
         self.result = {"masks": masks, "reach": reach}

@@ -141,9 +141,11 @@ class HeadMapsView:
     """The per-head maps of one query as one mosaic in the unit square (y down).
 
     Tile ``(i, j)`` is head ``h = i*k + j`` (kernel tap ``(i, j)``); a hollow square marks the query
-    in each tile, a dot the head's centre shift ``query + Delta_h``. Texts above the columns and left
-    of the rows give each tile's offset ``Delta_x`` and ``Delta_y``. Weights are coloured on a fixed
-    logarithmic scale from :data:`WEIGHT_FLOOR` to 1 (smaller weights get the lowest colour).
+    in each tile, a dot the head's centre shift ``query + Delta_h``. Texts under the columns and left
+    of the rows give each tile's offset ``Delta_x`` and ``Delta_y``; they change only with ``k``, so
+    they are static (not in ``artists``): :meth:`update` says when they changed. The image holds
+    ``log10`` of the weights, clipped below at :data:`WEIGHT_FLOOR`, on the fixed range
+    ``[log10(WEIGHT_FLOOR), 0]`` (a plain linear colour scale over decades).
     """
 
     ax: Axes
@@ -155,12 +157,17 @@ class HeadMapsView:
 
     @property
     def artists(self) -> list:
-        return [self.image, self.queries, self.targets, *self.offsets_x, *self.offsets_y]
+        return [self.image, self.queries, self.targets]
 
-    def update(self, windows: np.ndarray, offsets: np.ndarray) -> None:
-        """Show ``windows (K, 2R+1, 2R+1)`` (from :func:`head_windows`) for heads at ``offsets (K, 2)``."""
+    def update(self, windows: np.ndarray, offsets: np.ndarray) -> bool:
+        """Show ``windows (K, 2R+1, 2R+1)`` (from :func:`head_windows`) for heads at ``offsets (K, 2)``.
+
+        Returns:
+            True when the (static) offset labels changed: the figure's background must be redrawn.
+        """
         picture = mosaic(windows)
-        self.image.set_data(np.where(np.isnan(picture), np.nan, np.maximum(picture, WEIGHT_FLOOR)))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self.image.set_data(np.log10(np.maximum(picture, WEIGHT_FLOOR)))  # NaN gaps stay NaN
         kk, n, _ = windows.shape
         k = int(round(kk**0.5))
         cell = 1.0 / picture.shape[0]
@@ -171,6 +178,10 @@ class HeadMapsView:
         self.targets.set_data(centre_x + offsets[:, 1] * cell, centre_y + offsets[:, 0] * cell)
         self.queries.set_markersize(max(2.0, min(12.0, 0.75 * cell * self._points_per_unit())))
         tile = (np.arange(k) * (n + 1) + n / 2) * cell  # (k,) tile centres along each axis
+        labels = (k, float(tile[0]))
+        if labels == getattr(self, "_labels", None):
+            return False
+        self._labels = labels
         for t, (x_text, y_text) in enumerate(zip(self.offsets_x, self.offsets_y)):
             shown = t < k
             x_text.set_visible(shown)
@@ -180,6 +191,7 @@ class HeadMapsView:
                 x_text.set_x(tile[t])
                 y_text.set_text(f"{t - k // 2:+d}" if t != k // 2 else "0")
                 y_text.set_y(tile[t])
+        return True
 
     def _points_per_unit(self) -> float:
         return self.ax.bbox.width * 72 / self.ax.figure.dpi
@@ -192,7 +204,7 @@ def draw_head_maps(ax: Axes, windows: np.ndarray, offsets: np.ndarray, title: st
     fixed_axes(ax, (0, 1), (1, 0), equal=True, frame=False)
     ax.set_title(title, fontsize=theme.font_size - 1, pad=3)
     image = ax.imshow(mosaic(windows), cmap=_colormap(theme.cmap, "white"), interpolation="nearest",
-                      extent=(0, 1, 1, 0), norm=LogNorm(WEIGHT_FLOOR, 1.0))
+                      extent=(0, 1, 1, 0), vmin=np.log10(WEIGHT_FLOOR), vmax=0.0)
     lw = theme.line_scale
     (queries,) = ax.plot([], [], ls="none", marker="s", mfc="none", mec="white", mew=1.0 * lw)
     (targets,) = ax.plot([], [], ls="none", marker="o", ms=2.5 * lw, mfc=theme.accent, mec="none")
@@ -209,7 +221,8 @@ def draw_head_maps(ax: Axes, windows: np.ndarray, offsets: np.ndarray, title: st
 
 def draw_colorbar(cax: Axes, cmap: str | Colormap, limits: tuple[float, float], label: str = "",
                   theme: Theme | None = None, log: bool = False, ticks: list[float] | None = None,
-                  extend: str = "neither", orientation: str = "vertical") -> Colorbar:
+                  extend: str = "neither", orientation: str = "vertical",
+                  tick_labels: list[str] | None = None) -> Colorbar:
     """A colour bar for the fixed range ``limits`` of ``cmap``, on its own axes ``cax``.
 
     It belongs to no image (a stand-alone ``ScalarMappable``), so moving an image's data never
@@ -223,11 +236,14 @@ def draw_colorbar(cax: Axes, cmap: str | Colormap, limits: tuple[float, float], 
         log: a logarithmic scale (``LogNorm``).
         ticks: tick positions, or None for matplotlib's choice.
         extend: ``"min"``, ``"max"``, ``"both"`` or ``"neither"``: values beyond the range.
+        tick_labels: texts for ``ticks`` (e.g. ``"10⁻³"`` for data that are already ``log10`` values).
     """
     theme = theme or get_theme()
     norm = LogNorm(*limits) if log else Normalize(*limits)
     mappable = ScalarMappable(norm=norm, cmap=cmap)
     bar = cax.figure.colorbar(mappable, cax=cax, ticks=ticks, extend=extend, orientation=orientation)
+    if tick_labels is not None:
+        bar.set_ticks(ticks, labels=tick_labels)
     bar.ax.tick_params(labelsize=theme.font_size - 2, length=2, pad=1)
     if label:
         bar.set_label(label, fontsize=theme.font_size - 2, labelpad=2)

@@ -52,8 +52,9 @@ def reach_colors(theme: Theme | None = None) -> dict[str, np.ndarray]:
 class MaskView:
     """A ``(N, N)`` mask (or reach) as an image with an optional highlighted query row.
 
-    With ``tokens`` (see :func:`draw_mask`) three texts label the token axes: the first and last key
-    (``0`` and ``N-1``) under the matrix and the selected query ``i`` left of its row.
+    With ``tokens`` (see :func:`draw_mask`) static texts mark the ends of the token axes (``0`` and
+    ``N−1`` for keys and queries), whatever ``N``: they cost nothing per move. The caption is static
+    too (not in ``artists``): :meth:`set_caption` says when it changed.
     """
 
     ax: Axes
@@ -61,17 +62,20 @@ class MaskView:
     image: AxesImage
     row: Rectangle
     frame: Rectangle
-    tokens: tuple[Text, Text, Text] | None = None
+    tokens: tuple[Text, ...] | None = None
     caption: Text | None = None
 
     @property
     def artists(self) -> list:
-        return [self.image, self.row, self.frame, *(self.tokens or ()), *([self.caption] if self.caption else [])]
+        return [self.image, self.row, self.frame]
 
-    def set_caption(self, text: str) -> None:
-        """The short line under the matrix (drawn by ``draw_mask(..., caption=True)``)."""
-        if self.caption is not None:
-            self.caption.set_text(text)
+    def set_caption(self, text: str) -> bool:
+        """Set the short line under the matrix (``draw_mask(..., caption=True)``); True if it changed, in
+        which case the figure's static background must be redrawn (``painter.invalidate()``)."""
+        if self.caption is None or self.caption.get_text() == text:
+            return False
+        self.caption.set_text(text)
+        return True
 
     def update(self, mask: Tensor, row: int | None = None, base: Tensor | None = None,
                selected: bool = False) -> None:
@@ -91,13 +95,6 @@ class MaskView:
         self.row.set_visible(row is not None)
         self.image.set_data(palette[codes])  # (N, N, 4) uint8
         self.frame.set_visible(selected)
-        if self.tokens is not None:
-            first, last, query = self.tokens
-            last.set_text(str(n - 1))
-            query.set_visible(row is not None)
-            if row is not None:
-                query.set_text(f"i={row}")
-                query.set_y((row + 0.5) / n)
 
 
 def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | None = None, title: str = "",
@@ -113,7 +110,7 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
         title: static title.
         theme: colours and line widths.
         labels: label the axes "key j" / "query i".
-        tokens: label the first and last key and the selected query with their token indices.
+        tokens: mark the ends of both token axes ``0`` and ``N−1`` (static text).
         caption: keep a line of text under the matrix, set with :meth:`MaskView.set_caption`.
     """
     theme = theme or get_theme()
@@ -126,10 +123,11 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
     texts = None
     if tokens:
         size = theme.font_size - 2
-        ax.yaxis.set_label_coords(-0.14, 0.5)  # room for the "i=95" label between the axis label and the matrix
+        ax.yaxis.set_label_coords(-0.1, 0.5)  # room for the "N−1" mark between the axis label and the matrix
         texts = (ax.text(0.0, 1.01, "0", ha="left", va="top", fontsize=size),
-                 ax.text(1.0, 1.01, "", ha="right", va="top", fontsize=size),
-                 ax.text(-0.01, 0.5, "", ha="right", va="center", fontsize=size, color="#222222"))
+                 ax.text(1.0, 1.01, "N−1", ha="right", va="top", fontsize=size),
+                 ax.text(-0.01, 0.0, "0", ha="right", va="top", fontsize=size),
+                 ax.text(-0.01, 1.0, "N−1", ha="right", va="bottom", fontsize=size))
     note = ax.text(0.5, 1.03, "", ha="center", va="top", fontsize=theme.font_size - 2) if caption else None
     view = MaskView(ax, theme, image, row_box, frame, texts, note)
     view.update(mask, row, base)
