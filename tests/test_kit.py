@@ -138,6 +138,16 @@ def test_set_order_does_not_matter_when_one_value_frees_another():
     assert ex.values["m"] == 6 and ex.values["n"] == 6
 
 
+def test_set_order_does_not_matter_when_one_value_makes_a_choice_available():
+    ex = Boxes()
+    ex.set(n=3)
+    assert ex.controls["g"].options == (1,)
+    ex.set(g=8, n=8)  # 8 is not among the choices until n = 8
+    assert ex.values["g"] == 8 and ex.values["n"] == 8
+    with pytest.raises(ValueError, match="g=4 is not allowed here .g divides n"):
+        ex.set(g=4, n=7)
+
+
 def test_click_that_sets_controls_renders_once():
     ex = Boxes()
     ex.on_click = lambda px, py: ex.set(n=5)

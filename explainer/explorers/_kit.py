@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
+from traitlets import TraitError
 from matplotlib.animation import PillowWriter
 from PIL import Image
 
@@ -173,7 +174,10 @@ class Explorer(widgets.VBox):
             for _ in range(len(values) + 1):
                 for name, value in list(pending.items()):
                     self._apply_limits()
-                    self.controls[name].value = value
+                    try:
+                        self.controls[name].value = value
+                    except TraitError:  # a choice another pending value has not made available yet
+                        pass
                 self._apply_limits()
                 pending = {n: v for n, v in pending.items() if self.controls[n].value != v}
                 if not pending:
