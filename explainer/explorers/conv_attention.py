@@ -107,7 +107,7 @@ class ConvAttentionExplorer(Explorer):
         empty = np.zeros((h, w))
         window = np.full((2 * RADIUS + 1,) * 2, np.nan)
         div = theme.diverging_cmap
-        heads_title = "each head's attention (tile = offset Δ_m)\n□ query   • query + Δ_m"
+        heads_title = "each head m's attention\n□ query   • query + Δ_m"
         self.heads_view = draw_head_maps(ax_heads, np.zeros((9, 2 * RADIUS + 1, 2 * RADIUS + 1)), np.zeros((9, 2)),
                                          heads_title, theme)
         floor = int(np.log10(WEIGHT_FLOOR))  # the head maps hold log10 weights from floor to 0
@@ -119,8 +119,8 @@ class ConvAttentionExplorer(Explorer):
         self.conv_view = draw_pixels(ax[1], empty, "F.conv2d", div, (-1, 1), theme=theme)
         self.attention_view = draw_pixels(ax[2], empty, "attention, k·k heads", div, (-1, 1), theme=theme)
         self.kernel_view = draw_pixels(ax[3], window, "kernel W", div, (-1, 1), theme=theme)
-        self.effective_view = draw_pixels(ax[4], window, "heads' sum Σ W_m·A_m", div, (-1, 1), theme=theme)
-        self.difference_view = draw_pixels(ax[5], empty, "log10 |attn − conv|", "magma", (_FLOOR, 0),
+        self.effective_view = draw_pixels(ax[4], window, "heads' sum Σ W_m A_m", div, (-1, 1), theme=theme)
+        self.difference_view = draw_pixels(ax[5], empty, "log10 error", "magma", (_FLOOR, 0),
                                            theme=theme)
         draw_colorbar(fig.add_axes((0.895, 0.53, 0.012, 0.35)), div, (-1, 1), "÷ max |conv|\n(kernels: ÷ max |W|)",
                       theme, ticks=[-1, -0.5, 0, 0.5, 1])
