@@ -18,13 +18,16 @@ layer's kernel size, stride, padding and dilation) predicts :func:`offset_channe
 position: ``2*G*kh*kw`` offsets, plus ``G*kh*kw`` mask logits in DCNv2 that a sigmoid squashes into
 (0, 1) (:func:`split_offset_head`). The head is trained by backpropagation through the bilinear read,
 which is differentiable in the sampling position between pixels (:func:`bilinear_slope` gives the
-derivative in closed form); :class:`DeformConv2d` wires head and read together.
+derivative in closed form); :class:`DeformConv2d` wires head and read together, and
+:func:`fit_offsets` shows the gradient at work: from zero offsets it learns where to read.
 
 The offset builders return offset tensors for the special cases the notes discuss: any linear map
 of the kernel grid (scaling, rotation, shear), random jitter, and dilation itself.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -39,6 +42,8 @@ __all__ = [
     "split_offset_head",
     "bilinear_read",
     "bilinear_slope",
+    "OffsetFit",
+    "fit_offsets",
     "affine_offsets",
     "scale_offsets",
     "random_offsets",
@@ -339,6 +344,72 @@ def bilinear_slope(image: Tensor, y: Tensor, x: Tensor) -> tuple[Tensor, Tensor]
 
     v00, v01, v10, v11 = at(0, 0), at(0, 1), at(1, 0), at(1, 1)
     return (1 - b) * (v10 - v00) + b * (v11 - v01), (1 - a) * (v01 - v00) + a * (v11 - v10)
+
+
+@dataclass(frozen=True)
+class OffsetFit:
+    """What :func:`fit_offsets` learned.
+
+    Attributes:
+        offsets: ``(kh*kw, 2)`` learned ``(dy, dx)`` per tap (row-major), shared by every output position.
+        losses: ``(steps,)`` mean squared error before each step.
+    """
+
+    offsets: Tensor
+    losses: Tensor
+
+
+def fit_offsets(input: Tensor, target: Tensor, weight: Tensor, *, stride: int | Pair = 1, padding: int | Pair = 0,
+                dilation: int | Pair = 1, steps: int = 100, lr: float = 0.05) -> OffsetFit:
+    """Learn one offset per tap so that ``deform_conv2d(input, offset, weight, ...)`` matches ``target``.
+
+    The offsets start at zero (an ordinary convolution) and follow Adam on the mean squared error;
+    the weights stay fixed, so the loss reaches the offsets only through the bilinear read. The
+    offsets are shared by every output position (``2*kh*kw`` numbers) to keep the picture small; an
+    offset head predicts them per position instead. Nothing random: the same call gives the same fit.
+
+    Args:
+        input: ``(B, C_in, H, W)``.
+        target: ``(B, C_out, H_out, W_out)``, the output shape of the deformable convolution.
+        weight: ``(C_out, C_in/groups, kh, kw)``, fixed.
+        stride, padding, dilation: of the deformable convolution.
+        steps: optimiser steps, at least 1.
+        lr: Adam's learning rate, > 0.
+
+    Example:
+        >>> g = torch.Generator().manual_seed(0)
+        >>> x = torch.randn(1, 1, 10, 10, dtype=torch.float64, generator=g)
+        >>> w = torch.randn(1, 1, 3, 3, dtype=torch.float64, generator=g)
+        >>> wanted = deform_conv2d(x, scale_offsets(3, 8, 1.2, dtype=torch.float64), w)  # taps 20% further out
+        >>> fit = fit_offsets(x, wanted, w, steps=50)
+        >>> fit.offsets.shape, bool(fit.losses[-1] < fit.losses[0] / 10)
+        (torch.Size([9, 2]), True)
+    """
+    steps = check_int("steps", steps, minimum=1)
+    if isinstance(lr, bool) or not isinstance(lr, (int, float)) or not lr > 0:
+        raise ValueError(f"lr must be a number > 0, got {lr!r}")
+    s, p, d = (check_pair(n, v, minimum=m) for n, v, m in (("stride", stride, 1), ("padding", padding, 0),
+                                                            ("dilation", dilation, 1)))
+    input, target, weight = (check_tensor(n, t, ndim=4).detach() for n, t in
+                             (("input", input), ("target", target), ("weight", weight)))
+    kh, kw = weight.shape[-2:]
+    out = tuple((n + 2 * pp - dd * (k - 1) - 1) // ss + 1 for n, k, ss, pp, dd in
+                zip(input.shape[-2:], (kh, kw), s, p, d))
+    expected = (input.shape[0], weight.shape[0], *out)
+    if tuple(target.shape) != expected:
+        raise ValueError(f"target must have the output's shape {expected}, got {tuple(target.shape)}")
+    per_tap = torch.zeros(2 * kh * kw, dtype=input.dtype, device=input.device, requires_grad=True)
+    optimiser = torch.optim.Adam([per_tap], lr=float(lr))
+    losses = []
+    with torch.enable_grad():
+        for _ in range(steps):
+            offset = per_tap[None, :, None, None].expand(input.shape[0], -1, *out)  # (B, 2K, H_out, W_out)
+            loss = (deform_conv2d(input, offset, weight, None, s, p, d) - target).square().mean()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            losses.append(loss.detach())
+    return OffsetFit(offsets=per_tap.detach().reshape(kh * kw, 2), losses=torch.stack(losses))
 
 
 # --------------------------------------------------------------------------- offset builders

@@ -17,6 +17,7 @@ from explainer.deformable import (
     affine_offsets,
     bilinear_read,
     bilinear_slope,
+    fit_offsets,
     offset_channels,
     split_offset_head,
     deform_conv2d,
@@ -25,6 +26,7 @@ from explainer.deformable import (
     scale_offsets,
 )
 from _oracles import rotation
+from explainer.data import sample_image
 from explainer.sampling import sampling_positions
 
 
@@ -364,3 +366,27 @@ def test_gradcheck_offsets_and_masks_predicted_by_a_head():
         return deform_conv2d(x, offset, w, padding=1, mask=mask)
 
     assert torch.autograd.gradcheck(layer, (head_w, head_b))
+
+
+def test_fit_offsets_learns_dilation_from_an_ordinary_convolution():
+    """Trained through the bilinear read alone (weights fixed), zero offsets on the photo move to the offsets of a
+    dilation-2 kernel: the deformable 3x3 learns to read where F.conv2d(dilation=2) reads."""
+    x = sample_image(48, grayscale=True)[None].double()  # (1, 1, 48, 48); a photo: smooth enough to descend
+    w = torch.randn(1, 1, 3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    fit = fit_offsets(x, F.conv2d(x, w, padding=2, dilation=2), w, padding=1, steps=120)
+    wanted = dilation_as_offsets(3, 2, 1, dtype=torch.float64)[0, :, 0, 0].reshape(9, 2)  # (K, 2)
+    torch.testing.assert_close(fit.offsets, wanted, atol=0.05, rtol=0)
+    assert fit.losses.shape == (120,) and fit.losses[-1] < 1e-4 * fit.losses[0]
+    again = fit_offsets(x, F.conv2d(x, w, padding=2, dilation=2), w, padding=1, steps=3)
+    assert torch.equal(again.losses, fit.losses[:3])  # deterministic
+    assert not x.requires_grad and not w.requires_grad
+
+
+def test_fit_offsets_refuses_bad_settings():
+    x, w = torch.zeros(1, 1, 6, 6), torch.zeros(1, 1, 3, 3)
+    with pytest.raises(ValueError, match=r"target must have the output's shape \(1, 1, 4, 4\), got \(1, 1, 6, 6\)"):
+        fit_offsets(x, x, w)
+    with pytest.raises(ValueError, match="steps"):
+        fit_offsets(x, x, w, padding=1, steps=0)
+    with pytest.raises(ValueError, match="lr must be a number > 0, got -1"):
+        fit_offsets(x, x, w, padding=1, lr=-1)
