@@ -90,6 +90,7 @@ def _serve(tmp_path_factory, start, probe: Path | None = None, **kwargs):
         })
         (root / path.name).write_text(json.dumps(nb))
     server = start(root, tmp_path_factory.mktemp("server"), **kwargs)
+    server.root = root  # the served copies
     yield server
     server.stop()
 
