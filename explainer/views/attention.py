@@ -315,7 +315,6 @@ class TickStripView:
     theme: Theme
     span: tuple[float, float] = (0.0, 1.0)
     values: list[int] = field(default_factory=list)
-    _strips: dict = field(default_factory=dict)
 
     @property
     def artists(self) -> list:
@@ -323,38 +322,40 @@ class TickStripView:
 
     def update(self, count: int) -> None:
         """Label indices ``0 .. count - 1`` (``MaxNLocator(integer=True)``), index ``i`` at ``(i + 0.5) / count``."""
-        if count not in self._strips:
-            if len(self._strips) > 256:
-                self._strips.clear()
-            self._strips[count] = self._compose(count)
-        self.values, pixels = self._strips[count]
+        width, height = max(int(round(self.ax.bbox.width)), 1), max(int(round(self.ax.bbox.height)), 1)
+        key = (self.axis, width, height, self.span, self.theme.font_size, self.theme.line_scale, self.ax.figure.dpi)
+        values, pixels = _compose_strip(*key, count)  # strips of one size and count are shared
+        self.values = list(values)
         self.image.set_data(pixels)
 
-    def _compose(self, count: int) -> tuple[list[int], np.ndarray]:
-        width, height = max(int(round(self.ax.bbox.width)), 1), max(int(round(self.ax.bbox.height)), 1)
-        digits = _digit_masks(self.theme.font_size - 3, self.ax.figure.dpi)
-        values = [int(v) for v in MaxNLocator(nbins=5, integer=True).tick_values(0, count - 1) if 0 <= v <= count - 1]
-        alpha = np.zeros((height, width))
-        tick, pad = int(round(4 * self.theme.line_scale)), int(round(6 * self.theme.line_scale))
-        line = max(int(round(self.theme.line_scale)), 1)
-        for v in values:
-            where = self.span[0] + (v + 0.5) / count * (self.span[1] - self.span[0])
-            glyphs = [digits[int(c)] for c in str(v)]
-            gap = np.zeros((glyphs[0].shape[0], 1))
-            number = np.concatenate([part for g in glyphs for part in (g, gap)][:-1], axis=1)
-            h, w = number.shape
-            if self.axis == "y":  # row 0 at the top; labels end ``pad`` pixels left of the matrix
-                centre = int(round(where * height))
-                alpha[max(centre - line // 2, 0): centre - line // 2 + line, width - tick: width] = 1.0
-                top, left = centre - h // 2, width - pad - w
-            else:
-                centre = int(round(where * width))
-                alpha[:tick, max(centre - line // 2, 0): centre - line // 2 + line] = 1.0
-                top, left = tick + 2, centre - w // 2
-            _paste(alpha, number, top, left)
-        pixels = np.zeros((height, width, 4), dtype=np.uint8)  # black ink, coverage as alpha
-        pixels[..., 3] = np.round(alpha * 255).astype(np.uint8)
-        return values, pixels
+
+@lru_cache(maxsize=1024)
+def _compose_strip(axis: str, width: int, height: int, span: tuple[float, float], font_size: float,
+                   line_scale: float, dpi: float, count: int) -> tuple[list[int], np.ndarray]:
+    """The labels and RGBA pixels ``(height, width, 4)`` of a :class:`TickStripView` for ``count`` rows or columns."""
+    digits = _digit_masks(font_size - 3, dpi)
+    values = [int(v) for v in MaxNLocator(nbins=5, integer=True).tick_values(0, count - 1) if 0 <= v <= count - 1]
+    alpha = np.zeros((height, width))
+    tick, pad = int(round(4 * line_scale)), int(round(6 * line_scale))
+    line = max(int(round(line_scale)), 1)
+    for v in values:
+        where = span[0] + (v + 0.5) / count * (span[1] - span[0])
+        glyphs = [digits[int(c)] for c in str(v)]
+        gap = np.zeros((glyphs[0].shape[0], 1))
+        number = np.concatenate([part for g in glyphs for part in (g, gap)][:-1], axis=1)
+        h, w = number.shape
+        if axis == "y":  # row 0 at the top; labels end ``pad`` pixels left of the matrix
+            centre = int(round(where * height))
+            alpha[max(centre - line // 2, 0): centre - line // 2 + line, width - tick: width] = 1.0
+            top, left = centre - h // 2, width - pad - w
+        else:
+            centre = int(round(where * width))
+            alpha[:tick, max(centre - line // 2, 0): centre - line // 2 + line] = 1.0
+            top, left = tick + 2, centre - w // 2
+        _paste(alpha, number, top, left)
+    pixels = np.zeros((height, width, 4), dtype=np.uint8)  # black ink, coverage as alpha
+    pixels[..., 3] = np.round(alpha * 255).astype(np.uint8)
+    return values, pixels
 
 
 def _paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
