@@ -183,3 +183,55 @@ def test_tree_template_renders_the_course_and_falls_back_without_it(course_page,
     assert links == [f"/voila/render/{p.name}?token=t" for p in NOTEBOOKS]
     plain = env.get_template("tree.html").render(contents=dict(listing), **namespace)
     assert all(f"/voila/render/{p.name}?token=t" in plain for p in NOTEBOOKS)
+
+
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """(names a cell binds, names it reads); IPython magics and shell lines are skipped."""
+    import ast
+
+    code = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
+    tree = ast.parse(code)
+    bound, read = set(), set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name):
+            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else read).add(node.id)
+        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, (ast.Import, ast.ImportFrom)):
+            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+    return bound, read
+
+
+def _reads_of_check_names(nb: dict) -> list[str]:
+    defined, problems = set(), []
+    only_in_checks: set[str] = set()
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        bound, read = _names("".join(cell["source"]))
+        if "check" in cell.get("metadata", {}).get("tags", []):
+            only_in_checks |= bound - defined
+            continue
+        missing = sorted((read & only_in_checks) - defined - bound)
+        if missing:
+            problems.append(f"cell {i} reads {missing}, defined only in check cells")
+        defined |= bound
+        only_in_checks -= bound
+    return problems
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
+def test_lecture_mode_needs_no_check_cell(path):
+    """Voila leaves the check cells out and does not run them: no other cell may read a name that
+    only a check cell defines (the lesson would stop at that cell in lecture mode)."""
+    assert _reads_of_check_names(json.loads(path.read_text())) == [], path.name
+
+
+def test_lecture_mode_check_finds_a_name_only_a_check_cell_defines():
+    nb = _notebook_with_checks()
+    nb.cells[2].source = "y = 3\nassert x == 1"
+    nb.cells.append(nbformat.v4.new_code_cell("print(y)\nfor g in range(2):\n    print(g)"))
+    nb.cells.append(nbformat.v4.new_code_cell("y = 4\nprint(y)"))
+    assert _reads_of_check_names(json.loads(nbformat.writes(nb))) == ["cell 5 reads ['y'], defined only in check cells"]
