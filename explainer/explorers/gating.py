@@ -199,18 +199,17 @@ class TrainedGatesExplorer(Explorer):
         fig = new_figure(8.0, 4.6, theme=theme)
         self.overlay = draw_overlay(fig.add_axes((0.01, 0.5, 0.24, 0.4)), "CBAM spatial gate $g_s$", theme=theme)
         draw_colorbar(fig.add_axes((0.26, 0.53, 0.012, 0.34)), "$g_s$", ticks=[0, 0.5, 1], theme=theme)
-        # The same gate alone, coloured from its own minimum to its maximum (written at the bar's ends).
+        # The same gate alone, coloured from its own minimum to its maximum (both written under it).
         self.spatial = draw_map(fig.add_axes((0.03, 0.07, 0.2, 0.31)), "$g_s$, stretched", theme=theme)
-        self.stretch = draw_colorbar(fig.add_axes((0.26, 0.1, 0.012, 0.25)), "min → max", live_ends=True,
-                                     theme=theme)
+        draw_colorbar(fig.add_axes((0.26, 0.1, 0.012, 0.25)), "", ticks=[0, 1],
+                      tick_labels=["min", "max"], theme=theme)
         self.bars = {gate: draw_bars(fig.add_axes((0.38, 0.72 - 0.31 * i, 0.6, 0.18)), title, ylabel="$g_c$",
                                      reference=0.5, theme=theme)
                      for i, (gate, title) in enumerate((("se", "SE channel gates $g_c$"),
                                                         ("cbam", "CBAM channel gates $g_c$ (applied first)"),
                                                         ("eca", "ECA channel gates $g_c$")))}
         painter = Painter(fig)
-        painter.animate(self.overlay.artists, self.spatial.artists, self.stretch.artists,
-                        *(b.artists for b in self.bars.values()))
+        painter.animate(self.overlay.artists, self.spatial.artists, *(b.artists for b in self.bars.values()))
         controls = {
             "image": int_slider("image", values["image"], 0, NUM_IMAGES - 1, tooltip="which scene", theme=theme),
             "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
@@ -233,8 +232,7 @@ class TrainedGatesExplorer(Explorer):
         lo, hi = float(spatial.min()), float(spatial.max())
         self.overlay.update(_rgb(index), spatial, box, show_gate=values["overlay"])  # the gate's own 0 .. 1
         # Stretched: small differences stay visible where the gate is almost flat (stage 2).
-        self.spatial.update(spatial, f"{h}×{w}", vmin=lo, vmax=max(hi, lo + 1e-3))
-        self.stretch.update(f"{lo:.2f}", f"{hi:.2f}")
+        self.spatial.update(spatial, f"min {lo:.2f}, max {hi:.2f}", vmin=lo, vmax=max(hi, lo + 1e-3))
         for gate, view in self.bars.items():
             view.update(chosen[gate].channel.numpy())
         truth = SHAPES[int(data.labels[index])]

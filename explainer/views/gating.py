@@ -21,8 +21,6 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Normalize, to_rgba
 from matplotlib.image import AxesImage
-from matplotlib.lines import Line2D
-from matplotlib.markers import TICKDOWN
 from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path
@@ -39,7 +37,6 @@ __all__ = [
     "index_outlines",
     "BarsView",
     "draw_bars",
-    "ColorbarView",
     "draw_colorbar",
     "MapView",
     "draw_map",
@@ -78,30 +75,35 @@ def _glyphs(label: str, size: float) -> Path:
     return path.transformed(Affine2D().translate(-(box.x0 + box.x1) / 2, -0.73 * size))  # 0.73: digit height
 
 
-def index_outlines(labels: list[str], centres: list[float], size: float, width: float, height: float,
-                   gap: float = 4.0) -> Path:
-    """One path with every label's outline, centred at ``centres`` (fractions of the axes width), ``gap``
-    points under the axis, in the axes coordinates of an axes ``width`` x ``height`` points large.
+@functools.lru_cache(maxsize=64)
+def index_outlines(labels: tuple[str, ...], centres: tuple[float, ...], size: float, width: float, height: float,
+                   gap: float = 4.0, mark: float = 3.0) -> Path:
+    """One path with a tick mark (``mark`` points long) and a label's outline under each of ``centres``
+    (fractions of the axes width), the labels ``gap`` points under the axis, in the axes coordinates of
+    an axes ``width`` x ``height`` points large.
 
     One path is one draw; nine texts are nine layouts (text layout dominates an update's cost).
 
     Example:
-        >>> path = index_outlines(["0", "8"], [0.25, 0.75], size=10, width=100, height=50)
+        >>> path = index_outlines(("0", "8"), (0.25, 0.75), size=10, width=100, height=50)
         >>> box = path.get_extents()
-        >>> bool(0.2 < box.x0 < 0.3 < 0.7 < box.x1 < 0.8 and -5 / 50 < box.y1 < -3 / 50)  # 4 pt under the axis
+        >>> bool(0.2 < box.x0 < 0.3 < 0.7 < box.x1 < 0.8 and box.y1 == 0)  # the marks start at the axis
         True
     """
+    to_axes = Affine2D().scale(1 / width, 1 / height)
     parts = []
     for label, centre in zip(labels, centres):
-        glyphs = _glyphs(label, size)
-        parts.append(glyphs.transformed(Affine2D().translate(centre * width, -gap).scale(1 / width, 1 / height)))
+        x = centre * width
+        parts.append(Path([(x - 0.4, 0), (x + 0.4, 0), (x + 0.4, -mark), (x - 0.4, -mark), (x - 0.4, 0)],
+                          closed=True).transformed(to_axes))
+        parts.append(_glyphs(label, size).transformed(Affine2D().translate(x, -gap) + to_axes))
     return Path.make_compound_path(*parts) if parts else Path(np.zeros((1, 2)))
 
 
 @dataclass
 class BarsView:
     """``n`` bars spread over the unit width (one PolyCollection), a highlighted bar, a short label, and
-    the bars' integer indices under the axis (one outline path and tick marks that follow ``n``)."""
+    the bars' integer indices under the axis (one path of tick marks and label outlines that follows ``n``)."""
 
     ax: Axes
     theme: Theme
@@ -109,13 +111,12 @@ class BarsView:
     label: Text
     ymax: float
     index_labels: PathPatch
-    index_marks: Line2D
     count: int = -1
     indices: tuple[int, ...] = ()
 
     @property
     def artists(self) -> list:
-        return [self.bars, self.label, self.index_marks, self.index_labels]
+        return [self.bars, self.label, self.index_labels]
 
     def update(self, values: np.ndarray, highlight: int | None = None, text: str = "") -> None:
         """Draw ``values`` (1D, clipped to the axis range) with bar ``highlight`` in the accent colour."""
@@ -139,13 +140,11 @@ class BarsView:
         """Label the bars' indices (centred under their bars) for ``n`` bars."""
         self.count = n
         self.indices = tuple(index_ticks(n))
-        centres = [(i + 0.5) / max(n, 1) for i in self.indices]
-        box = self.ax.get_position()
-        fig = self.ax.figure
+        box, fig = self.ax.get_position(), self.ax.figure
         width, height = 72 * box.width * fig.get_figwidth(), 72 * box.height * fig.get_figheight()  # points
-        self.index_labels.set_path(index_outlines([str(i) for i in self.indices], centres,
+        self.index_labels.set_path(index_outlines(tuple(str(i) for i in self.indices),
+                                                  tuple((i + 0.5) / max(n, 1) for i in self.indices),
                                                   self.theme.font_size - 3, width, height))
-        self.index_marks.set_data(centres, np.zeros(len(centres)))
 
 
 def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = None, *, xlabel: str = "channel",
@@ -187,58 +186,30 @@ def draw_bars(ax: Axes, title: str, ymax: float = 1.0, theme: Theme | None = Non
     index_labels = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none", transform=ax.transAxes,
                              clip_on=False)
     ax.add_patch(index_labels)
-    (marks,) = ax.plot([], [], ls="none", marker=TICKDOWN, ms=3, mew=0.8, color="black",
-                       transform=ax.get_xaxis_transform(), clip_on=False)
-    return BarsView(ax, theme, bars, label, ymax, index_labels, marks)
-
-
-@dataclass
-class ColorbarView:
-    """A colour bar drawn once from a fixed scale, optionally with two live labels at its ends."""
-
-    colorbar: Colorbar
-    ends: tuple[Text, Text] | None = None
-
-    @property
-    def artists(self) -> list:
-        """The live end labels (animate these); the bar itself is static."""
-        return list(self.ends or ())
-
-    def update(self, low: str, high: str) -> None:
-        """Write ``low`` at the bottom end and ``high`` at the top end (with ``live_ends`` only)."""
-        if self.ends is None:
-            raise ValueError("update needs a colour bar drawn with live_ends=True")
-        self.ends[0].set_text(low)
-        self.ends[1].set_text(high)
+    return BarsView(ax, theme, bars, label, ymax, index_labels)
 
 
 def draw_colorbar(cax: Axes, label: str, cmap: str | None = None, vmin: float = 0.0, vmax: float = 1.0,
-                  ticks: list[float] | None = None, live_ends: bool = False,
-                  theme: Theme | None = None) -> ColorbarView:
+                  ticks: list[float] | None = None, tick_labels: list[str] | None = None,
+                  theme: Theme | None = None) -> Colorbar:
     """A vertical colour bar in ``cax`` for the scale ``vmin .. vmax`` of ``cmap`` (the theme's when None).
 
-    The bar reads its own fixed :class:`~matplotlib.cm.ScalarMappable`, not a moving image, so it
-    never needs a redraw. With ``live_ends``, the bar has no ticks but two texts at its ends that
-    :meth:`ColorbarView.update` sets (for a map coloured from its own minimum to its maximum).
+    The bar reads its own fixed :class:`~matplotlib.cm.ScalarMappable`, not a moving image, so it is
+    drawn once into the kept background and never needs a redraw. ``tick_labels`` name the ticks
+    (e.g. ``["min", "max"]`` for a map coloured from its own minimum to its maximum).
 
     Example:
         >>> from matplotlib.figure import Figure
-        >>> view = draw_colorbar(Figure().add_axes((0.9, 0.1, 0.03, 0.8)), "gate", ticks=[0, 0.5, 1])
-        >>> [float(t) for t in view.colorbar.get_ticks()]
+        >>> bar = draw_colorbar(Figure().add_axes((0.9, 0.1, 0.03, 0.8)), "gate", ticks=[0, 0.5, 1])
+        >>> [float(t) for t in bar.get_ticks()]
         [0.0, 0.5, 1.0]
     """
     theme = theme or get_theme()
-    mappable = ScalarMappable(Normalize(vmin, vmax), cmap or theme.cmap)
-    colorbar = Colorbar(cax, mappable, orientation="vertical")
+    colorbar = Colorbar(cax, ScalarMappable(Normalize(vmin, vmax), cmap or theme.cmap), orientation="vertical")
     cax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
     colorbar.set_label(label, fontsize=theme.font_size - 3, labelpad=2)
-    if not live_ends:
-        colorbar.set_ticks(ticks if ticks is not None else [vmin, vmax])
-        return ColorbarView(colorbar)
-    colorbar.set_ticks([])
-    ends = tuple(cax.text(0.5, y, "", transform=cax.transAxes, ha="center", va=va, fontsize=theme.font_size - 3)
-                 for y, va in ((-0.02, "top"), (1.02, "bottom")))
-    return ColorbarView(colorbar, ends)
+    colorbar.set_ticks(ticks if ticks is not None else [vmin, vmax], labels=tick_labels)
+    return colorbar
 
 
 @dataclass
