@@ -153,7 +153,6 @@ class SelfAttentionExplorer(Explorer):
             box = (-depth, 0, depth, 1) if axis == "y" else (0, 1, 1, depth)
             fade = Rectangle(box[:2], box[2], box[3], facecolor=theme.background, alpha=0.8, edgecolor="none",
                              clip_on=False, zorder=5)
-            fade.axis = axis  # which bounds render moves
             ax.add_patch(fade)
             fades.append(fade)
         return fades
@@ -175,8 +174,8 @@ class SelfAttentionExplorer(Explorer):
             # The query alone changes only the highlights; a setting seen lately is not computed again.
             s, shown, (scaled, unscaled) = self._results.fetch(setting, make)
         used = v["tokens"] / _MAX_TOKENS  # the words past N are faded
-        for fade in self.fades:
-            if fade.axis == "y":  # a little past the square's edge: the last word's descenders
+        for fade, axis in zip(self.fades, ("y", "y", "x")):  # as _label_tokens made them
+            if axis == "y":  # a little past the square's edge: the last word's descenders
                 fade.set_y(used)
                 fade.set_height(1.04 - used)
             else:
