@@ -178,8 +178,7 @@ class ConvAttentionExplorer(Explorer):
         taps = weight[0, 0].numpy()
         effective = np.einsum("k,kij->ij", taps.reshape(-1), windows)  # NaN outside the key grid
         reach = float(np.abs(taps).max())
-        if self.heads_view.update(windows, layer.offsets.numpy()):  # new offset labels (static): redraw them
-            self.painter.invalidate()
+        self.heads_view.update(windows, layer.offsets.numpy())
         self.conv_view.update(conv, query, k)  # conv, attention: already divided by max |conv|
         self.attention_view.update(attention, query, k)
         self.input_view.update(self._photo_pixels, query, k)  # the photo itself is static

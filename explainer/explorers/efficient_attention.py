@@ -102,8 +102,7 @@ class AttentionPatternsExplorer(Explorer):
             view.update(masks[name], selected=name == pattern)
         shifted = values["shift"] and values["window_size"] > 1
         caption = f"layer 2 shifted by {values['window_size'] // 2}" if shifted else "layer 2: same windows"
-        if self.top["window"].set_caption(caption):  # static text: redraw the background (a rare move)
-            self.painter.invalidate()
+        self.top["window"].set_caption(caption)
         self.one.update(masks[pattern], row)
         self.two.update(reach, row, base=masks[pattern])
         self.result = {"masks": masks, "reach": reach}

@@ -142,8 +142,8 @@ class HeadMapsView:
 
     Tile ``(i, j)`` is head ``h = i*k + j`` (kernel tap ``(i, j)``); a hollow square marks the query
     in each tile, a dot the head's centre shift ``query + Delta_h``. Texts under the columns and left
-    of the rows give each tile's offset ``Delta_x`` and ``Delta_y``; they change only with ``k``, so
-    they are static (not in ``artists``): :meth:`update` says when they changed. The image holds
+    of the rows give each tile's offset ``Delta_x`` and ``Delta_y`` (animated: ``k`` changes with the
+    kernel, and a background redraw would cost far more than drawing a few labels). The image holds
     ``log10`` of the weights, clipped below at :data:`WEIGHT_FLOOR`, on the fixed range
     ``[log10(WEIGHT_FLOOR), 0]`` (a plain linear colour scale over decades).
     """
@@ -157,14 +157,10 @@ class HeadMapsView:
 
     @property
     def artists(self) -> list:
-        return [self.image, self.queries, self.targets]
+        return [self.image, self.queries, self.targets, *self.offsets_x, *self.offsets_y]
 
-    def update(self, windows: np.ndarray, offsets: np.ndarray) -> bool:
-        """Show ``windows (K, 2R+1, 2R+1)`` (from :func:`head_windows`) for heads at ``offsets (K, 2)``.
-
-        Returns:
-            True when the (static) offset labels changed: the figure's background must be redrawn.
-        """
+    def update(self, windows: np.ndarray, offsets: np.ndarray) -> None:
+        """Show ``windows (K, 2R+1, 2R+1)`` (from :func:`head_windows`) for heads at ``offsets (K, 2)``."""
         picture = mosaic(windows)
         with np.errstate(divide="ignore", invalid="ignore"):
             self.image.set_data(np.log10(np.maximum(picture, WEIGHT_FLOOR)))  # NaN gaps stay NaN
@@ -180,7 +176,7 @@ class HeadMapsView:
         tile = (np.arange(k) * (n + 1) + n / 2) * cell  # (k,) tile centres along each axis
         labels = (k, float(tile[0]))
         if labels == getattr(self, "_labels", None):
-            return False
+            return  # the labels of this k are in place
         self._labels = labels
         for t, (x_text, y_text) in enumerate(zip(self.offsets_x, self.offsets_y)):
             shown = t < k
@@ -191,7 +187,6 @@ class HeadMapsView:
                 x_text.set_x(tile[t])
                 y_text.set_text(f"{t - k // 2:+d}" if t != k // 2 else "0")
                 y_text.set_y(tile[t])
-        return True
 
     def _points_per_unit(self) -> float:
         return self.ax.bbox.width * 72 / self.ax.figure.dpi

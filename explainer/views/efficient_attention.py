@@ -53,8 +53,8 @@ class MaskView:
     """A ``(N, N)`` mask (or reach) as an image with an optional highlighted query row.
 
     With ``tokens`` (see :func:`draw_mask`) static texts mark the ends of the token axes (``0`` and
-    ``N−1`` for keys and queries), whatever ``N``: they cost nothing per move. The caption is static
-    too (not in ``artists``): :meth:`set_caption` says when it changed.
+    ``N−1`` for keys and queries), whatever ``N``: they cost nothing per move. The caption (one short
+    line, ``draw_mask(..., caption=True)``) is animated.
     """
 
     ax: Axes
@@ -67,15 +67,12 @@ class MaskView:
 
     @property
     def artists(self) -> list:
-        return [self.image, self.row, self.frame]
+        return [self.image, self.row, self.frame, *([self.caption] if self.caption is not None else [])]
 
-    def set_caption(self, text: str) -> bool:
-        """Set the short line under the matrix (``draw_mask(..., caption=True)``); True if it changed, in
-        which case the figure's static background must be redrawn (``painter.invalidate()``)."""
-        if self.caption is None or self.caption.get_text() == text:
-            return False
-        self.caption.set_text(text)
-        return True
+    def set_caption(self, text: str) -> None:
+        """Set the short line under the matrix (drawn by ``draw_mask(..., caption=True)``)."""
+        if self.caption is not None and self.caption.get_text() != text:
+            self.caption.set_text(text)
 
     def update(self, mask: Tensor, row: int | None = None, base: Tensor | None = None,
                selected: bool = False) -> None:
