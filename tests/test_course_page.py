@@ -186,21 +186,46 @@ def test_tree_template_renders_the_course_and_falls_back_without_it(course_page,
 
 
 def _names(source: str) -> tuple[set[str], set[str]]:
-    """(names a cell binds, names it reads); IPython magics and shell lines are skipped."""
+    """(names a cell binds at module level, names it reads); IPython magics and shell lines are
+    skipped. Names bound inside functions, lambdas and comprehensions are local to them."""
     import ast
 
     code = "\n".join(ln for ln in source.splitlines() if not ln.lstrip().startswith(("%", "!")))
-    tree = ast.parse(code)
     bound, read = set(), set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Name):
-            (bound if isinstance(node.ctx, (ast.Store, ast.Del)) else read).add(node.id)
-        elif isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, (ast.Import, ast.ImportFrom)):
-            bound.update((a.asname or a.name).split(".")[0] for a in node.names)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
+
+    class Visitor(ast.NodeVisitor):
+        def __init__(self):
+            self.depth = 0
+            self.local: list[set[str]] = []  # the names local to each enclosing function/comprehension
+
+        def visit_Name(self, node):
+            if isinstance(node.ctx, ast.Load):
+                if not any(node.id in names for names in self.local):
+                    read.add(node.id)
+            elif self.depth == 0:
+                bound.add(node.id)
+
+        def visit_Import(self, node):
+            if self.depth == 0:
+                bound.update((a.asname or a.name).split(".")[0] for a in node.names)
+
+        visit_ImportFrom = visit_Import
+
+        def _scope(self, node):
+            if self.depth == 0 and hasattr(node, "name"):
+                bound.add(node.name)
+            inner = [n for n in ast.walk(node) if n is not node]
+            self.local.append({n.id for n in inner if isinstance(n, ast.Name) and not isinstance(n.ctx, ast.Load)}
+                              | {n.arg for n in inner if isinstance(n, ast.arg)})
+            self.depth += 1
+            self.generic_visit(node)
+            self.depth -= 1
+            self.local.pop()
+
+        visit_FunctionDef = visit_AsyncFunctionDef = visit_ClassDef = visit_Lambda = _scope
+        visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _scope
+
+    Visitor().visit(ast.parse(code))
     return bound, read
 
 
@@ -226,12 +251,14 @@ def _reads_of_check_names(nb: dict) -> list[str]:
 def test_lecture_mode_needs_no_check_cell(path):
     """Voila leaves the check cells out and does not run them: no other cell may read a name that
     only a check cell defines (the lesson would stop at that cell in lecture mode)."""
-    assert _reads_of_check_names(json.loads(path.read_text())) == [], path.name
+    problems = _reads_of_check_names(json.loads(path.read_text()))
+    assert problems == [], f"{path.name}: {problems}"
 
 
 def test_lecture_mode_check_finds_a_name_only_a_check_cell_defines():
     nb = _notebook_with_checks()
     nb.cells[2].source = "y = 3\nassert x == 1"
+    nb.cells.append(nbformat.v4.new_code_cell("[y for y in range(2)]"))  # a comprehension's own y
     nb.cells.append(nbformat.v4.new_code_cell("print(y)\nfor g in range(2):\n    print(g)"))
     nb.cells.append(nbformat.v4.new_code_cell("y = 4\nprint(y)"))
-    assert _reads_of_check_names(json.loads(nbformat.writes(nb))) == ["cell 5 reads ['y'], defined only in check cells"]
+    assert _reads_of_check_names(json.loads(nbformat.writes(nb))) == ["cell 6 reads ['y'], defined only in check cells"]
