@@ -24,4 +24,5 @@ def _server_root_dir():
     return ServerApp.instance().root_dir
 
 
-c.ServerApp.jinja_template_vars = {course_page.JINJA_NAME: course_page.CoursePage(_server_root_dir)}
+# update(): merged with template variables a hub or user config sets, not replacing them.
+c.ServerApp.jinja_template_vars.update({course_page.JINJA_NAME: course_page.CoursePage(_server_root_dir)})

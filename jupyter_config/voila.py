@@ -33,4 +33,5 @@ def _voila_root_dir():
     return Voila.instance().root_dir
 
 
-c.Voila.tornado_settings = {"jinja_template_vars": {course_page.JINJA_NAME: course_page.CoursePage(_voila_root_dir)}}
+# update(): merged with tornado_settings set elsewhere, not replacing them.
+c.Voila.tornado_settings.update({"jinja_template_vars": {course_page.JINJA_NAME: course_page.CoursePage(_voila_root_dir)}})

@@ -97,8 +97,9 @@ def test_voila_uses_the_project_template_and_the_jinja_tree_page(config, course_
     assert any(Path(p).name == "lab" for p in paths)  # based on Voila's lab template
     for name in ("voila.py", "jupyter_server_config.py"):
         cfg = config(name)
-        found = (cfg.Voila.tornado_settings["jinja_template_vars"] if name == "voila.py"
-                 else cfg.ServerApp.jinja_template_vars)
+        # Set with update() (merged with other config): a lazy value until an app applies it.
+        found = (cfg.Voila.tornado_settings.get_value({})["jinja_template_vars"] if name == "voila.py"
+                 else cfg.ServerApp.jinja_template_vars.get_value({}))
         assert type(found[course_page.JINJA_NAME]).__name__ == "CoursePage"
 
 
