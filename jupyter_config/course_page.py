@@ -24,6 +24,7 @@ import ast
 import base64
 import io
 import json
+import logging
 import os
 import re
 from collections.abc import Callable, Iterable
@@ -189,7 +190,17 @@ class CoursePage:
         self.project = Path(project)
 
     def __call__(self, contents) -> dict:
-        entries: Iterable[dict] = contents.get("content") or []
+        entries = list(contents.get("content") or [])  # Voila hands over a one-pass filter
+        try:
+            return self._course(entries)
+        except Exception:  # never a broken landing page: the plain list, in order
+            logging.getLogger(__name__).exception("course page: falling back to the plain list")
+            lessons = [{"path": e["path"], "name": e["name"], "title": e["name"], "summary": "", "thumbnail": None,
+                        "picture": ""} for e in sorted(entries, key=lambda e: e["name"]) if e.get("type") == "notebook"]
+            return {"title": "Lessons", "tagline": "", "lessons": lessons,
+                    "others": [e for e in entries if e.get("type") != "notebook"]}
+
+    def _course(self, entries: Iterable[dict]) -> dict:
         root = Path(os.path.expanduser(self.root_dir()))
         pictures = pictures_by_factory(self.project / "scripts" / "make_pictures.py")
         images = self.project / "docs" / "images"

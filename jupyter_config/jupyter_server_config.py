@@ -21,7 +21,7 @@ c.VoilaExporter.TagRemovePreprocessor.remove_cell_tags = {course_page.CHECK_TAG}
 def _server_root_dir():
     from jupyter_server.serverapp import ServerApp
 
-    return ServerApp.instance().root_dir
+    return ServerApp.instance().root_dir if ServerApp.initialized() else os.getcwd()
 
 
 # update(): merged with template variables a hub or user config sets, not replacing them.

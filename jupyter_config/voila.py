@@ -30,7 +30,7 @@ c.VoilaExporter.TagRemovePreprocessor.remove_cell_tags = {course_page.CHECK_TAG}
 def _voila_root_dir():
     from voila.app import Voila
 
-    return Voila.instance().root_dir
+    return Voila.instance().root_dir if Voila.initialized() else os.getcwd()
 
 
 # update(): merged with tornado_settings set elsewhere, not replacing them.

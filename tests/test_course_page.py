@@ -157,6 +157,15 @@ def test_course_page_reads_titles_at_serve_time_and_survives_missing_pictures(co
     assert Image.open(io.BytesIO(base64.b64decode(thumb.split(",", 1)[1]))).size == (course_page.THUMBNAIL_WIDTH, 120)
 
 
+def test_course_page_falls_back_to_the_plain_list_on_any_error(course_page):
+    def broken():
+        raise RuntimeError("no root")
+
+    course = course_page.CoursePage(broken)({"content": iter(_listing(ROOT / "notebooks")["content"])})
+    assert [le["name"] for le in course["lessons"]] == [p.name for p in NOTEBOOKS]
+    assert [o["name"] for o in course["others"]] == ["data"]
+
+
 def test_summary_takes_the_first_sentence_or_bullet(course_page):
     assert course_page._summary("# T\n\n**What you will see**\n\n- why $QK^\\top$ is *scaled*;\n- more") == "Why QKᵀ is scaled"
     assert course_page._summary("# T\n\n**What you will see.** A stack of\nconvolutions. Then more.") == "A stack of convolutions"
