@@ -128,7 +128,7 @@ class SEExplorer(Explorer):
         self.info.value = (
             f"<b>squeeze</b> z = mean<sub>h,w</sub> x: {c} numbers; <b>excite</b> g = "
             f"σ(W<sub>2</sub> relu(W<sub>1</sub> z)) with W<sub>1</sub>: {c}→{c // r}, W<sub>2</sub>: {c // r}→{c}; <b>scale</b> y = x · g.<br>"
-            f"parameters 2·C·(C/r) = 2·{c}·{c // r} = <b>{gate_params('se', c, r):,}</b> "
+            f"parameters (we drop the biases) 2·C·(C/r) = 2·{c}·{c // r} = <b>{gate_params('se', c, r):,}</b> "
             f"(the stage's convolutions have {_stage_conv_params(stage):,}). "
             + ("Gates of the <b>trained</b> SE network (r = 4)." if trained else
                f"r = {r} differs from the trained r = {REDUCTION}: an <b>untrained</b> SE block (seeded weights),"
