@@ -220,7 +220,7 @@ def test_zoom_crops_around_the_unit_with_zero_padding_and_shifts_the_taps():
     assert ax.get_xlim() == (-0.5, 6.5) and all(a.get_visible() for a in zoom.animated[:4])
     taps = sampling_positions(16, 3, padding=1, offset=random_offsets(3, 16, 0.7, seed=0)[0])[1, 14]  # (9, 2)
     regular = sampling_positions(16, 3, padding=1)[1, 14]
-    update_zoom(zoom, image, (1, 14), taps, (3, 3), regular=regular, selected=2)
+    update_zoom(zoom, (1, 14), taps, (3, 3), regular=regular, selected=2)
     crop = zoom.taps.photo.get_array()  # (7, 7, 3): rows -2..4, columns 11..17 of the image
     np.testing.assert_allclose(crop[2:, :5, 0], image[0, 0:5, 11:16].numpy(), atol=1e-6)
     assert (crop[:2] == 0).all() and (crop[:, 5:] == 0).all()  # beyond the image: the zero padding

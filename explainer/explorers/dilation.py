@@ -381,7 +381,7 @@ class DeformationExplorer(Explorer):
         (uy, ux), h = state.unit, ZOOM_HALF
         update_taps(self.taps, state.deformed, (3, 3), alpha=alpha,
                     footprint=(uy - h, ux - h, uy + h, ux + h))  # the zoomed square
-        update_zoom(self.zoom, self.photo, state.unit, state.deformed, (3, 3), regular=state.regular, alpha=alpha,
+        update_zoom(self.zoom, state.unit, state.deformed, (3, 3), regular=state.regular, alpha=alpha,
                     selected=state.tap)
         tails = self._grid[..., state.tap, :].reshape(-1, 2)  # (N, 2)
         self.quiver.set_offsets(tails.numpy()[:, ::-1])

@@ -203,10 +203,17 @@ def draw_coverage_scale(cax: Axes, *, theme: Theme | None = None, hole: str = HO
 
 @dataclass
 class ZoomArtists:
-    """Artists of :func:`draw_zoom`: the magnified crop of the photo and the taps over it."""
+    """Artists of :func:`draw_zoom`: the magnified crop of the photo and the taps over it.
+
+    Attributes:
+        taps: the crop (``taps.photo``) and the taps, in crop coordinates.
+        half: the crop is ``2 half + 1`` pixels square.
+        padded: ``(H + 2 half, W + 2 half, 3)`` photo with ``half`` black pixels around it, cut once.
+    """
 
     taps: TapArtists
     half: int
+    padded: np.ndarray
 
     @property
     def animated(self) -> list:
@@ -215,36 +222,33 @@ class ZoomArtists:
 
 def draw_zoom(ax: Axes, image: torch.Tensor, half: int, kernel_size: tuple[int, int], *,
               theme: Theme | None = None) -> ZoomArtists:
-    """A magnified ``(2 half + 1)``-pixel square of ``image`` around one unit, for taps that overlap at full size.
+    """A magnified ``(2 half + 1)``-pixel square of ``image (C, H, W)`` around one unit, for taps that
+    overlap at full size.
 
     The axes keep fixed limits; :func:`update_zoom` swaps the crop and moves the taps, so a new unit
     repaints only these artists. Pixels beyond the image show the zero padding (black).
     """
     theme = theme or get_theme()
     side = 2 * half + 1
-    crop = image.new_zeros(image.shape[0], side, side)
-    taps = draw_taps(ax, crop, image.new_zeros(kernel_size[0] * kernel_size[1], 2), kernel_size, theme=theme)
+    padded = np.pad(image_array(image), ((half, half), (half, half), (0, 0)))  # (H + 2 half, W + 2 half, 3)
+    taps = draw_taps(ax, image.new_zeros(image.shape[0], side, side), image.new_zeros(kernel_size[0] * kernel_size[1], 2),
+                     kernel_size, theme=theme)
     for spine in ax.spines.values():
         spine.set_visible(True)
         spine.set_edgecolor(theme.accent)
         spine.set_linestyle("--")
         spine.set_linewidth(1.5 * theme.line_scale)
-    return ZoomArtists(taps=taps, half=half)
+    return ZoomArtists(taps=taps, half=half, padded=padded)
 
 
-def update_zoom(zoom: ZoomArtists, image: torch.Tensor, unit: tuple[int, int], positions: torch.Tensor,
-                kernel_size: tuple[int, int], *, regular: torch.Tensor | None = None,
-                alpha: torch.Tensor | None = None, selected: int | None = None) -> None:
-    """Show the square of ``image (C, H, W)`` centred on ``unit (y, x)`` with the taps ``positions (K, 2)``
-    (photo coordinates) over it; ``regular``, ``alpha`` and ``selected`` as for :func:`update_taps`."""
-    h, w = image.shape[-2:]
-    (uy, ux), half = unit, zoom.half
-    top, left = uy - half, ux - half
-    crop = image.new_zeros(image.shape[0], 2 * half + 1, 2 * half + 1)  # zero padding beyond the image
-    y0, y1, x0, x1 = max(top, 0), min(top + 2 * half + 1, h), max(left, 0), min(left + 2 * half + 1, w)
-    crop[:, y0 - top:y1 - top, x0 - left:x1 - left] = image[:, y0:y1, x0:x1]
-    zoom.taps.photo.set_data(image_array(crop))
-    origin = positions.new_tensor([top, left])
+def update_zoom(zoom: ZoomArtists, unit: tuple[int, int], positions: torch.Tensor, kernel_size: tuple[int, int], *,
+                regular: torch.Tensor | None = None, alpha: torch.Tensor | None = None,
+                selected: int | None = None) -> None:
+    """Show the square centred on ``unit (y, x)`` with the taps ``positions (K, 2)`` (photo coordinates)
+    over it; ``regular``, ``alpha`` and ``selected`` as for :func:`update_taps`."""
+    (uy, ux), side = unit, 2 * zoom.half + 1
+    zoom.taps.photo.set_data(zoom.padded[uy:uy + side, ux:ux + side])  # rows uy - half .. uy + half of the photo
+    origin = positions.new_tensor([uy - zoom.half, ux - zoom.half])
     update_taps(zoom.taps, positions - origin, kernel_size, alpha=alpha, selected=selected,
                 regular=None if regular is None else regular - origin)
 
