@@ -7,6 +7,7 @@ import matplotlib
 matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
@@ -26,6 +27,7 @@ from explainer.explorers.efficient_attention import (  # noqa: E402
     attention_patterns_explorer,
     linear_attention_explorer,
 )
+from explainer.views.efficient_attention import reach_colors  # noqa: E402
 from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
 FACTORIES = [attention_patterns_explorer, attention_cost_explorer, linear_attention_explorer]
@@ -69,6 +71,11 @@ def test_patterns_explorer_shows_swin_windows_and_the_shifted_second_layer():
     ex.set(shift=True)
     assert torch.equal(ex.result["reach"], stacked_reach([plain, window_mask((4, 6), 2, shift_size=1)]))
     assert (ex.result["reach"] & ~plain).any() and "crosses them" in ex.info.value
+    shifted = window_mask((4, 6), 2, shift_size=1)  # the top panel adds the shifted windows' pairs, "reached"
+    top = ex.top["window"].image.get_array()[..., :3]
+    colours = {k: np.round(np.array(v[:3]) * 255) for k, v in reach_colors(ex.theme).items()}
+    extra = (shifted & ~plain).nonzero()[0].tolist()
+    assert np.allclose(top[extra[0], extra[1]], colours["reached"], atol=1)
     assert ex.top["window"].frame.get_visible() and ex.last_error is None
     assert [t.get_text() for t in ex.one.tokens] == ["0", "N−1", "0", "N−1"]  # static: no cost per move
     assert not set(ex.one.tokens) & set(ex.one.artists)

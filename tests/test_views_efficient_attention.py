@@ -120,20 +120,17 @@ def test_weights_and_comparison_views():
     assert np.allclose(rgb_at(fig, ax_w, (j + 0.5) / 7, (i + 0.5) / 7), top, atol=0.02)
 
 
-def test_mask_view_token_marks_caption_and_legend_are_static():
-    """Token-axis marks are drawn with the background (a move pays nothing for them); the caption is animated."""
+def test_mask_view_token_marks_and_legend_are_static():
+    """Token-axis marks are drawn with the background (a move pays nothing for them); the legend names the colours."""
     from explainer.views.efficient_attention import draw_reach_legend
 
     fig = new_figure(4, 4)
     ax = fig.add_axes((0.2, 0.2, 0.6, 0.6))
-    view = draw_mask(ax, local_mask(9, 1), row=3, tokens=True, caption=True)
+    view = draw_mask(ax, local_mask(9, 1), row=3, tokens=True)
     assert [t.get_text() for t in view.tokens] == ["0", "N−1", "0", "N−1"]
-    assert not set(view.tokens) & set(view.artists) and view.caption in view.artists
-    view.set_caption("layer 2 shifted by 1")
-    assert view.caption.get_text() == "layer 2 shifted by 1"
+    assert not set(view.tokens) & set(view.artists)
     legend = draw_reach_legend(fig, (0.5, 0.95))
     assert [t.get_text() for t in legend.get_texts()] == ["allowed in 1 layer", "reached only through 2 layers",
                                                           "selected query i (row)"]
-    plain = draw_mask(fig.add_axes((0.0, 0.0, 0.1, 0.1)), local_mask(4, 0))
-    plain.set_caption("x")  # no caption drawn: nothing to set
-    assert plain.tokens is None and plain.caption is None
+    assert draw_mask(fig.add_axes((0.0, 0.0, 0.1, 0.1)), local_mask(4, 0)).tokens is None
+    assert plt.get_fignums() == []

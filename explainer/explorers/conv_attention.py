@@ -102,7 +102,7 @@ class ConvAttentionExplorer(Explorer):
         # Small panels keep a move cheap: Agg pays per painted pixel. Every colour range is fixed
         # (outputs divided by max |conv|, kernels by max |W|), so the colour bars are drawn once.
         fig = new_figure(8.6, 4.4, theme=theme)
-        ax_heads = fig.add_axes((0.035, 0.2, 0.27, 0.68))
+        ax_heads = fig.add_axes((0.065, 0.2, 0.25, 0.68))
         ax = [fig.add_axes((0.345 + 0.18 * c, 0.53 - 0.47 * r, 0.17, 0.35)) for r in range(2) for c in range(3)]
         empty = np.zeros((h, w))
         window = np.full((2 * RADIUS + 1,) * 2, np.nan)
@@ -111,7 +111,7 @@ class ConvAttentionExplorer(Explorer):
         self.heads_view = draw_head_maps(ax_heads, np.zeros((9, 2 * RADIUS + 1, 2 * RADIUS + 1)), np.zeros((9, 2)),
                                          heads_title, theme)
         floor = int(np.log10(WEIGHT_FLOOR))  # the head maps hold log10 weights from floor to 0
-        draw_colorbar(fig.add_axes((0.06, 0.1, 0.22, 0.025)), self.heads_view.image.get_cmap(), (floor, 0),
+        draw_colorbar(fig.add_axes((0.08, 0.08, 0.22, 0.025)), self.heads_view.image.get_cmap(), (floor, 0),
                       "attention weight (log scale)", theme, extend="min", orientation="horizontal",
                       ticks=list(range(floor, 1)), tick_labels=[f"1e{e}" if e else "1" for e in range(floor, 1)])
         self.input_view = draw_pixels(ax[0], image[0, 0].numpy(), "input (click a pixel)", "gray", (0, 1),

@@ -61,7 +61,8 @@ class AttentionPatternsExplorer(Explorer):
 
     ``result`` is a dict ``{"masks": {pattern: (N, N) bool}, "reach": (N, N) bool (2 layers)}``.
     For ``window`` with ``shift`` ticked the second layer uses Swin's shifted windows (by ``M // 2``),
-    so the reach is ``stacked_reach([plain, shifted])``; otherwise both layers use the same mask.
+    so the reach is ``stacked_reach([plain, shifted])``, and the top window panel shows the shifted
+    windows' extra pairs in the "reached" colour; otherwise both layers use the same mask.
     Click a top panel to choose its pattern, a bottom panel to choose the query row.
     """
 
@@ -72,11 +73,11 @@ class AttentionPatternsExplorer(Explorer):
         self._kept = Kept(KEPT_PATTERNS)
         fig = new_figure(8.4, 5.6, theme=theme)
         self.top = {}
-        masks, reach, _ = self._patterns(values)
+        self._top_shown: dict[str, tuple] = {}  # what each top panel shows: skip panels that did not change
+        masks, reach, _, _ = self._patterns(values)
         for k, name in enumerate(PATTERNS):
             ax = fig.add_axes((0.02 + 0.198 * k, 0.67, 0.165, 0.23))
-            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False,
-                                       caption=name == "window")
+            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False)
         row = values["row"]
         chosen = masks[values["pattern"]]
         ax1 = fig.add_axes((0.1, 0.05, 0.36, 0.47))
@@ -96,35 +97,42 @@ class AttentionPatternsExplorer(Explorer):
                 "row": (0, n - 1, None)}
 
     def render(self, values: dict[str, Any]) -> None:
-        masks, reach, counts = self._patterns(values)  # counts: allowed pairs per mask, then the reach's
+        masks, reach, counts, shifted = self._patterns(values)  # counts: allowed pairs per mask, the reach's
         pattern, row = values["pattern"], values["row"]
         for name, view in self.top.items():
-            view.update(masks[name], selected=name == pattern)
-        shifted = values["shift"] and values["window_size"] > 1
-        caption = f"layer 2 shifted by {values['window_size'] // 2}" if shifted else "layer 2: same windows"
-        self.top["window"].set_caption(caption)
+            shown = (masks[name], name == pattern, shifted if name == "window" else None)
+            old = self._top_shown.get(name)
+            if old is not None and all(a is b for a, b in zip(old, shown)):
+                continue  # the very same tensors: the panel's pixels are already right
+            self._top_shown[name] = shown
+            if shown[2] is None:
+                view.update(masks[name], selected=shown[1])
+            else:  # plain windows, and in the "reached" colour the pairs the shifted layer adds
+                view.update(masks[name] | shifted, base=masks[name], selected=shown[1])
         self.one.update(masks[pattern], row)
         self.two.update(reach, row, base=masks[pattern])
         self.result = {"masks": masks, "reach": reach}
         self.info.value = _patterns_html(values, masks, reach, counts)
 
-    def _patterns(self, v: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, tuple[dict[str, int], int]]:
-        """``(masks, the chosen pattern's 2-layer reach, (allowed pairs per mask, pairs reached))``,
-        kept per setting; the reach is made the first time its pattern is chosen there."""
+    def _patterns(self, v: dict[str, Any]) -> tuple[dict[str, torch.Tensor], torch.Tensor, tuple[dict[str, int], int],
+                                                    torch.Tensor | None]:
+        """``(masks, the chosen pattern's 2-layer reach, (allowed pairs per mask, pairs reached), shifted
+        windows or None)``, kept per setting; the reach is made the first time its pattern is chosen there."""
         key = tuple(v[name] for name in _SETTINGS)
 
-        def make() -> tuple[dict[str, torch.Tensor], dict[str, int], dict[str, tuple[torch.Tensor, int]]]:
+        def make() -> tuple:
             masks = _pattern_masks(v)
-            return masks, {name: int(m.sum()) for name, m in masks.items()}, {}
+            return masks, {name: int(m.sum()) for name, m in masks.items()}, {}, _shifted_windows(v)
 
-        masks, counts, reaches = self._kept.fetch(key, make)
+        masks, counts, reaches, shifted = self._kept.fetch(key, make)
         pattern = v["pattern"]
         if pattern not in reaches:
             with one_torch_thread():
-                reach = _two_layers(pattern, masks[pattern], v)
+                reach = reachability(masks[pattern], 2) if shifted is None or pattern != "window" else \
+                    stacked_reach([masks[pattern], shifted])
             reaches[pattern] = reach, int(reach.sum())
         reach, reached = reaches[pattern]
-        return masks, reach, (counts, reached)
+        return masks, reach, (counts, reached), shifted
 
     def on_click(self, px: float, py: float) -> None:
         for name, view in self.top.items():
@@ -150,12 +158,12 @@ def _pattern_masks(v: dict[str, Any]) -> dict[str, torch.Tensor]:
         return {name: pattern_mask(name, v["n"], **_sizes(v)) for name in PATTERNS}
 
 
-def _two_layers(pattern: str, mask: torch.Tensor, v: dict[str, Any]) -> torch.Tensor:
-    """The 2-layer reach: the same mask twice, or Swin's plain then shifted windows."""
-    if pattern == "window" and v["shift"] and v["window_size"] > 1:
-        shifted = pattern_mask("window", v["n"], **_sizes(v), shift_size=v["window_size"] // 2)
-        return stacked_reach([mask, shifted])
-    return reachability(mask, 2)
+def _shifted_windows(v: dict[str, Any]) -> torch.Tensor | None:
+    """Swin's second-layer windows (shifted by ``M // 2``), or None when the second layer is not shifted."""
+    if not (v["shift"] and v["window_size"] > 1):
+        return None
+    with one_torch_thread():
+        return pattern_mask("window", v["n"], **_sizes(v), shift_size=v["window_size"] // 2)
 
 
 def _pattern_controls(v: dict[str, Any], theme: Theme) -> dict[str, Any]:

@@ -133,31 +133,28 @@ def mosaic(windows: np.ndarray, gap: int = 1) -> np.ndarray:
     return out
 
 
-MAX_KERNEL = 5  # offset labels kept for kernels up to 5 x 5
-
-
 @dataclass
 class HeadMapsView:
     """The per-head maps of one query as one mosaic in the unit square (y down).
 
-    Tile ``(i, j)`` is head ``h = i*k + j`` (kernel tap ``(i, j)``); a hollow square marks the query
-    in each tile, a dot the head's centre shift ``query + Delta_h``. Texts under the columns and left
-    of the rows give each tile's offset ``Delta_x`` and ``Delta_y`` (animated: ``k`` changes with the
-    kernel, and a background redraw would cost far more than drawing a few labels). The image holds
-    ``log10`` of the weights, clipped below at :data:`WEIGHT_FLOOR`, on the fixed range
-    ``[log10(WEIGHT_FLOOR), 0]`` (a plain linear colour scale over decades).
+    Tile ``(i, j)`` is head ``h = i*k + j`` (kernel tap ``(i, j)``, offset
+    ``Delta_h = (i - k//2, j - k//2)``); a hollow square marks the query in each tile, a dot the head's
+    centre shift ``query + Delta_h``. Static marks along the edges (``-⌊k/2⌋``, ``0``, ``+⌊k/2⌋`` for
+    ``Delta_x`` under the columns and ``Delta_y`` left of the rows) read for every ``k`` and cost
+    nothing per move. The image holds ``log10`` of the weights, clipped below at
+    :data:`WEIGHT_FLOOR`, on the fixed range ``[log10(WEIGHT_FLOOR), 0]`` (a plain linear colour
+    scale over decades, so a colour bar drawn once stays true).
     """
 
     ax: Axes
     image: AxesImage
     queries: Line2D
     targets: Line2D
-    offsets_x: list[Text]
-    offsets_y: list[Text]
+    marks: list[Text]
 
     @property
     def artists(self) -> list:
-        return [self.image, self.queries, self.targets, *self.offsets_x, *self.offsets_y]
+        return [self.image, self.queries, self.targets]
 
     def update(self, windows: np.ndarray, offsets: np.ndarray) -> None:
         """Show ``windows (K, 2R+1, 2R+1)`` (from :func:`head_windows`) for heads at ``offsets (K, 2)``."""
@@ -173,20 +170,6 @@ class HeadMapsView:
         self.queries.set_data(centre_x, centre_y)
         self.targets.set_data(centre_x + offsets[:, 1] * cell, centre_y + offsets[:, 0] * cell)
         self.queries.set_markersize(max(2.0, min(12.0, 0.75 * cell * self._points_per_unit())))
-        tile = (np.arange(k) * (n + 1) + n / 2) * cell  # (k,) tile centres along each axis
-        labels = (k, float(tile[0]))
-        if labels == getattr(self, "_labels", None):
-            return  # the labels of this k are in place
-        self._labels = labels
-        for t, (x_text, y_text) in enumerate(zip(self.offsets_x, self.offsets_y)):
-            shown = t < k
-            x_text.set_visible(shown)
-            y_text.set_visible(shown)
-            if shown:
-                x_text.set_text(f"{t - k // 2:+d}" if t != k // 2 else "0")
-                x_text.set_x(tile[t])
-                y_text.set_text(f"{t - k // 2:+d}" if t != k // 2 else "0")
-                y_text.set_y(tile[t])
 
     def _points_per_unit(self) -> float:
         return self.ax.bbox.width * 72 / self.ax.figure.dpi
@@ -204,12 +187,15 @@ def draw_head_maps(ax: Axes, windows: np.ndarray, offsets: np.ndarray, title: st
     (queries,) = ax.plot([], [], ls="none", marker="s", mfc="none", mec="white", mew=1.0 * lw)
     (targets,) = ax.plot([], [], ls="none", marker="o", ms=2.5 * lw, mfc=theme.accent, mec="none")
     size = theme.font_size - 2
-    offsets_x = [ax.text(0, 1.01, "", ha="center", va="top", fontsize=size) for _ in range(MAX_KERNEL)]
-    offsets_y = [ax.text(-0.01, 0, "", ha="right", va="center", fontsize=size) for _ in range(MAX_KERNEL)]
-    ax.text(-0.01, 1.01, "Δy", ha="right", va="top", fontsize=size, color="#555555")
-    ax.text(1.01, 1.01, "Δx", ha="left", va="top", fontsize=size, color="#555555")
-    view = HeadMapsView(ax=ax, image=image, queries=queries, targets=targets, offsets_x=offsets_x,
-                        offsets_y=offsets_y)
+    ends = ("−⌊k/2⌋", "0", "+⌊k/2⌋")
+    marks = [ax.text(x, 1.01, label, ha=ha, va="top", fontsize=size)
+             for x, label, ha in zip((0.0, 0.5, 1.0), ends, ("left", "center", "right"))]
+    marks += [ax.text(-0.01, y, label, ha="right", va=va, fontsize=size, rotation=90)
+              for y, label, va in zip((0.0, 0.5, 1.0), ends, ("top", "center", "bottom"))]
+    marks += [ax.text(0.5, 1.07, "Δx (tile column)", ha="center", va="top", fontsize=size, color="#555555"),
+              ax.text(-0.09, 0.5, "Δy (tile row)", ha="right", va="center", rotation=90, fontsize=size,
+                      color="#555555")]
+    view = HeadMapsView(ax=ax, image=image, queries=queries, targets=targets, marks=marks)
     view.update(windows, offsets)
     return view
 

@@ -53,8 +53,7 @@ class MaskView:
     """A ``(N, N)`` mask (or reach) as an image with an optional highlighted query row.
 
     With ``tokens`` (see :func:`draw_mask`) static texts mark the ends of the token axes (``0`` and
-    ``N−1`` for keys and queries), whatever ``N``: they cost nothing per move. The caption (one short
-    line, ``draw_mask(..., caption=True)``) is animated.
+    ``N−1`` for keys and queries), whatever ``N``: they cost nothing per move.
     """
 
     ax: Axes
@@ -63,16 +62,10 @@ class MaskView:
     row: Rectangle
     frame: Rectangle
     tokens: tuple[Text, ...] | None = None
-    caption: Text | None = None
 
     @property
     def artists(self) -> list:
-        return [self.image, self.row, self.frame, *([self.caption] if self.caption is not None else [])]
-
-    def set_caption(self, text: str) -> None:
-        """Set the short line under the matrix (drawn by ``draw_mask(..., caption=True)``)."""
-        if self.caption is not None and self.caption.get_text() != text:
-            self.caption.set_text(text)
+        return [self.image, self.row, self.frame]
 
     def update(self, mask: Tensor, row: int | None = None, base: Tensor | None = None,
                selected: bool = False) -> None:
@@ -95,8 +88,7 @@ class MaskView:
 
 
 def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | None = None, title: str = "",
-              theme: Theme | None = None, labels: bool = True, tokens: bool = False,
-              caption: bool = False) -> MaskView:
+              theme: Theme | None = None, labels: bool = True, tokens: bool = False) -> MaskView:
     """Draw a boolean ``(N, N)`` mask: rows are queries, columns keys, coloured cells are allowed.
 
     Args:
@@ -108,7 +100,6 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
         theme: colours and line widths.
         labels: label the axes "key j" / "query i".
         tokens: mark the ends of both token axes ``0`` and ``N−1`` (static text).
-        caption: keep a line of text under the matrix, set with :meth:`MaskView.set_caption`.
     """
     theme = theme or get_theme()
     xlabel, ylabel = ("key j", "query i") if labels else ("", "")
@@ -125,8 +116,7 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
                  ax.text(1.0, 1.01, "N−1", ha="right", va="top", fontsize=size),
                  ax.text(-0.01, 0.0, "0", ha="right", va="top", fontsize=size),
                  ax.text(-0.01, 1.0, "N−1", ha="right", va="bottom", fontsize=size))
-    note = ax.text(0.5, 1.03, "", ha="center", va="top", fontsize=theme.font_size - 2) if caption else None
-    view = MaskView(ax, theme, image, row_box, frame, texts, note)
+    view = MaskView(ax, theme, image, row_box, frame, texts)
     view.update(mask, row, base)
     return view
 
