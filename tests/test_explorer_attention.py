@@ -284,11 +284,10 @@ def test_positional_axes_have_integer_ticks_that_follow_n_and_d_model_without_a_
             strip = ex.ticks[name]
             assert strip.values[0] == 0 and strip.values[-1] <= count - 1 and len(strip.values) >= 3, (name, count)
             assert all(isinstance(v, int) for v in strip.values)
-            pixels = strip.image.get_array()
-            assert pixels.dtype == np.uint8 and pixels.shape[2] == 4 and pixels[..., 3].max() == 255  # drawn ink
+            assert all(a.get_animated() for a in strip.artists)  # painted on every move
 
     check(pe)
-    assert pe.ticks["pe_y"].ax.get_ylabel() == "position" and pe.ticks["pe_x"].ax.get_xlabel() == "dimension"
+    assert pe.ticks["pe_y"].ax.get_ylabel() == "position p" and pe.ticks["pe_x"].ax.get_xlabel() == "dimension"
     background = pe.painter._background
     for move in walk:
         pe.set(**move)
@@ -297,15 +296,20 @@ def test_positional_axes_have_integer_ticks_that_follow_n_and_d_model_without_a_
 
 
 def test_a_tick_strip_puts_each_label_beside_its_row():
+    from matplotlib.path import Path
+
     from explainer.views.attention import draw_tick_strip
 
     fig = new_figure(3, 3)
-    strip = draw_tick_strip(fig.add_axes((0.1, 0.1, 0.2, 0.8)), "y", "position")
+    strip = draw_tick_strip(fig.add_axes((0.1, 0.1, 0.2, 0.8)), "y", "position", span=(0.1, 0.9))
     strip.update(10)
-    alpha = strip.image.get_array()[..., 3]
-    height = alpha.shape[0]
-    rows_with_ink = np.flatnonzero(alpha.max(axis=1) > 0)
-    for v in strip.values:  # every label's row carries ink, and the tick mark sits at the row's centre
-        centre = int(round((v + 0.5) / 10 * height))
-        assert alpha[centre - 1: centre + 2, -2:].max() == 255 and centre in rows_with_ink
-    assert strip.values == [0, 2, 4, 6, 8]
+    assert strip.values == [0, 3, 6, 9]
+    # One closed tick mark and one glyph outline per label; each pair centred on its row (y up in axes units).
+    polygons = [p for p in strip.patch.get_path().to_polygons(closed_only=False)]
+    marks = [p for p in polygons if len(p) == 5 and p[:, 0].max() == pytest.approx(1.0)]
+    assert len(marks) == 4
+    for mark, v in zip(sorted(marks, key=lambda m: -m[:, 1].mean()), strip.values):
+        assert mark[:4, 1].mean() == pytest.approx(1 - (0.1 + (v + 0.5) / 10 * 0.8), abs=1e-9)
+    assert strip.patch.get_path().get_extents().x1 == pytest.approx(1.0)  # labels left of the marks
+    strip.update(3)  # fewer rows: fewer labels
+    assert strip.values == [0, 1, 2] and isinstance(strip.patch.get_path(), Path)

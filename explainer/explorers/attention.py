@@ -303,8 +303,8 @@ class PositionalEncodingExplorer(Explorer):
     """Heatmaps of ``PE (N, d_model)`` and ``PE PE^T``, and the similarity row of one position.
 
     ``result`` is the current :class:`~explainer.attention.positional.PositionalSimilarity`. Clicking a
-    matrix row selects a position. The heatmaps carry integer ticks (positions, channels) painted as
-    images (:class:`~explainer.views.attention.TickStripView`), and fixed colour bars: the similarity
+    matrix row selects a position. The heatmaps carry integer ticks (positions, channels) that follow
+    ``N`` and ``d_model`` (:class:`~explainer.views.attention.TickStripView`), and fixed colour bars: the similarity
     is shown divided by its largest value ``d_model/2``.
     """
 
@@ -318,14 +318,14 @@ class PositionalEncodingExplorer(Explorer):
         draw_colorbar(fig.add_axes((0.675, bottom, 0.01, height)), self.sim.cmap, (-1.0, 1.0), theme=theme)
 
         def strip(x: float, width: float, axis: str, label: str) -> TickStripView:
-            """Integer ticks that follow N and d_model without redrawing the background (one image per side)."""
+            """Integer ticks that follow N and d_model, beside one side of a matrix."""
             if axis == "y":
                 rect, span = (x - 0.05, bottom - end, 0.05, height + 2 * end), end / (height + 2 * end)
             else:
                 rect, span = (x - end, bottom - 0.09, width + 2 * end, 0.09), end / (width + 2 * end)
             return draw_tick_strip(fig.add_axes(rect), axis, label, theme, span=(span, 1 - span))
 
-        self.ticks = {"pe_y": strip(0.085, 0.22, "y", "position"), "pe_x": strip(0.085, 0.22, "x", "dimension"),
+        self.ticks = {"pe_y": strip(0.085, 0.22, "y", "position p"), "pe_x": strip(0.085, 0.22, "x", "dimension"),
                       "sim_y": strip(0.455, 0.21, "y", "position p"), "sim_x": strip(0.455, 0.21, "x", "position q")}
         self.row = draw_matrix(fig.add_axes((0.805, bottom, 0.17, height)), "similarity of p to q",
                                signed=True, theme=theme)

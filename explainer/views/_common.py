@@ -7,14 +7,18 @@ axes, so the painter's kept background stays valid.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import torch
 from matplotlib.axes import Axes
 from matplotlib.colors import to_rgba
+from matplotlib.path import Path
+from matplotlib.textpath import TextPath
 
 from explainer.theme import Theme, get_theme
 
-__all__ = ["fixed_axes", "unit_square", "pixel_axes", "matrix_axes", "mix", "image_array"]
+__all__ = ["fixed_axes", "unit_square", "pixel_axes", "matrix_axes", "mix", "image_array", "label_outline"]
 
 
 def fixed_axes(ax: Axes, xlim: tuple[float, float], ylim: tuple[float, float], *, equal: bool = False,
@@ -83,3 +87,22 @@ def image_array(image: torch.Tensor, fade: float = 0.0) -> np.ndarray:
     array = image.detach().float().clamp(0, 1).cpu().permute(1, 2, 0).numpy()
     array = np.repeat(array, 3, axis=2) if array.shape[2] == 1 else array
     return (1 - fade) * array + fade * 0.93 if fade else array
+
+
+@functools.lru_cache(maxsize=1024)
+def label_outline(text: str, size: float) -> Path:
+    """``text``'s glyph outline at ``size`` points, in points, centred on the origin.
+
+    Horizontally the label's box is centred on x = 0; vertically the height of a digit is, so
+    numbers of any length sit on one line. Many short labels (indices, counts, ticks that follow a
+    matrix's size) then draw as one path or one collection instead of one laid-out text each.
+
+    Example:
+        >>> box = label_outline("10", 10).get_extents()
+        >>> bool(abs(box.x0 + box.x1) < 1e-9 and abs(box.y0 + box.y1) < 1e-9)  # digits: centred both ways
+        True
+    """
+    path = TextPath((0, 0), text, size=size)
+    box = path.get_extents()
+    digit = TextPath((0, 0), "0", size=size).get_extents()
+    return Path(path.vertices - [(box.x0 + box.x1) / 2, (digit.y0 + digit.y1) / 2], path.codes)

@@ -5,7 +5,7 @@ Drawn for blitting: every axes gets fixed limits once; a move only changes artis
 colour limits, rectangles, polygons, lines), never the axes. Matrices of any shape fill the same
 unit square, row ``i`` of a ``rows``-row matrix occupying ``y in [i/rows, (i+1)/rows)`` (y pointing
 down). Token names are static tick labels (:func:`label_tokens`, set once); integer ticks that
-follow a matrix's size are images (:class:`TickStripView`), so no move redraws the background.
+follow a matrix's size are one path of glyph outlines each (:class:`TickStripView`).
 
 Notation: ``N`` tokens, ``d_k`` query/key width per head, ``h`` heads.
 """
@@ -19,19 +19,19 @@ from functools import lru_cache
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.axes import Axes
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.collections import PolyCollection
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Colormap, Normalize, to_rgba
-from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path
 from matplotlib.ticker import MaxNLocator
+from matplotlib.transforms import Affine2D
 
 from explainer.theme import Theme, get_theme
-from explainer.views._common import matrix_axes, unit_square
+from explainer.views._common import label_outline, matrix_axes, unit_square
 
 __all__ = [
     "MatrixView",
@@ -273,44 +273,24 @@ def label_tokens(ax: Axes, words: list[str] | None, axis: str = "y", theme: Them
     ax.tick_params(axis=axis, length=0, pad=2)
 
 
-@lru_cache(maxsize=16)
-def _digit_masks(size: float, dpi: float) -> tuple[np.ndarray, ...]:
-    """Coverage masks ``(height, width)`` in [0, 1] of the digits 0-9 at ``size`` points, cropped to one common box.
-
-    Drawn once by matplotlib's Agg text renderer; :class:`TickStripView` composes numbers from them.
-    """
-    box = int(np.ceil(size * dpi / 72 * 2)) + 4
-    masks = []
-    for digit in "0123456789":
-        fig = Figure(figsize=(box / dpi, box / dpi), dpi=dpi, facecolor="none")
-        FigureCanvasAgg(fig)
-        fig.text(0.25, 0.25, digit, fontsize=size, color="black")
-        fig.canvas.draw()
-        masks.append(np.asarray(fig.canvas.buffer_rgba())[..., 3] / 255.0)
-    ink = np.any(np.stack(masks) > 0, axis=0)
-    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
-    return tuple(m[rows[0]: rows[-1] + 1, cols[0]: cols[-1] + 1] for m in masks)
-
-
 @dataclass
 class TickStripView:
-    """Integer tick marks and labels along one side of a unit-square matrix, painted as one RGBA image.
+    """Integer tick marks and labels along one side of a unit-square matrix, following its size.
 
-    The labels change with the matrix's size (``count`` rows or columns), so they cannot be static
-    text without redrawing the background, and text laid out on every move is slow. The strip is
-    composed (numpy) from digit glyphs that matplotlib rendered once, kept per ``count``, and shown as
-    an image that the painter draws like a heatmap.
+    Marks and labels are one path (the labels' glyph outlines, :func:`~explainer.views._common.label_outline`)
+    in the strip's own axes, replaced on each update: a handful of numbers cost one patch, not a
+    laid-out text each. The strip's axis label is static.
 
     Attributes:
         ax: the strip's own axes, beside the matrix (left of it for ``axis="y"``, below for ``"x"``).
-        image: the RGBA image of the current labels.
+        patch: the marks and labels.
         axis: ``"y"`` (rows, labels right-aligned against the matrix) or ``"x"`` (columns, below).
         span: the part ``(start, stop)`` of the strip, in its own fraction, that lies beside the matrix.
         values: the integers labelled by the last update.
     """
 
     ax: Axes
-    image: AxesImage
+    patch: PathPatch
     axis: str
     theme: Theme
     span: tuple[float, float] = (0.0, 1.0)
@@ -318,54 +298,45 @@ class TickStripView:
 
     @property
     def artists(self) -> list:
-        return [self.image]
+        return [self.patch]
 
     def update(self, count: int) -> None:
-        """Label indices ``0 .. count - 1`` (``MaxNLocator(integer=True)``), index ``i`` at ``(i + 0.5) / count``."""
-        width, height = max(int(round(self.ax.bbox.width)), 1), max(int(round(self.ax.bbox.height)), 1)
-        key = (self.axis, width, height, self.span, self.theme.font_size, self.theme.line_scale, self.ax.figure.dpi)
-        values, pixels = _compose_strip(*key, count)  # strips of one size and count are shared
-        self.values = list(values)
-        self.image.set_data(pixels)
+        """Label indices ``0 .. count - 1`` (``MaxNLocator(nbins=4, integer=True)``), index ``i`` at ``(i + 0.5) / count``."""
+        ticks = MaxNLocator(nbins=4, integer=True).tick_values(0, count - 1)
+        self.values = [int(v) for v in ticks if 0 <= v <= count - 1]
+        where = tuple(self.span[0] + (v + 0.5) / count * (self.span[1] - self.span[0]) for v in self.values)
+        box = self.ax.get_position()
+        size = (72 * box.width * self.ax.figure.get_figwidth(), 72 * box.height * self.ax.figure.get_figheight())
+        self.patch.set_path(_strip_path(self.axis, tuple(map(str, self.values)), where, size,
+                                        self.theme.font_size - 3, self.theme.line_scale))
 
 
-@lru_cache(maxsize=1024)
-def _compose_strip(axis: str, width: int, height: int, span: tuple[float, float], font_size: float,
-                   line_scale: float, dpi: float, count: int) -> tuple[list[int], np.ndarray]:
-    """The labels and RGBA pixels ``(height, width, 4)`` of a :class:`TickStripView` for ``count`` rows or columns."""
-    digits = _digit_masks(font_size - 3, dpi)
-    values = [int(v) for v in MaxNLocator(nbins=5, integer=True).tick_values(0, count - 1) if 0 <= v <= count - 1]
-    alpha = np.zeros((height, width))
-    tick, pad = int(round(4 * line_scale)), int(round(6 * line_scale))
-    line = max(int(round(line_scale)), 1)
-    for v in values:
-        where = span[0] + (v + 0.5) / count * (span[1] - span[0])
-        glyphs = [digits[int(c)] for c in str(v)]
-        gap = np.zeros((glyphs[0].shape[0], 1))
-        number = np.concatenate([part for g in glyphs for part in (g, gap)][:-1], axis=1)
-        h, w = number.shape
-        if axis == "y":  # row 0 at the top; labels end ``pad`` pixels left of the matrix
-            centre = int(round(where * height))
-            alpha[max(centre - line // 2, 0): centre - line // 2 + line, width - tick: width] = 1.0
-            top, left = centre - h // 2, width - pad - w
+@lru_cache(maxsize=256)
+def _strip_path(axis: str, labels: tuple[str, ...], where: tuple[float, ...], size: tuple[float, float],
+                font_size: float, line_scale: float) -> Path:
+    """Tick marks and label outlines at ``where`` (fractions along the strip), in the strip's axes coordinates.
+
+    ``size``: the strip's width and height in points. ``"y"`` strips put the marks on their right
+    edge and the labels left of them; ``"x"`` strips on their top edge, labels below (y up here).
+    """
+    mark, pad, half = 4 * line_scale, 6 * line_scale, max(line_scale, 1.0) / 2
+    width, height = size
+    to_axes = Affine2D().scale(1 / width, 1 / height)
+    parts = []
+    for label, at in zip(labels, where):
+        outline = label_outline(label, font_size)
+        extent = outline.get_extents()
+        if axis == "y":  # unit_square puts y down: row ``at`` sits at 1 - at in axes coordinates
+            y = (1 - at) * height
+            tick = [(width - mark, y - half), (width, y - half), (width, y + half), (width - mark, y + half)]
+            shift = (width - pad - extent.x1, y)
         else:
-            centre = int(round(where * width))
-            alpha[:tick, max(centre - line // 2, 0): centre - line // 2 + line] = 1.0
-            top, left = tick + 2, centre - w // 2
-        _paste(alpha, number, top, left)
-    pixels = np.zeros((height, width, 4), dtype=np.uint8)  # black ink, coverage as alpha
-    pixels[..., 3] = np.round(alpha * 255).astype(np.uint8)
-    return values, pixels
-
-
-def _paste(canvas: np.ndarray, patch: np.ndarray, top: int, left: int) -> None:
-    """``canvas[top:, left:] = max(canvas, patch)`` clipped to the canvas."""
-    h, w = patch.shape
-    y0, x0 = max(top, 0), max(left, 0)
-    y1, x1 = min(top + h, canvas.shape[0]), min(left + w, canvas.shape[1])
-    if y0 < y1 and x0 < x1:
-        region = canvas[y0:y1, x0:x1]
-        np.maximum(region, patch[y0 - top: y1 - top, x0 - left: x1 - left], out=region)
+            x = at * width
+            tick = [(x - half, height), (x + half, height), (x + half, height - mark), (x - half, height - mark)]
+            shift = (x, height - pad - extent.y1)
+        parts.append(Path([*tick, tick[0]], closed=True).transformed(to_axes))
+        parts.append(outline.transformed(Affine2D().translate(*shift) + to_axes))
+    return Path.make_compound_path(*parts) if parts else Path(np.zeros((1, 2)))
 
 
 def draw_tick_strip(fig_ax: Axes, axis: str, label: str = "", theme: Theme | None = None,
@@ -378,10 +349,11 @@ def draw_tick_strip(fig_ax: Axes, axis: str, label: str = "", theme: Theme | Non
     theme = theme or get_theme()
     unit_square(fig_ax, equal=False, frame=False)
     fig_ax.set_facecolor("none")  # the strip may reach over a neighbour's title: paint nothing but its labels
-    image = fig_ax.imshow(np.zeros((1, 1, 4), dtype=np.uint8), interpolation="nearest", extent=(0, 1, 1, 0),
-                          aspect="auto")
     if axis == "y":
         fig_ax.set_ylabel(label, fontsize=theme.font_size - 2, labelpad=1)
     else:
         fig_ax.set_xlabel(label, fontsize=theme.font_size - 2, labelpad=1)
-    return TickStripView(ax=fig_ax, image=image, axis=axis, theme=theme, span=span)
+    patch = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none", transform=fig_ax.transAxes,
+                      clip_on=False)
+    fig_ax.add_patch(patch)
+    return TickStripView(ax=fig_ax, patch=patch, axis=axis, theme=theme, span=span)

@@ -24,13 +24,12 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
-from matplotlib.textpath import TextPath
 from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D, IdentityTransform
 
 from explainer.conv import ConvArithmetic, TransposedOverlap
 from explainer.theme import Theme, get_theme
-from explainer.views._common import mix, unit_square
+from explainer.views._common import label_outline, mix, unit_square
 
 __all__ = [
     "PADDING",
@@ -448,26 +447,6 @@ def _overlap_scale(vmax: int, theme: Theme) -> tuple:
     return matplotlib.colormaps[theme.cmap].resampled(vmax + 1), Normalize(-0.5, vmax + 0.5)
 
 
-class _Digits:
-    """Glyph outlines of short labels, centred on the origin, in points (one :class:`TextPath` per text, kept).
-
-    All labels of a heatmap then draw as one :class:`PathCollection`: a hundred numbers cost one
-    artist, not a hundred texts with their layout.
-    """
-
-    def __init__(self, size: float) -> None:
-        self.size = size
-        self._paths: dict[str, Path] = {}
-
-    def __call__(self, text: str) -> Path:
-        if text not in self._paths:
-            path = TextPath((0, 0), text, size=self.size)
-            (x0, y0), (x1, y1) = path.get_extents().get_points()
-            height = TextPath((0, 0), "0", size=self.size).get_extents().height  # centre on the digits' height
-            self._paths[text] = Path(path.vertices - [(x0 + x1) / 2, y0 + height / 2], path.codes)
-        return self._paths[text]
-
-
 @dataclass
 class OverlapView:
     """A transposed convolution's overlap counts: heatmap, value labels, interior box, integer colour bar.
@@ -488,7 +467,7 @@ class OverlapView:
     interior: Rectangle
     colorbar: Colorbar
     max_labels: int
-    digits: _Digits
+    label_size: float
     vmax: int = -1
     shown: list[str] = field(default_factory=list)
 
@@ -532,7 +511,7 @@ class OverlapView:
             return
         self.shown = [str(int(v)) for v in counts.flatten()]
         scale = Affine2D().scale(self.ax.figure.dpi / 72)  # glyphs in points -> pixels
-        self.labels.set_paths([scale.transform_path(self.digits(t)) for t in self.shown])
+        self.labels.set_paths([scale.transform_path(label_outline(t, self.label_size)) for t in self.shown])
         r, c = np.divmod(np.arange(rows * cols), cols)
         self.labels.set_offsets(np.stack([left + (c + 0.5) * cell, top + (r + 0.5) * cell], -1))  # (rows*cols, 2)
         rgba = self.image.get_cmap()(self.image.norm(counts.flatten()))  # (rows*cols, 4)
@@ -566,6 +545,6 @@ def draw_overlap(ax: Axes, cax: Axes, result: TransposedOverlap, theme: Theme | 
     cax.tick_params(labelsize=theme.font_size - 2, length=3, pad=2)
     colorbar.set_label("taps landing on the pixel", fontsize=theme.font_size - 2, labelpad=4)
     view = OverlapView(ax=ax, theme=theme, image=image, labels=labels, interior=interior, colorbar=colorbar,
-                       max_labels=max_labels, digits=_Digits(theme.font_size - 2))
+                       max_labels=max_labels, label_size=theme.font_size - 2)
     view.update(result)
     return view

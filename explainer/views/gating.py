@@ -21,16 +21,14 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Normalize, to_rgba
 from matplotlib.image import AxesImage
-from matplotlib.font_manager import FontProperties
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
 from matplotlib.ticker import MaxNLocator
-from matplotlib.textpath import TextPath
 from matplotlib.transforms import Affine2D
 
 from explainer.theme import Theme, get_theme
-from explainer.views._common import fixed_axes
+from explainer.views._common import fixed_axes, label_outline
 
 __all__ = [
     "index_ticks",
@@ -67,12 +65,9 @@ def index_ticks(count: int, bins: int = 8) -> list[int]:
     return [int(v) for v in values if 0 <= v <= count - 1]
 
 
-@functools.lru_cache(maxsize=256)
 def _glyphs(label: str, size: float) -> Path:
     """``label``'s outline in points, centred on x = 0 with the top of its digits (about) at y = 0."""
-    path = TextPath((0, 0), label, size=size, prop=FontProperties(size=size))
-    box = path.get_extents()
-    return path.transformed(Affine2D().translate(-(box.x0 + box.x1) / 2, -0.73 * size))  # 0.73: digit height
+    return label_outline(label, size).transformed(Affine2D().translate(0, -0.365 * size))  # 0.73 size: digit height
 
 
 @functools.lru_cache(maxsize=64)
