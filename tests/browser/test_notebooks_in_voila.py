@@ -56,6 +56,10 @@ def test_landing_page_presents_every_lesson(projector_page, voila):
         page.locator(".course-lesson > a").first.click()
     assert page.url.split("?")[0].endswith(f"/voila/render/{NOTEBOOKS[0].name}")
     page.get_by_text(_first_heading(NOTEBOOKS[0])).first.wait_for(timeout=120_000)
+    # Let the lesson finish, then leave it: Voila shuts its kernel down on unload, so it does not
+    # compete for the CPU with the next test's kernel of the same lesson.
+    wait_for_pictures(page, timeout=120)
+    page.goto("about:blank")
 
 
 def _untagged_code_cells(path) -> int:
