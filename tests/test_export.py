@@ -22,6 +22,7 @@ FACTORIES = list(explorers.__all__)
 # swept over the first three positions of its first slider (see _sweep).
 SWEEPS = {
     "conv_arithmetic_explorer": ("stride", [1, 2, 3]),
+    "checkerboard_explorer": ("kernel_size", [3, 4, 5]),
     "receptive_field_explorer": ("depth", [1, 2, 3, 4]),
     "reference_networks_explorer": ("network", None),  # every option
     "stacked_convs_explorer": ("depth", [1, 2, 3]),
@@ -33,7 +34,7 @@ SWEEPS = {
     "gate_cost_explorer": ("channels", None),
     "self_attention_explorer": ("head_dim", [2, 8, 32]),
     "positional_encoding_explorer": ("dim", [16, 32, 64]),
-    "attention_patterns_explorer": ("T", [16, 24, 32]),
+    "attention_patterns_explorer": ("n", [16, 24, 32]),
     "attention_cost_explorer": ("n", [256, 1024, 4096]),
     "linear_attention_explorer": ("n", [8, 12, 16]),
     "conv_attention_explorer": ("sharpness", [1.0, 3.0, 10.0]),

@@ -6,7 +6,8 @@ Submodules:
 * :mod:`explainer.attention.core`: ``scaled_dot_product_attention``, ``causal_mask``,
   ``MultiHeadAttention``, head splitting, softmax entropy;
 * :mod:`explainer.attention.positional`: sinusoidal (1D/2D), learned and relative position encodings;
-* :mod:`explainer.attention.patterns`: sparse/local/strided/block/bucketed masks, costs, linear attention;
+* :mod:`explainer.attention.patterns`: local/strided/block/bucketed/(shifted) window masks, reach, costs, linear and
+  blockwise (FlashAttention-style) attention;
 * :mod:`explainer.attention.conv_attention`: a convolution as multi-head self-attention (Cordonnier et al.).
 
 Every public name of the four is re-exported here.

@@ -10,6 +10,7 @@ from explainer._lazy import lazy_exports
 
 _FACTORIES = {
     "conv_arithmetic_explorer": "explainer.explorers.convolution",
+    "checkerboard_explorer": "explainer.explorers.convolution",
     "receptive_field_explorer": "explainer.explorers.receptive_field",
     "reference_networks_explorer": "explainer.explorers.receptive_field",
     "stacked_convs_explorer": "explainer.explorers.receptive_field",
