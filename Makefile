@@ -65,9 +65,9 @@ test: $(STAMP) $(OLDEST_STAMP) browser
 	$(OLDEST)/bin/python -m pytest -q $(PAINTED_TESTS)
 	$(OLDEST)/bin/python -m pytest -q $(OLDEST_BROWSER_TESTS)
 
-# The README's pictures, exported from the explorers themselves (PNG + animated GIF sweeps).
+# The README's pictures, exported from the explorers themselves in the presentation preset (PNG + GIF sweeps).
 pictures: $(STAMP)
-	$(BIN)/python scripts/make_pictures.py --out docs/images
+	$(BIN)/python scripts/make_pictures.py --presentation --out docs/images
 
 clean:
 	rm -rf $(VENV) $(OLDEST) .pytest_cache .hypothesis
