@@ -1,4 +1,4 @@
-# Loaded by `make lab`, `make demo`, the browser tests and binder/start through JUPYTER_CONFIG_PATH.
+# Loaded by `make lab`, `make demo`, the browser tests and the root start script through JUPYTER_CONFIG_PATH.
 import importlib.util
 import os
 

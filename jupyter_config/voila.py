@@ -1,4 +1,4 @@
-# Loaded by `make demo`, the browser tests and binder/start through JUPYTER_CONFIG_PATH: by standalone
+# Loaded by `make demo`, the browser tests and the root start script through JUPYTER_CONFIG_PATH: by standalone
 # `voila`, and by Voila as a server extension of JupyterLab / JupyterHub (which applies only its
 # VoilaConfiguration part here; jupyter_server_config.py sets the rest for that case).
 import importlib.util

@@ -6,6 +6,7 @@ import runpy
 from pathlib import Path
 
 import tornado.websocket
+from traitlets.config import Config
 
 from explainer.paint.websocket import enable_websocket_nodelay
 
@@ -53,7 +54,7 @@ def test_closed_socket_is_left_alone(monkeypatch):
 def test_project_config_files_enable_it(monkeypatch):
     for name in ("jupyter_server_config.py", "voila.py"):
         handler, _ = _patched(monkeypatch)
-        runpy.run_path(str(ROOT / "jupyter_config" / name), init_globals={"c": None})
+        runpy.run_path(str(ROOT / "jupyter_config" / name), init_globals={"c": Config()})
         assert handler._explainer_nodelay is True, name
 
 
