@@ -193,3 +193,18 @@ def test_stock_mode_runs_matplotlibs_own_canvas_and_draws(monkeypatch):
     painter.animate(image)
     painter.frame()
     assert drawn and all(d is image for d in drawn)  # the image's own draw, not the paint package's
+
+
+def test_the_heatmap_path_is_there_on_the_matplotlib_it_was_written_for(monkeypatch):
+    """The lookup reproduces matplotlib 3.11's rounding of upsampled cells; on 3.10, which rounds
+    many more cell borders the other way, the painter leaves heatmaps to matplotlib."""
+    import matplotlib
+
+    from explainer.paint import _images
+
+    newest = matplotlib.__version_info__[:2] >= (3, 11)
+    assert _images.AVAILABLE is newest
+    monkeypatch.setenv(ENV_VAR, "0")
+    fig, ax, image, line, text = _scene()
+    painter = Painter(fig, fast_paths=["heatmap"])
+    assert (painter._images is not None) is newest

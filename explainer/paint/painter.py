@@ -20,7 +20,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
-from explainer.paint import _text
+from explainer.paint import _images, _text
 from explainer.paint._images import ImageDrawer
 from explainer.paint._png import PngWriter
 from explainer.paint._switch import enabled_fast_paths
@@ -81,7 +81,7 @@ class Painter:
         self.fig = fig
         self.canvas: FigureCanvasAgg = fig.canvas
         self._png = PngWriter("png" in self.fast_paths, compress_level)
-        self._images = ImageDrawer() if "heatmap" in self.fast_paths else None
+        self._images = ImageDrawer() if "heatmap" in self.fast_paths and _images.AVAILABLE else None
         self._animated: list[Artist] = []
         self._background = None
 
