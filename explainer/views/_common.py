@@ -89,20 +89,32 @@ def image_array(image: torch.Tensor, fade: float = 0.0) -> np.ndarray:
     return (1 - fade) * array + fade * 0.93 if fade else array
 
 
+def _drawn(path: Path) -> np.ndarray:
+    """The vertices of ``path`` that are drawn (a CLOSEPOLY's vertex is ignored)."""
+    return path.vertices if path.codes is None else path.vertices[path.codes != Path.CLOSEPOLY]
+
+
+@functools.lru_cache(maxsize=64)
+def _digit_middle(size: float) -> float:
+    """Half-way up a digit at ``size`` points (from its outline's points)."""
+    y = _drawn(TextPath((0, 0), "0", size=size))[:, 1]
+    return float(y.min() + y.max()) / 2
+
+
 @functools.lru_cache(maxsize=1024)
 def label_outline(text: str, size: float) -> Path:
     """``text``'s glyph outline at ``size`` points, in points, centred on the origin.
 
-    Horizontally the label's box is centred on x = 0; vertically the height of a digit is, so
+    Horizontally the label's points are centred on x = 0; vertically the middle of a digit is, so
     numbers of any length sit on one line. Many short labels (indices, counts, ticks that follow a
     matrix's size) then draw as one path or one collection instead of one laid-out text each.
 
     Example:
-        >>> box = label_outline("10", 10).get_extents()
-        >>> bool(abs(box.x0 + box.x1) < 1e-9 and abs(box.y0 + box.y1) < 1e-9)  # digits: centred both ways
+        >>> path = label_outline("10", 10)
+        >>> x = path.vertices[path.codes != path.CLOSEPOLY, 0]  # the points drawn
+        >>> bool(abs(x.min() + x.max()) < 1e-9)
         True
     """
     path = TextPath((0, 0), text, size=size)
-    box = path.get_extents()
-    digit = TextPath((0, 0), "0", size=size).get_extents()
-    return Path(path.vertices - [(box.x0 + box.x1) / 2, (digit.y0 + digit.y1) / 2], path.codes)
+    x = _drawn(path)[:, 0]
+    return Path(path.vertices - [(x.min() + x.max()) / 2, _digit_middle(size)], path.codes)

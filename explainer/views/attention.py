@@ -325,15 +325,15 @@ def _strip_path(axis: str, labels: tuple[str, ...], where: tuple[float, ...], si
     parts = []
     for label, at in zip(labels, where):
         outline = label_outline(label, font_size)
-        extent = outline.get_extents()
+        right, top = outline.vertices[outline.codes != Path.CLOSEPOLY].max(axis=0)  # half its width and height
         if axis == "y":  # unit_square puts y down: row ``at`` sits at 1 - at in axes coordinates
             y = (1 - at) * height
             tick = [(width - mark, y - half), (width, y - half), (width, y + half), (width - mark, y + half)]
-            shift = (width - pad - extent.x1, y)
+            shift = (width - pad - right, y)
         else:
             x = at * width
             tick = [(x - half, height), (x + half, height), (x + half, height - mark), (x - half, height - mark)]
-            shift = (x, height - pad - extent.y1)
+            shift = (x, height - pad - top)
         parts.append(Path([*tick, tick[0]], closed=True).transformed(to_axes))
         parts.append(outline.transformed(Affine2D().translate(*shift) + to_axes))
     return Path.make_compound_path(*parts) if parts else Path(np.zeros((1, 2)))
