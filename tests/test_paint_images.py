@@ -6,10 +6,9 @@ from __future__ import annotations
 import matplotlib
 import numpy as np
 import pytest
-
 from _pictures import assert_same_picture
-from explainer.paint import Painter, new_figure
-from explainer.paint import _images
+
+from explainer.paint import Painter, _images, new_figure
 from explainer.paint._images import ImageDrawer
 
 rng = np.random.default_rng(3)
@@ -138,8 +137,9 @@ def test_pixels_are_kept_while_nothing_changed():
 
 
 def test_the_drawer_refuses_other_renderers():
-    from matplotlib.backends.backend_svg import RendererSVG
     import io
+
+    from matplotlib.backends.backend_svg import RendererSVG
 
     fig = new_figure(1, 1)
     image = fig.add_subplot().imshow(np.zeros((2, 2)), interpolation="nearest")

@@ -34,9 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import ipywidgets as widgets
-from traitlets import TraitError
 from matplotlib.animation import PillowWriter
 from PIL import Image
+from traitlets import TraitError
 
 from explainer.paint import Painter
 from explainer.theme import Theme, get_theme
