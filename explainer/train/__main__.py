@@ -1,0 +1,3 @@
+from explainer.train import main
+
+main()

@@ -1,0 +1,42 @@
+"""The training command's dispatch, its progress bar, and ``load_pretrained``'s names."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from explainer.models import PRETRAINED, load_pretrained
+from explainer.train import COMMANDS, main
+from explainer.train._progress import Progress
+
+
+def test_unknown_or_missing_name_names_the_choices():
+    for argv in ([], ["vgg"]):
+        with pytest.raises(SystemExit) as raised:
+            main(argv)
+        assert "gates" in str(raised.value) and (repr("vgg") in str(raised.value) or "nothing" in str(raised.value))
+
+
+def test_every_command_is_a_module_with_main():
+    import importlib
+
+    for name in COMMANDS:
+        assert callable(importlib.import_module(f"explainer.train.{name}").main)
+
+
+def test_progress_bar_in_a_log_writes_about_ten_lines_and_the_last_is_full():
+    out = io.StringIO()
+    bar = Progress(250, "model", stream=out, width=10)
+    for i in range(250):
+        bar.step(loss=1.0 / (i + 1))
+    bar.close()
+    lines = out.getvalue().splitlines()
+    assert 10 <= len(lines) <= 12
+    assert lines[-1].startswith("model [##########] 100%  step 250/250  loss 0.004")
+
+
+def test_load_pretrained_rejects_unknown_names_listing_them():
+    with pytest.raises(ValueError, match="name") as raised:
+        load_pretrained("resnet")
+    assert all(name in str(raised.value) for name in PRETRAINED)
