@@ -5,13 +5,17 @@ Hopper). It is located with ``importlib`` *without importing matplotlib*, decode
 and resized per request, so nothing is ever downloaded. :func:`synthetic_image` draws a seeded
 picture of rectangles, discs and a ramp for machines without the photo. :func:`scenes` draws a
 seeded labelled dataset of coloured shapes among clutter strokes (with masks, boxes and
-captions) for the tiny networks in :mod:`explainer.models`.
+captions) for the tiny networks in :mod:`explainer.models`; :func:`hard_scenes` draws the harder
+scenes of issue 18 (several objects of comparable size, low contrast, distractors sharing the
+target's colour or shape, optional scale and rotation, and questions over :data:`VOCAB`).
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,9 +24,10 @@ import numpy as np
 import torch
 from PIL import Image
 
-from explainer._validate import check_int, check_pair
+from explainer._validate import check_choice, check_int, check_pair
 
-__all__ = ["sample_image_path", "sample_image", "synthetic_image", "SHAPES", "COLOURS", "Scenes", "scenes"]
+__all__ = ["sample_image_path", "sample_image", "synthetic_image", "SHAPES", "COLOURS", "Scenes", "scenes",
+           "VOCAB", "TARGETS", "hard_scenes", "tokenize", "detokenize"]
 
 _PHOTO = ("mpl-data", "sample_data", "grace_hopper.jpg")
 
@@ -146,7 +151,19 @@ class Scenes:
             slot 0 is the target.
         boxes: (N, M, 4) float32 ``(x0, y0, x1, y1)`` in pixels (zeros for an absent object).
         shapes: (N, M) int64 shape index per object, -1 for an absent object.
-        captions: N short captions, e.g. ``"a red circle left of a small blue square"``.
+        captions: N short captions, e.g. ``"a red circle left of a small blue square"``; for
+            :func:`hard_scenes` the question, e.g. ``"where is the red one"``.
+
+    The fields below are filled by :func:`hard_scenes` only (``None`` from :func:`scenes`):
+
+    Attributes:
+        colours: (N, M) int64 colour index per object slot into ``list(COLOURS)``, -1 for an absent object.
+        tokens: (N, L) int64 word ids of ``captions`` into :data:`VOCAB`, padded with ``"<pad>"`` (id 0).
+        word: (N,) int64 position in ``tokens`` of the word that names the target (its colour, or
+            ``"largest"``).
+        radii: (N, M) float32 size of each object in pixels: the radius of the disc of the same area
+            (0 for an absent object).
+        angles: (N, M) float32 rotation of each object in radians (0 without ``rotate``).
     """
 
     images: torch.Tensor
@@ -155,6 +172,11 @@ class Scenes:
     boxes: torch.Tensor
     shapes: torch.Tensor
     captions: tuple[str, ...]
+    colours: torch.Tensor | None = None
+    tokens: torch.Tensor | None = None
+    word: torch.Tensor | None = None
+    radii: torch.Tensor | None = None
+    angles: torch.Tensor | None = None
 
     def __len__(self) -> int:
         return int(self.labels.shape[0])
@@ -175,7 +197,7 @@ CLUTTER_DENSITY = 48 / 1024  # strokes per pixel: 48 on a 32x32 scene
 _CLUTTER_COLOURS = (*COLOURS.values(), (0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
 
 
-def _background(size: tuple[int, int], g: torch.Generator) -> torch.Tensor:
+def _background(size: tuple[int, int], g: torch.Generator, density: float = CLUTTER_DENSITY) -> torch.Tensor:
     """Textured clutter: a tinted base, coarse and fine noise, and short strokes of every palette colour.
 
     The strokes (4 to 12 px long, 1 px wide, any angle, in the objects' own colours plus black and
@@ -187,7 +209,7 @@ def _background(size: tuple[int, int], g: torch.Generator) -> torch.Tensor:
     coarse = torch.rand(1, 3, 4, 4, generator=g) - 0.5
     coarse = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0]
     image = (base + 0.25 * coarse + 0.08 * (torch.rand(3, h, w, generator=g) - 0.5)).clamp(0, 1)  # (3, H, W)
-    n = max(1, round(CLUTTER_DENSITY * h * w))
+    n = max(1, round(density * h * w))
     colour = torch.randint(len(_CLUTTER_COLOURS), (n,), generator=g)
     cy, cx, half, angle = torch.rand(4, n, 1, 1, generator=g)  # each (n, 1, 1)
     cy, cx, half, angle = cy * h, cx * w, 2 + 4 * half, angle * torch.pi
@@ -271,3 +293,248 @@ def scenes(n: int, size: int | Sequence[int] = 32, seed: int = 0, max_objects: i
     shapes_t = torch.stack(shapes)  # (N, M)
     return Scenes(torch.stack(images), shapes_t[:, 0].clone(), torch.stack(masks), torch.stack(boxes), shapes_t,
                   tuple(captions))
+
+
+# --------------------------------------------------------------------------- hard scenes (issue 18)
+TARGETS = ("image", "word")
+_NOUNS = ("one", "thing", "object")
+# Questions of the word-conditioned scenes; {c} is the target's colour, {n} one of _NOUNS.
+_TEMPLATES = ("where is the {c} {n}", "find the {c} {n}", "point at the {c} {n}", "what shape is the {c} {n}")
+_IMAGE_QUESTION = "what shape is the largest one"
+VOCAB: tuple[str, ...] = ("<pad>", "where", "is", "the", "find", "point", "at", "what", "shape", *_NOUNS, "largest",
+                          *COLOURS, *SHAPES)
+_WORD_ID = {word: i for i, word in enumerate(VOCAB)}
+QUESTION_LENGTH = 6  # words in the longest question; shorter ones are padded with "<pad>"
+HARD_CLUTTER_DENSITY = 64 / 1024  # busier than scenes(): 64 strokes on a 32x32 scene
+_TARGET_RADIUS = (0.14, 0.19)  # the image-only target's size, as a fraction of the short side (before scale)
+_DISTRACTOR_RATIO = (0.55, 0.75)  # image-only distractors: this fraction of the target's size (area 30-56%)
+_WORD_RADIUS = (0.11, 0.16)  # word-conditioned scenes: every object (named or not) drawn from this range
+# Farthest pixel of each shape from its centre, in units of its size r (equal-area disc radius).
+_REACH = {"circle": 1.0, "square": 0.8862 * math.sqrt(2), "triangle": 1.5551, "cross": 1.2254}
+# Radius of the largest disc about the centre inside each shape, in units of r (for a quick overlap test).
+_INNER = {"circle": 1.0, "square": 0.8862, "triangle": 0.7775, "cross": 0.5771}
+
+
+def tokenize(text: str, length: int = QUESTION_LENGTH) -> torch.Tensor:
+    """Word ids into :data:`VOCAB` of a space-separated ``text``, padded with ``"<pad>"`` (id 0) to ``length``.
+
+    Raises:
+        TypeError: ``text`` is not a string.
+        ValueError: a word is not in :data:`VOCAB`, or there are more than ``length`` words.
+
+    Example:
+        >>> ids = tokenize("where is the red one")
+        >>> ids.tolist()[-1], detokenize(ids)
+        (0, 'where is the red one')
+    """
+    if not isinstance(text, str):
+        raise TypeError(f"text must be a str, got {type(text).__name__}")
+    length = check_int("length", length, minimum=1)
+    words = text.split()
+    unknown = [w for w in words if w not in _WORD_ID or w == "<pad>"]
+    if unknown:
+        raise ValueError(f"text must use words of VOCAB (explainer.data.VOCAB), got unknown word {unknown[0]!r}")
+    if len(words) > length:
+        raise ValueError(f"text must have at most length={length} words, got {len(words)}: {text!r}")
+    return torch.tensor([_WORD_ID[w] for w in words] + [0] * (length - len(words)), dtype=torch.int64)  # (L,)
+
+
+def detokenize(ids: torch.Tensor) -> str:
+    """The text of word ids ``(L,)`` into :data:`VOCAB`, padding dropped (inverse of :func:`tokenize`)."""
+    ids = torch.as_tensor(ids)
+    if ids.ndim != 1 or ids.dtype != torch.int64 or (ids.numel() and not 0 <= int(ids.min()) <= int(ids.max())
+                                                     < len(VOCAB)):
+        raise ValueError(f"ids must be a 1D int64 tensor of word ids in [0, {len(VOCAB)}), got {ids!r}")
+    return " ".join(VOCAB[i] for i in ids.tolist() if i != 0)
+
+
+def _hard_shape_mask(kind: int, cy: float, cx: float, r: float, angle: float, ys: torch.Tensor,
+                     xs: torch.Tensor) -> torch.Tensor:
+    """Mask (H, W) of shape ``kind`` of area ``pi r^2``, centred at (cy, cx), turned by ``angle`` radians.
+
+    Every shape has the area of the disc of radius ``r``, so "larger" means the same for all of them.
+    Rotation turns the coordinates rigidly about the centre (counter-clockwise on screen for angle > 0):
+    a turned square is still a square (a diamond at 45 degrees), a turned triangle still a triangle
+    (equilateral, centred at its centroid), a turned cross still a cross, so the classes stay apart.
+    """
+    dy, dx = ys - cy, xs - cx  # (H, 1), (1, W)
+    c, s = math.cos(angle), math.sin(angle)
+    v, u = dy * c + dx * s, dx * c - dy * s  # (H, W): the offsets in the shape's own frame
+    name = SHAPES[kind]
+    if name == "circle":
+        return v**2 + u**2 <= r**2
+    if name == "square":  # half-side a with 4 a^2 = pi r^2
+        a = 0.5 * math.sqrt(math.pi) * r
+        return (v.abs() <= a) & (u.abs() <= a)
+    if name == "triangle":  # equilateral, apex up, side t with (sqrt(3)/4) t^2 = pi r^2, centred at the centroid
+        t = r * math.sqrt(4 * math.pi / math.sqrt(3))
+        height = t * math.sqrt(3) / 2
+        return (v <= height / 3) & (u.abs() <= (v + 2 * height / 3) / math.sqrt(3))
+    # cross: arms of half-length L, half-width 0.35 L; area 8 L w - 4 w^2 = pi r^2
+    arm = r * math.sqrt(math.pi / (8 * 0.35 - 4 * 0.35**2))
+    w = 0.35 * arm
+    return ((v.abs() <= w) & (u.abs() <= arm)) | ((u.abs() <= w) & (v.abs() <= arm))
+
+
+def _place(size: tuple[int, int], g: torch.Generator, kinds: list[int], radii: list[float], angles: list[float],
+           ys: torch.Tensor, xs: torch.Tensor) -> list[torch.Tensor] | None:
+    """Masks for objects placed one after another, each fully inside and 1 px clear of the others, or None."""
+    h, w = size
+    near = torch.zeros(h, w, dtype=torch.bool)  # the placed objects grown by 1 px
+    masks, placed = [], []  # placed: (cy, cx, inner radius) of every object so far
+    for kind, r, angle in zip(kinds, radii, angles, strict=True):
+        reach = _REACH[SHAPES[kind]] * r + 0.5
+        inner = _INNER[SHAPES[kind]] * r
+        cys = reach + torch.rand(60, generator=g) * max(h - 1 - 2 * reach, 0.0)  # (60,) candidate centres
+        cxs = reach + torch.rand(60, generator=g) * max(w - 1 - 2 * reach, 0.0)
+        for cy, cx in zip(cys.tolist(), cxs.tolist(), strict=True):
+            if any(math.hypot(cy - py, cx - px) < inner + pr for py, px, pr in placed):
+                continue  # the discs inscribed in both shapes overlap: so do the shapes
+            mask = _hard_shape_mask(kind, cy, cx, r, angle, ys, xs)
+            if mask.any() and not (mask & near).any():
+                break
+        else:
+            return None
+        placed.append((cy, cx, inner))
+        near |= torch.nn.functional.max_pool2d(mask[None, None].float(), 3, 1, 1)[0, 0].bool()
+        masks.append(mask)
+    return masks
+
+
+def _hard_scene(size: tuple[int, int], g: torch.Generator, objects: tuple[int, int], scale: tuple[float, float],
+                rotate: bool, target: str, contrast: float) -> tuple:
+    h, w = size
+    ys, xs = torch.arange(h, dtype=torch.float32).view(-1, 1), torch.arange(w, dtype=torch.float32).view(1, -1)
+    image = _background(size, g, HARD_CLUTTER_DENSITY)
+    names = list(COLOURS)
+    short = min(h, w)
+    zoom = scale[0] + float(torch.rand(1, generator=g)) * (scale[1] - scale[0])  # kept while layouts are redrawn
+    u = torch.rand(objects[1], generator=g).tolist()  # the sizes, too: failed layouts must not bias them
+    for attempt in range(80):  # redraw the layout until every object fits (at scale 1, almost always at once)
+        most = max(objects[0], objects[1] - attempt // 5)  # large scales: fewer objects after 5 failed layouts,
+        if attempt >= 25 and attempt % 5 == 0:  # and smaller ones once even objects[0] of them do not fit
+            zoom *= 0.9
+        count = objects[0] + int(torch.randint(most - objects[0] + 1, (1,), generator=g))
+        kinds = torch.randint(len(SHAPES), (count,), generator=g).tolist()
+        if target == "image":  # the target is the largest; every distractor is 55-75% of its size
+            r0 = short * zoom * (_TARGET_RADIUS[0] + u[0] * (_TARGET_RADIUS[1] - _TARGET_RADIUS[0]))
+            radii = [r0] + [r0 * (_DISTRACTOR_RATIO[0] + x * (_DISTRACTOR_RATIO[1] - _DISTRACTOR_RATIO[0]))
+                            for x in u[1:count]]
+            colours = torch.randint(len(names), (count,), generator=g).tolist()
+            if count > 1:  # colour never gives the target away: distractor 1 always wears the target's colour
+                colours[1] = colours[0]
+        else:  # any object may be named: all of one size range, each of its own colour
+            radii = [short * zoom * (_WORD_RADIUS[0] + x * (_WORD_RADIUS[1] - _WORD_RADIUS[0])) for x in u[:count]]
+            colours = torch.randperm(len(names), generator=g)[:count].tolist()
+            kinds[1] = kinds[0]  # shape never gives the target away: distractor 1 always has the target's shape
+        angles = (torch.rand(count, generator=g) * 2 * math.pi).tolist() if rotate else [0.0] * count
+        masks = _place(size, g, kinds, radii, angles, ys, xs)
+        if masks is not None:
+            break
+    else:
+        raise ValueError(f"objects do not fit: size={size} is too small for objects={objects} at scale={scale}")
+    m = objects[1]
+    all_masks = torch.zeros(m, h, w, dtype=torch.bool)
+    boxes = torch.zeros(m, 4)
+    fields = {"shapes": torch.full((m,), -1, dtype=torch.int64), "colours": torch.full((m,), -1, dtype=torch.int64),
+              "radii": torch.zeros(m), "angles": torch.zeros(m)}
+    for i, mask in enumerate(masks):
+        colour = torch.tensor(COLOURS[names[colours[i]]]).view(3, 1, 1)
+        image = torch.where(mask, contrast * colour + (1 - contrast) * image, image)  # low contrast: blended in
+        rows, cols = mask.any(1).nonzero(), mask.any(0).nonzero()
+        boxes[i] = torch.tensor([float(cols.min()), float(rows.min()), float(cols.max()) + 1, float(rows.max()) + 1])
+        all_masks[i] = mask
+        for key, value in zip(fields, (kinds[i], colours[i], radii[i], angles[i]), strict=True):
+            fields[key][i] = value
+    if target == "image":
+        question, named = _IMAGE_QUESTION, "largest"
+    else:
+        template = _TEMPLATES[int(torch.randint(len(_TEMPLATES), (1,), generator=g))]
+        named = names[colours[0]]
+        question = template.format(c=named, n=_NOUNS[int(torch.randint(len(_NOUNS), (1,), generator=g))])
+    word = question.split().index(named)
+    return image, all_masks, boxes, fields, question, word
+
+
+def _check_range(name: str, value: object, low: float, high: float, integer: bool) -> tuple:
+    kind = numbers.Integral if integer else numbers.Real
+    if (not isinstance(value, (tuple, list)) or len(value) != 2
+            or any(isinstance(v, bool) or not isinstance(v, kind) for v in value)):
+        what = "integers" if integer else "numbers"
+        raise TypeError(f"{name} must be a pair (lo, hi) of {what}, got {value!r}")
+    lo, hi = value
+    if not low <= lo <= hi <= high:
+        raise ValueError(f"{name} must be a pair (lo, hi) with {low} <= lo <= hi <= {high}, got {value!r}")
+    return (int(lo), int(hi)) if integer else (float(lo), float(hi))
+
+
+def hard_scenes(n: int, size: int | Sequence[int] = 32, seed: int = 0, target: str = "image",
+                objects: tuple[int, int] = (3, 5), scale: tuple[float, float] = (1.0, 1.0), rotate: bool = False,
+                contrast: float = 0.7) -> Scenes:
+    """Seeded scenes in which a model has to find one object among several to answer.
+
+    Every scene holds ``objects[0]`` to ``objects[1]`` shapes that never touch (1 px apart, all fully
+    visible), on a busier clutter than :func:`scenes` (64 strokes per 32x32, in the objects' own
+    colours), painted at ``contrast`` (colour = contrast * palette + (1 - contrast) * background, so
+    the clutter shows through). Slot 0 is the target; ``labels`` is its shape. Two kinds of target:
+
+    * ``target="image"`` (for classifiers): the target is the **largest** object, identifiable from the
+      image alone. Sizes are areas: every shape of size ``r`` has the area of a disc of radius ``r``;
+      the target's ``r`` is 14-19% of the short side, every distractor's 55-75% of the target's
+      (30-56% of its area). Distractor 1 always has the target's colour, the other distractors'
+      colours and every distractor's shape are random (so a distractor often shares the shape too):
+      neither colour nor shape alone points at the target. Question: ``"what shape is the largest one"``.
+    * ``target="word"`` (for the caption model): every object has its own colour and a size from the
+      same range (11-16% of the short side), so only the question tells which is meant: it names the
+      target by colour, e.g. ``"where is the red one"``, ``"what shape is the red thing"``; distractor
+      1 has the target's shape. ``objects[0]`` must then be >= 2.
+
+    ``scale=(lo, hi)`` multiplies every size in a scene by one factor drawn from ``[lo, hi]`` (the
+    image-only rule still holds); ``rotate=True`` turns each object by its own angle in
+    ``[0, 2 pi)`` (a turned square is still a square: see ``angles``). Where large scales leave no
+    room, a scene holds fewer objects (never fewer than ``objects[0]``) and, if even those do not fit,
+    smaller ones (``radii`` says what was drawn). All randomness comes from a
+    private ``torch.Generator`` seeded with ``seed`` (no global RNG, no download).
+
+    Args:
+        n: number of scenes (>= 1).
+        size: (H, W) or an int (each >= 24).
+        seed: generator seed; two calls with the same arguments return identical scenes.
+        target: ``"image"`` or ``"word"`` (see above).
+        objects: (lo, hi) objects per scene, 1 <= lo <= hi <= 6 (lo >= 2 for ``"word"``); ``M = hi`` slots.
+        scale: (lo, hi) size factors, 0.5 <= lo <= hi <= 1.6.
+        rotate: turn every object by a random angle.
+        contrast: object opacity over the clutter, in [0.2, 1].
+
+    Returns:
+        :class:`Scenes` with every field filled: ``images (N, 3, H, W)``, ``labels (N,)``, ``masks
+        (N, M, H, W)``, ``boxes (N, M, 4)``, ``shapes``/``colours`` ``(N, M)``, ``captions`` (the
+        questions), ``tokens (N, 6)``, ``word (N,)``, ``radii``/``angles`` ``(N, M)``.
+
+    Raises:
+        ValueError: a size too small for the objects at that scale (raised after 80 layouts fail).
+
+    Example:
+        >>> s = hard_scenes(2, seed=1, target="word")
+        >>> s.images.shape, s.masks.shape, s.tokens.shape
+        (torch.Size([2, 3, 32, 32]), torch.Size([2, 5, 32, 32]), torch.Size([2, 6]))
+        >>> all(VOCAB[int(t[i])] == list(COLOURS)[int(c[0])] for t, i, c in zip(s.tokens, s.word, s.colours))
+        True
+    """
+    n = check_int("n", n, minimum=1)
+    height, width = check_pair("size", size, minimum=24)
+    g = torch.Generator().manual_seed(check_int("seed", seed))
+    target = check_choice("target", target, TARGETS)
+    objects = _check_range("objects", objects, 2 if target == "word" else 1, len(COLOURS), integer=True)
+    scale = _check_range("scale", scale, 0.5, 1.6, integer=False)
+    if not isinstance(rotate, bool):
+        raise TypeError(f"rotate must be a bool, got {rotate!r}")
+    if isinstance(contrast, bool) or not isinstance(contrast, numbers.Real) or not 0.2 <= contrast <= 1:
+        raise ValueError(f"contrast must be a number in [0.2, 1], got {contrast!r}")
+    parts = [_hard_scene((height, width), g, objects, scale, rotate, target, float(contrast)) for _ in range(n)]
+    images, masks, boxes, fields, questions, words = zip(*parts, strict=True)
+    stacked = {key: torch.stack([f[key] for f in fields]) for key in fields[0]}  # each (N, M)
+    return Scenes(torch.stack(images), stacked["shapes"][:, 0].clone(), torch.stack(masks), torch.stack(boxes),
+                  stacked["shapes"], tuple(questions), colours=stacked["colours"],
+                  tokens=torch.stack([tokenize(q) for q in questions]), word=torch.tensor(words, dtype=torch.int64),
+                  radii=stacked["radii"], angles=stacked["angles"])
