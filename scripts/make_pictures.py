@@ -98,6 +98,9 @@ PICTURES = (
     # As the sharpness grows, every head locks onto one kernel offset and the difference vanishes.
     Picture("conv_attention", "conv_attention_explorer", dict(),
             sweep=("sharpness", [0.3, 1.0, 3.0, 10.0, 30.0]), fps=1),
+    # Any model's recorded attention (a seeded nn.TransformerEncoder here): one head, the rollout, one query.
+    Picture("recorded_attention", "recorded_attention_explorer", dict(summary="rollout", layer=2, query=5),
+            sweep=("head", [0, 1, 2, 3]), fps=1),
 )
 
 

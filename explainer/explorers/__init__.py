@@ -26,6 +26,7 @@ _FACTORIES = {
     "attention_cost_explorer": "explainer.explorers.efficient_attention",
     "linear_attention_explorer": "explainer.explorers.efficient_attention",
     "conv_attention_explorer": "explainer.explorers.conv_attention",
+    "recorded_attention_explorer": "explainer.explorers.capture",
 }
 
 __all__ = list(_FACTORIES)
