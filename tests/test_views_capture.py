@@ -39,7 +39,8 @@ def test_both_matrices_are_painted_in_their_colours_and_the_bars_are_the_query_r
     fig = new_figure(8.6, 4.0, theme=theme)
     view = draw_recorded_attention(fig, theme)
     weights, summary = rows(shape, 0), rows(shape, 1)
-    weights[2, 0] = np.nan  # a masked entry: grey
+    weights[2, 1] = np.nan  # PyTorch NaN (a query masked out entirely): grey
+    summary[0, 1] = 0.0  # a masked key (weight exactly 0): grey
     view.label([f"q{i}" for i in range(shape[0])], [f"k{j}" for j in range(shape[1])])
     view.update(weights, summary, row=1, titles=("head 0", "mean"))
     painter = Painter(fig)
@@ -51,7 +52,8 @@ def test_both_matrices_are_painted_in_their_colours_and_the_bars_are_the_query_r
         for r in range(shape[0]):
             for c in range(1, shape[1] - 1):  # the outline may cover the edge cells of row 1
                 x, y = (c + 0.5) / shape[1], (r + 0.5) / shape[0]
-                expected = (0.851, 0.851, 0.851) if np.isnan(data[r, c]) else cmap(data[r, c])[:3]
+                grey = np.isnan(data[r, c]) or data[r, c] == 0
+                expected = (0.851, 0.851, 0.851) if grey else cmap(data[r, c])[:3]
                 assert canvas_color(fig, matrix.ax, x, y)[:3] == pytest.approx(expected, abs=2 / 255), (r, c)
     heights = [path.vertices[:, 1].max() for path in view.bars.bars.get_paths()]
     np.testing.assert_allclose(heights, weights[1])

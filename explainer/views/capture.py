@@ -90,7 +90,10 @@ class RecordedAttentionView:
         return True
 
     def update(self, weights: np.ndarray, summary: np.ndarray, row: int, titles: tuple[str, str]) -> None:
-        """Show ``weights (Tq, Tk)`` and ``summary (Tq, Tk)`` (NaN: grey), outline query ``row``, bar its weights.
+        """Show ``weights (Tq, Tk)`` and ``summary (Tq, Tk)``, outline query ``row``, bar its weights.
+
+        Entries that are NaN or exactly 0 are drawn grey: PyTorch gives masked keys a weight of
+        exactly 0 (a softmax of finite scores is never 0) and a query masked out entirely NaN.
 
         Raises:
             ValueError: the two matrices differ in shape, or ``row`` lies outside ``[0, Tq)``.
@@ -100,8 +103,8 @@ class RecordedAttentionView:
             raise ValueError(f"weights and summary must be 2-D of one shape, got {weights.shape} and {summary.shape}")
         if not 0 <= row < weights.shape[0]:
             raise ValueError(f"row must be in [0, {weights.shape[0]}), got {row}")
-        self.weights.update(weights, row=row, limit=1.0)
-        self.summary.update(summary, row=row, limit=1.0)
+        self.weights.update(np.where(weights == 0, np.nan, weights), row=row, limit=1.0)
+        self.summary.update(np.where(summary == 0, np.nan, summary), row=row, limit=1.0)
         self.bars.update(np.nan_to_num(weights[row]))
         for text, title in zip(self.titles, titles, strict=True):
             text.set_text(title)
@@ -119,7 +122,7 @@ def draw_recorded_attention(fig: Figure, theme: Theme | None = None) -> Recorded
         views.append(view)
     # One colour bar for both matrices: the same colours, the same fixed range 0..1.
     draw_colorbar(fig.add_axes((0.67, bottom, 0.012, height)), views[0].cmap, (0.0, 1.0),
-                  "weight, both matrices (grey: masked)", theme=theme)
+                  "weight, both matrices (grey: 0, masked)", theme=theme)
     bars = draw_weight_bars(fig.add_axes((0.80, bottom, 0.18, height)), "weights of query i", theme)
     return RecordedAttentionView(weights=views[0], summary=views[1], bars=bars, titles=(titles[0], titles[1]),
                                  theme=theme)
