@@ -16,7 +16,7 @@ NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 IDS = [p.stem for p in NOTEBOOKS]
 
 # "Where this comes back": the pairs of lessons that must link to each other (both ways).
-LINKED_PAIRS = [("02", "03"), ("04", "05"), ("03", "06"), ("05", "07")]
+LINKED_PAIRS = [("02", "03"), ("04", "05"), ("03", "06"), ("05", "07"), ("05", "10")]
 # Lessons that touch an error in our notes and must correct it out loud.
 NOTES_CORRECTIONS = {
     "01": "equivariant",  # a convolution is translation equivariant, not invariant
