@@ -182,6 +182,10 @@ def capture_attention(model: nn.Module, history: bool = False, detach: bool = Tr
     * in training mode with dropout, the recorded weights are those after dropout (what the layer
       used): record in ``model.eval()`` to see the attention itself.
 
+    Attention computed without one of these modules (a model whose own attention class calls
+    ``F.scaled_dot_product_attention``, as timm's ViT does) is not seen: such a model raises the
+    ValueError below, or, if it also has recordable layers, is recorded only in those.
+
     Everything is restored on exit, also after an exception: hooks removed, fast path setting back.
 
     Args:
@@ -214,7 +218,8 @@ def capture_attention(model: nn.Module, history: bool = False, detach: bool = Tr
             raise TypeError(f"{flag} must be a bool, got {value!r} ({type(value).__name__})")
     if not modules:
         raise ValueError(f"model ({type(model).__name__}) has no nn.MultiheadAttention or explainer "
-                         "MultiHeadAttention submodule to record")
+                         "MultiHeadAttention submodule to record (attention computed by calling "
+                         "F.scaled_dot_product_attention directly is not seen)")
     recorder = AttentionRecorder(model, [name for name, _ in modules], history, detach)
     handles: list[Any] = []
     fastpath = torch.backends.mha.get_fastpath_enabled()
@@ -306,6 +311,9 @@ def attention_rollout(maps: Mapping[str, Tensor] | Sequence[Tensor] | Tensor, he
     Raises:
         TypeError / ValueError: maps of the wrong kind, rank, shape, dtype, negative or
             non-finite weights; an unknown ``head_fusion``; a non-bool ``residual``.
+
+    A vision transformer's class token: ``R[:, 0, 1:]`` is how much of each patch reached it, and
+    ``R[:, 0, 1:].reshape(B, gh, gw)`` lays that out over the image's ``gh x gw`` patch grid.
 
     Example:
         >>> w = torch.tensor([[[[0.0, 1.0], [0.0, 1.0]]]])  # one layer, one head: both tokens look at token 1
