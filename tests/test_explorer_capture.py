@@ -198,3 +198,12 @@ def test_a_failing_update_shows_in_the_error_area_and_the_explorer_recovers(ex, 
 
 def test_fits_a_projector_page():
     assert recorded_attention_explorer(presentation=True).painter.size[0] <= 1200
+
+
+def test_the_default_model_leaves_the_global_random_state_alone():
+    from explainer.explorers import capture
+
+    capture._default_recording.cache_clear()
+    state = torch.get_rng_state()
+    recorded_attention_explorer()
+    assert torch.equal(torch.get_rng_state(), state)

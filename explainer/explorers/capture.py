@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 from torch import Tensor, nn
+from torch.nn.utils import skip_init
 
 from explainer._validate import check_choice, check_int
 from explainer.attention.capture import AttentionRecorder, attention_rollout, capture_attention
@@ -42,11 +43,14 @@ def _default_recording() -> tuple[tuple[str, Tensor], ...]:
     """The maps of a seeded encoder (see :func:`default_maps`), made once."""
     generator = torch.Generator().manual_seed(0)
     d_model, heads = 16, 4
-    layer = nn.TransformerEncoderLayer(d_model, heads, dim_feedforward=32, dropout=0.0, batch_first=True)
+    # skip_init: built without PyTorch's default initialisation, which would draw from the global RNG.
+    layer = skip_init(nn.TransformerEncoderLayer, d_model, heads, dim_feedforward=32, dropout=0.0, batch_first=True)
     model = nn.TransformerEncoder(layer, num_layers=3, enable_nested_tensor=False).eval()
     with torch.no_grad():
         for name, p in model.named_parameters():
-            if "norm" not in name:  # seeded weights, twice the usual spread: sharper, easier to read maps
+            if "norm" in name:  # LayerNorm: the identity
+                p.fill_(1.0 if name.endswith("weight") else 0.0)
+            else:  # seeded weights, twice the usual spread: sharper, easier to read maps
                 p.copy_(torch.randn(p.shape, generator=generator) * 2 / math.sqrt(p.shape[-1]))
         vocabulary = {word: i for i, word in enumerate(dict.fromkeys(SENTENCE))}
         table = torch.randn(len(vocabulary), d_model, generator=generator)  # one embedding per distinct word
