@@ -207,3 +207,12 @@ def test_the_default_model_leaves_the_global_random_state_alone():
     state = torch.get_rng_state()
     recorded_attention_explorer()
     assert torch.equal(torch.get_rng_state(), state)
+
+
+def test_a_long_layer_name_is_cut_at_its_start_in_the_title():
+    w = torch.softmax(torch.randn(1, 1, 3, 3, generator=torch.Generator().manual_seed(6)), -1)
+    name = "transformer.encoder.layers.11.self_attention"
+    ex = recorded_attention_explorer({name: w})
+    title = ex.view.titles[0].get_text()
+    assert title.startswith("…") and title.endswith("layers.11.self_attention, head 0") and len(title) < len(name)
+    assert name in ex.info.value

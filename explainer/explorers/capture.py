@@ -36,6 +36,7 @@ __all__ = ["SENTENCE", "SUMMARIES", "ShownAttention", "RecordedAttentionExplorer
 
 SENTENCE = "the cat sat on the mat because it was tired".split()  # 10 tokens; "the" twice
 SUMMARIES = ("mean of heads", "rollout")
+_TITLE_CHARS = 30  # a layer name longer than this is cut at its start in the panel's title (the info has it all)
 
 
 @lru_cache(maxsize=1)
@@ -135,7 +136,8 @@ class RecordedAttentionExplorer(Explorer):
             summary, title = w[b].mean(dim=0), f"mean of the {w.shape[1]} heads"  # (Tq, Tk)
         if self.view.label(*_labels(weights.shape, self.tokens, self.key_tokens)):
             self.painter.invalidate()  # other tokens on the axes: the static text changed
-        self.view.update(weights.numpy(), summary.numpy(), i, (f"{name}, head {h}", title))
+        shown = name if len(name) <= _TITLE_CHARS else "…" + name[-(_TITLE_CHARS - 1):]  # long names: their end
+        self.view.update(weights.numpy(), summary.numpy(), i, (f"{shown}, head {h}", title))
         self.result = ShownAttention(layer=name, head=h, item=b, query=i, weights=weights, summary=summary,
                                      summary_kind=values["summary"] if self.rollouts is not None else SUMMARIES[0])
         self.info.value = _info(self.result, self.view.labels, len(self.names), self.names.index(name))
