@@ -1,5 +1,20 @@
 # Two commands do all the set-up (see README):  make lab   and   make test
-PYTHON ?= python3.11
+# The interpreter for the virtual environments: PYTHON=... when given (checked: 3.11 or newer), else the
+# newest of python3.13, python3.12, python3.11 and python3 that is 3.11 or newer (scripts/pick_python,
+# which says in one sentence what it found when none is).
+PYTHON ?=
+PICK_PYTHON = $(SHELL) scripts/pick_python $(PYTHON)
+# torch, CPU build, first (constraints.txt pins it). A wheel pip finds without any index (its find-links,
+# as on the machines this project is developed on) is taken as it is. Otherwise pip takes torch from
+# TORCH_INDEX: on Linux (WSL included) PyTorch's CPU wheel index by default, since PyPI's Linux wheel is a
+# CUDA build of several GB; on macOS PyPI itself, whose wheels are CPU builds. TORCH_INDEX= (empty) means
+# PyPI, or whatever index pip is configured with. torch's own dependencies come from PyPI afterwards.
+TORCH_INDEX ?= $(if $(filter Linux,$(shell uname -s)),https://download.pytorch.org/whl/cpu)
+define install_torch
+$(1)/bin/python -m pip install --quiet --no-index --no-deps -c constraints.txt torch 2>/dev/null \
+	  || $(1)/bin/python -m pip install --quiet --no-deps -c constraints.txt $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) torch
+	$(1)/bin/python -m pip install --quiet -c constraints.txt torch
+endef
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
@@ -10,26 +25,30 @@ ROOT_FLAG := $(if $(filter 0,$(shell id -u)),--allow-root)
 # Server settings of this project (TCP_NODELAY websockets: see explainer/paint/websocket.py).
 export JUPYTER_CONFIG_PATH := $(CURDIR)/jupyter_config
 
-.PHONY: lab demo test setup browser pictures clean
+.PHONY: lab demo test setup browser pictures clean which-python
 
 # Re-runs only when the dependency files change, so a second `make` is instant.
 $(STAMP): pyproject.toml constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	test -x $(BIN)/python || { python=$$($(PICK_PYTHON)) && $$python -m venv $(VENV); }
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt torch
+	$(call install_torch,$(VENV))
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 setup: $(STAMP)
+
+# The interpreter a new .venv would be made with, and its version (or the sentence saying none fits).
+which-python:
+	@python=$$($(PICK_PYTHON)) && echo "$$python: Python $$($$python -c 'import sys; print(sys.version.split()[0])')"
 
 # The other end of every dependency range: a throwaway environment with each runtime dependency at its
 # declared minimum (scripts/oldest_constraints.py), where the paint, view and explorer tests run too.
 OLDEST := .venv-oldest
 OLDEST_STAMP := $(OLDEST)/.installed
 $(OLDEST_STAMP): pyproject.toml constraints.txt scripts/oldest_constraints.py
-	test -x $(OLDEST)/bin/python || $(PYTHON) -m venv $(OLDEST)
+	test -x $(OLDEST)/bin/python || { python=$$($(PICK_PYTHON)) && $$python -m venv $(OLDEST); }
 	$(OLDEST)/bin/python -m pip install --quiet --upgrade pip
-	$(OLDEST)/bin/python -m pip install --quiet -c constraints.txt torch
+	$(call install_torch,$(OLDEST))
 	$(OLDEST)/bin/python scripts/oldest_constraints.py > $(OLDEST)/constraints.txt
 	$(OLDEST)/bin/python -m pip install --quiet -c constraints.txt -c $(OLDEST)/constraints.txt -e '.[test]'
 	touch $(OLDEST_STAMP)
