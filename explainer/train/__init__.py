@@ -38,7 +38,7 @@ __all__ = [
     "train_gated_cnn",
 ]
 
-COMMANDS: tuple[str, ...] = ("gates", *MODELS)
+COMMANDS: tuple[str, ...] = ("gates", *MODELS, "degradation")
 
 
 def main(argv: list[str] | None = None) -> None:
