@@ -30,11 +30,14 @@ from explainer.views.dilation import (  # noqa: E402
     draw_feature_map,
     OffsetArrows,
     draw_offset_field,
+    draw_spread_map,
+    draw_spread_scale,
     draw_taps,
     draw_unit_markers,
     update_coverage,
     update_feature_map,
     update_offset_field,
+    update_spread_map,
     update_taps,
     update_unit_markers,
 )
@@ -228,4 +231,30 @@ def test_zoom_crops_around_the_unit_with_zero_padding_and_shifts_the_taps():
                                atol=1e-6)
     np.testing.assert_allclose(zoom.taps.selected.get_offsets(), zoom.taps.taps.get_offsets()[2:3])
     assert len(zoom.taps.regular.get_segments()) == 12
+    Painter(fig).frame()
+
+
+def test_spread_map_covers_the_image_and_outlines_the_mask_edge():
+    """A (h, w) map stretched over an (H, W) image, fixed limits [0, vmax]; the outline is white exactly on the
+    mask pixels with a neighbour off the mask, clear elsewhere, and cleared by mask=None."""
+    fig = new_figure(3, 3)
+    ax = fig.add_axes((0.1, 0.1, 0.6, 0.8))
+    spread = torch.linspace(0, 5, 8 * 6).reshape(8, 6)
+    image, outline = draw_spread_map(ax, spread, (16, 12), 4.0)
+    assert image.get_clim() == (0.0, 4.0) and image.get_extent() == outline.get_extent() == [-0.5, 11.5, 15.5, -0.5]
+    mask = torch.zeros(16, 12, dtype=torch.bool)
+    mask[3:8, 2:9] = True  # a 5 x 7 block: its 1-pixel rim is the edge
+    mask[0, 0] = True  # a lone pixel at the corner is all edge
+    update_spread_map(image, outline, 2 * spread, mask)
+    np.testing.assert_allclose(image.get_array(), (2 * spread).numpy())
+    alpha = np.asarray(outline.get_array())[..., 3]
+    expected = np.zeros((16, 12))
+    expected[3:8, 2:9] = 1
+    expected[4:7, 3:8] = 0
+    expected[0, 0] = 1
+    np.testing.assert_array_equal(alpha, expected)
+    update_spread_map(image, outline, spread, None)
+    assert np.asarray(outline.get_array())[..., 3].max() == 0
+    bar = draw_spread_scale(fig.add_axes((0.8, 0.1, 0.05, 0.8)), image)
+    assert (bar.norm.vmin, bar.norm.vmax) == (0.0, 4.0) and bar.extend == "max" and bar.ax.get_title() == "px"
     Painter(fig).frame()

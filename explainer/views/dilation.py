@@ -1,5 +1,5 @@
 """Views for dilated and deformable convolution: kernel taps over a photo, coverage heatmaps of
-stacked dilations, an offset field as arrows and feature maps.
+stacked dilations, an offset field as arrows, feature maps and a map of how far learned taps spread.
 
 Drawn for blitting: each ``draw_*`` fixes its axes once (limits, no ticks) and returns the artists
 that its ``update_*`` changes with ``set_data`` / ``set_offsets`` / ``set_UVC``; nothing here
@@ -49,6 +49,9 @@ __all__ = [
     "draw_feature_scale",
     "draw_unit_markers",
     "update_unit_markers",
+    "draw_spread_map",
+    "update_spread_map",
+    "draw_spread_scale",
 ]
 
 
@@ -409,3 +412,45 @@ def update_unit_markers(markers: PathCollection, axes: list[Axes], unit: tuple[i
     to_figure = markers.get_offset_transform().inverted()
     display = np.array([ax.transData.transform((unit[1], unit[0])) for ax in axes])  # (len(axes), 2)
     markers.set_offsets(to_figure.transform(display))
+
+
+def draw_spread_map(ax: Axes, spread: torch.Tensor, image_size: tuple[int, int], vmax: float, *,
+                    theme: Theme | None = None) -> tuple[AxesImage, AxesImage]:
+    """A ``(h, w)`` map of tap spreads (pixels, sequential colours over ``[0, vmax]``) stretched over an image of
+    ``image_size`` (so that image coordinates place markers and clicks), and an empty outline layer above it
+    for :func:`update_spread_map`. Returns ``(map, outline)``."""
+    theme = theme or get_theme()
+    height, width = image_size
+    extent = (-0.5, width - 0.5, height - 0.5, -0.5)
+    image = ax.imshow(spread.detach().cpu().numpy(), cmap=theme.cmap, vmin=0.0, vmax=vmax, extent=extent,
+                      interpolation="nearest")
+    outline = ax.imshow(np.zeros((height, width, 4)), extent=extent, interpolation="nearest")
+    pixel_axes(ax, height, width)
+    return image, outline
+
+
+def update_spread_map(image: AxesImage, outline: AxesImage, spread: torch.Tensor, mask: torch.Tensor | None = None
+                      ) -> None:
+    """Show a new ``(h, w)`` spread map and the edge of the ``(H, W)`` boolean ``mask`` in white (none if None)."""
+    image.set_data(spread.detach().cpu().numpy())
+    rgba = np.zeros((*outline.get_array().shape[:2], 4))
+    if mask is not None:
+        m = mask.detach().cpu().numpy().astype(bool)
+        inner = m.copy()  # pixels whose four neighbours are all on the object
+        inner[1:, :] &= m[:-1, :]
+        inner[:-1, :] &= m[1:, :]
+        inner[:, 1:] &= m[:, :-1]
+        inner[:, :-1] &= m[:, 1:]
+        rgba[m & ~inner] = (1.0, 1.0, 1.0, 1.0)
+    outline.set_data(rgba)
+
+
+def draw_spread_scale(cax: Axes, image: AxesImage, *, theme: Theme | None = None, label: str = "px") -> Colorbar:
+    """A colourbar for :func:`draw_spread_map` (fixed limits; values above saturate). Static: draw it once."""
+    theme = theme or get_theme()
+    bar = cax.figure.colorbar(ScalarMappable(norm=Normalize(*image.get_clim()), cmap=image.get_cmap()), cax=cax,
+                              extend="max", extendfrac=0.06)
+    bar.ax.yaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    bar.ax.tick_params(labelsize=theme.font_size, length=2, pad=1)
+    bar.ax.set_title(label, fontsize=theme.font_size, pad=4)
+    return bar
