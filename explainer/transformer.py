@@ -30,7 +30,7 @@ from torch import Tensor, nn
 from explainer._validate import check_choice, check_int, check_tensor
 from explainer.families import LayerRow, NetworkTable, layer_table
 
-__all__ = ["BLOCK_KINDS", "block_table", "ResidualStream", "residual_stream", "TokenNorms", "token_norms"]
+__all__ = ["BLOCK_KINDS", "block_table", "cost_split", "ResidualStream", "residual_stream", "TokenNorms", "token_norms"]
 
 BLOCK_KINDS: tuple[str, ...] = ("encoder", "decoder")
 
@@ -197,3 +197,26 @@ def token_norms(x: Tensor, eps: float = 1e-5) -> TokenNorms:
     layer = (x - token_mean.unsqueeze(-1)) / (token_var.unsqueeze(-1) + eps).sqrt()
     batch = (x - feature_mean) / (feature_var + eps).sqrt()
     return TokenNorms(layer, batch, token_mean, token_var.sqrt(), feature_mean, feature_var.sqrt())
+
+
+def cost_split(table: NetworkTable) -> dict[str, int]:
+    """Where a block's multiply-adds go: ``{"projections", "scores", "feed-forward"}``.
+
+    ``scores`` is ``Q K^T`` plus ``A V`` of every attention row (``2 Tq Tk D``, with ``Tk`` the
+    row's field), ``projections`` the rest of the attention rows (Q, K, V and output projections),
+    ``feed-forward`` the linear layers.
+
+    Example (``4 N D^2``, ``2 N^2 D`` and ``2 N D F`` for the base model on 64 tokens):
+        >>> cost_split(block_table())
+        {'projections': 67108864, 'scores': 4194304, 'feed-forward': 134217728}
+    """
+    split = {"projections": 0, "scores": 0, "feed-forward": 0}
+    for row in table.rows:
+        if row.kind == "MultiheadAttention":
+            tq, d = row.output_shape
+            scores = 2 * tq * row.field * d
+            split["scores"] += scores
+            split["projections"] += row.multiply_adds - scores
+        elif row.kind == "Linear":
+            split["feed-forward"] += row.multiply_adds
+    return split

@@ -115,3 +115,19 @@ def test_bad_input():
         token_norms(torch.zeros(2, 3))
     with pytest.raises(TypeError, match="floating-point"):
         token_norms(torch.zeros(2, 3, 4, dtype=torch.long))
+
+
+@pytest.mark.parametrize("kind", ["encoder", "decoder"])
+def test_cost_split_adds_up_to_the_formulas(kind):
+    from explainer.transformer import cost_split
+
+    D, F, N, M = 16, 40, 9, 5
+    table = block_table(D, 4, F, N, kind=kind, memory_len=M if kind == "decoder" else None)
+    split = cost_split(table)
+    assert sum(split.values()) == table.multiply_adds
+    assert split["feed-forward"] == 2 * N * D * F
+    if kind == "encoder":
+        assert split == {"projections": 4 * N * D * D, "scores": 2 * N * N * D, "feed-forward": 2 * N * D * F}
+    else:
+        assert split["scores"] == 2 * N * N * D + 2 * N * M * D
+        assert split["projections"] == 4 * N * D * D + 2 * N * D * D + 2 * M * D * D
