@@ -104,6 +104,13 @@ def test_decoding_view_refuses_bad_shapes():
     assert view.label(["START"], ["1", "END"]) and not view.label(["START"], ["1", "END"])
 
 
+def test_decoding_can_open_at_a_later_step():
+    ex = decoding_explorer(digits="2 7 1 8", steps=4)
+    assert ex.step == 4 and ex.result.token == END and ex.next_button.disabled
+    with pytest.raises(ValueError, match="steps"):
+        decoding_explorer(digits="5", steps=2)
+
+
 def test_bad_settings_raise():
     with pytest.raises(ValueError, match="d_model"):
         transformer_block_explorer(d_model=100)

@@ -18,7 +18,7 @@ from typing import Any
 
 import ipywidgets as widgets
 
-from explainer._validate import check_choice
+from explainer._validate import check_choice, check_int
 from explainer.explorers._kit import Explorer, Kept, dropdown, one_torch_thread, selection_slider, toggle_buttons
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
@@ -132,7 +132,7 @@ class DecodingExplorer(Explorer):
     :class:`~explainer.decoding.DecodeStep`. Arguments as in :func:`decoding_explorer`.
     """
 
-    def __init__(self, *, digits: str = INPUTS[0], layer: int = 2, head: str = "mean",
+    def __init__(self, *, digits: str = INPUTS[0], layer: int = 2, head: str = "mean", steps: int = 0,
                  theme: Theme | None = None) -> None:
         from explainer.models import load_pretrained
         from explainer.models.seq2seq import MAX_DIGITS, VOCAB
@@ -144,7 +144,7 @@ class DecodingExplorer(Explorer):
         with one_torch_thread():
             self.model = load_pretrained("seq2seq")
         self.decodings = Kept(len(INPUTS))
-        self.step = 0
+        self.step = check_int("steps", steps, minimum=0, maximum=len(digits.split()))
         controls = {
             "digits": dropdown("input", list(INPUTS), digits, theme=theme),
             "layer": toggle_buttons("decoder layer", [1, 2], layer, theme=theme),
@@ -158,7 +158,7 @@ class DecodingExplorer(Explorer):
         self.view = draw_decoding(fig, VOCAB[1:], MAX_DIGITS + 1, theme=theme)  # PAD is never written
         painter = Painter(fig)
         painter.animate(self.view.artists)
-        self._shown_digits = digits
+        self._shown_digits = digits  # the step belongs to this input; another one starts again at 0
         super().__init__(controls, painter, title="Decoding until END", theme=theme,
                          extra=[widgets.HBox([self.next_button, self.reset_button])])
 
@@ -210,7 +210,7 @@ class DecodingExplorer(Explorer):
             + (" &mdash; END: decoding stops." if done and decoding.finished else ""))
 
 
-def decoding_explorer(*, digits: str = INPUTS[0], layer: int = 2, head: str = "mean",
+def decoding_explorer(*, digits: str = INPUTS[0], layer: int = 2, head: str = "mean", steps: int = 0,
                       presentation: bool | None = None, theme: Theme | None = None) -> DecodingExplorer:
     """Build (and return, not display) the decoding walk of lesson 14.
 
@@ -218,6 +218,8 @@ def decoding_explorer(*, digits: str = INPUTS[0], layer: int = 2, head: str = "m
         digits: the input to reverse, one of :data:`INPUTS` (digits separated by spaces).
         layer: the decoder layer whose attention is shown, 1 or 2.
         head: "mean" (of the two heads), "1" or "2".
+        steps: tokens already written when the explorer opens, 0 (only START read) up to the number of
+            digits (the step that writes END).
         presentation: True for the lecture-hall theme, False for the default, None for the global
             setting (:func:`explainer.set_presentation`).
         theme: a :class:`~explainer.theme.Theme` to use instead of ``presentation``'s.
@@ -232,4 +234,4 @@ def decoding_explorer(*, digits: str = INPUTS[0], layer: int = 2, head: str = "m
         >>> " ".join(ex.info.value.split("Written so far: <code>")[1].split("</code>")[0].split())
         '8 1 7 2 END'
     """
-    return DecodingExplorer(digits=digits, layer=layer, head=head, theme=_theme(presentation, theme))
+    return DecodingExplorer(digits=digits, layer=layer, head=head, steps=steps, theme=_theme(presentation, theme))
