@@ -38,6 +38,9 @@ SWEEPS = {
     "attention_cost_explorer": ("n", [256, 1024, 4096]),
     "linear_attention_explorer": ("n", [8, 12, 16]),
     "conv_attention_explorer": ("sharpness", [1.0, 3.0, 10.0]),
+    "cnn_families_explorer": ("network", None),
+    "transformer_block_explorer": ("seq_len", [8, 64, 512]),
+    "decoding_explorer": ("digits", ["3 1 4 1 5 9", "2 7 1 8", "5"]),
 }
 
 
