@@ -101,6 +101,15 @@ PICTURES = (
     # Any model's recorded attention (a seeded nn.TransformerEncoder here): one head, the rollout, one query.
     Picture("recorded_attention", "recorded_attention_explorer", dict(summary="rollout", layer=2, query=5),
             sweep=("head", [0, 1, 2, 3]), fps=1),
+    # Lesson 11: gradient norms per layer, plain vs residual (ReLU), as the stack deepens; the degradation curves.
+    Picture("gradient_flow", "gradient_flow_explorer", dict(activation="relu"),
+            sweep=("depth", [4, 8, 12, 16, 20, 24, 32, 40, 50]), fps=2),
+    Picture("degradation", "degradation_explorer", dict(), sweep=("depth", [4, 20]), fps=1),
+    # Lesson 12: the sigmoid saturating as its inputs widen; batch norm's running statistics; GAP vs flatten.
+    Picture("activations", "activation_explorer", dict(), sweep=("std", [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), fps=2),
+    Picture("normalisation", "normalisation_explorer", dict(),
+            sweep=("batches_seen", [0, 1, 2, 4, 8, 16, 32, 60]), fps=2),
+    Picture("pooling", "pooling_explorer", dict(dx=0), sweep=("dx", [0, 2, 4, 6, 8]), fps=2),
 )
 
 

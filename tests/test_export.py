@@ -41,6 +41,7 @@ SWEEPS = {
     "cnn_families_explorer": ("network", None),
     "transformer_block_explorer": ("seq_len", [8, 64, 512]),
     "decoding_explorer": ("digits", ["3 1 4 1 5 9", "2 7 1 8", "5"]),
+    "degradation_explorer": ("depth", [4, 20]),  # the two shipped settings: no training in tests
 }
 
 

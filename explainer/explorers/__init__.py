@@ -27,6 +27,11 @@ _FACTORIES = {
     "linear_attention_explorer": "explainer.explorers.efficient_attention",
     "conv_attention_explorer": "explainer.explorers.conv_attention",
     "recorded_attention_explorer": "explainer.explorers.capture",
+    "gradient_flow_explorer": "explainer.explorers.depth",
+    "degradation_explorer": "explainer.explorers.depth",
+    "activation_explorer": "explainer.explorers.activations",
+    "normalisation_explorer": "explainer.explorers.activations",
+    "pooling_explorer": "explainer.explorers.activations",
 }
 
 __all__ = list(_FACTORIES)
