@@ -101,6 +101,11 @@ PICTURES = (
     # Any model's recorded attention (a seeded nn.TransformerEncoder here): one head, the rollout, one query.
     Picture("recorded_attention", "recorded_attention_explorer", dict(summary="rollout", layer=2, query=5),
             sweep=("head", [0, 1, 2, 3]), fps=1),
+    # A ViT on a hard scene: one patch's attention, the class token's rollout, distances beside a CNN's field.
+    Picture("vit_attention", "vit_attention_explorer", dict(query=28, layer=3),
+            sweep=("image", [0, 1, 2, 3, 4, 5]), fps=1),
+    # Words attending to the scene: the colour word's map, the importance map, self / cross / swapped weights.
+    Picture("cross_attention", "cross_attention_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=1),
     # Lesson 11: gradient norms per layer, plain vs residual (ReLU), as the stack deepens; the degradation curves.
     Picture("gradient_flow", "gradient_flow_explorer", dict(activation="relu"),
             sweep=("depth", [4, 8, 12, 16, 20, 24, 32, 40, 50]), fps=2),

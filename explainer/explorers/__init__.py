@@ -27,6 +27,8 @@ _FACTORIES = {
     "linear_attention_explorer": "explainer.explorers.efficient_attention",
     "conv_attention_explorer": "explainer.explorers.conv_attention",
     "recorded_attention_explorer": "explainer.explorers.capture",
+    "vit_attention_explorer": "explainer.explorers.vit_attention",
+    "cross_attention_explorer": "explainer.explorers.cross_attention",
     "gradient_flow_explorer": "explainer.explorers.depth",
     "degradation_explorer": "explainer.explorers.depth",
     "activation_explorer": "explainer.explorers.activations",
