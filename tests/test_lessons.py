@@ -18,11 +18,14 @@ IDS = [p.stem for p in NOTEBOOKS]
 # "Where this comes back": the pairs of lessons that must link to each other (both ways).
 LINKED_PAIRS = [("02", "03"), ("04", "05"), ("03", "06"), ("05", "07"), ("05", "10"), ("02", "08"), ("05", "08"),
                 ("04", "09"), ("05", "09")]
+LINKED_PAIRS += [("02", "11"), ("04", "12"), ("11", "12")]  # depth, activations and normalisation (#19)
 # Lessons that touch an error in our notes and must correct it out loud.
 NOTES_CORRECTIONS = {
     "01": "equivariant",  # a convolution is translation equivariant, not invariant
     "04": "0.25",  # the sigmoid's derivative peaks at 0.25 at x = 0
     "05": "swap",  # swapping Q and K changes the weights
+    "11": "exploding",  # ReLU's slope of 1 does not rule out exploding gradients: the weights multiply too
+    "12": "0.25",  # the sigmoid's derivative peaks at 0.25 at x = 0 (as lesson 04 says too)
 }
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LESSON_LINK = re.compile(r"\]\((\d\d_[A-Za-z0-9_]+\.ipynb)(#[^)]*)?\)")
