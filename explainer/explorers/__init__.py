@@ -34,6 +34,9 @@ _FACTORIES = {
     "activation_explorer": "explainer.explorers.activations",
     "normalisation_explorer": "explainer.explorers.activations",
     "pooling_explorer": "explainer.explorers.activations",
+    "cnn_families_explorer": "explainer.explorers.families",
+    "transformer_block_explorer": "explainer.explorers.transformer",
+    "decoding_explorer": "explainer.explorers.transformer",
 }
 
 __all__ = list(_FACTORIES)
