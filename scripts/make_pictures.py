@@ -115,6 +115,14 @@ PICTURES = (
     Picture("normalisation", "normalisation_explorer", dict(),
             sweep=("batches_seen", [0, 1, 2, 4, 8, 16, 32, 60]), fps=2),
     Picture("pooling", "pooling_explorer", dict(dx=0), sweep=("dx", [0, 2, 4, 6, 8]), fps=2),
+    # Lesson 13: where each family sees far, holds its weights and does its work; the bottleneck at 256 channels.
+    Picture("cnn_families", "cnn_families_explorer", dict(network="vgg16", comparison="bottleneck", channels=256),
+            sweep=("network", ["alexnet", "vgg16", "inception", "bottleneck", "transformer"]), fps=1),
+    # Lesson 14: one block's costs as the tokens grow; the reverser's attention at its last step, head by head.
+    Picture("transformer_block", "transformer_block_explorer", dict(seq_len=1024),
+            sweep=("seq_len", [8, 32, 128, 512, 2048, 4096]), fps=2),
+    Picture("decoding", "decoding_explorer", dict(digits="3 1 4 1 5 9", steps=6), sweep=("head", ["mean", "1", "2"]),
+            fps=1),
 )
 
 
