@@ -19,6 +19,7 @@ IDS = [p.stem for p in NOTEBOOKS]
 LINKED_PAIRS = [("02", "03"), ("04", "05"), ("03", "06"), ("05", "07"), ("05", "10"), ("02", "08"), ("05", "08"),
                 ("04", "09"), ("05", "09")]
 LINKED_PAIRS += [("02", "11"), ("04", "12"), ("11", "12")]  # depth, activations and normalisation (#19)
+LINKED_PAIRS += [("02", "13"), ("05", "14"), ("13", "14")]  # CNN families and the transformer block (#19)
 # Lessons that touch an error in our notes and must correct it out loud.
 NOTES_CORRECTIONS = {
     "01": "equivariant",  # a convolution is translation equivariant, not invariant
