@@ -15,7 +15,7 @@ from hypothesis import strategies as st  # noqa: E402
 
 from explainer.paint import new_figure  # noqa: E402
 from explainer.theme import get_theme  # noqa: E402
-from explainer.views.cross_attention import MAX_WORDS, draw_cross_attention, patch_labels  # noqa: E402
+from explainer.views.cross_attention import MAX_WORDS, draw_cross_attention, patch_labels, word_path  # noqa: E402
 from explainer.views.vit_attention import draw_vit_attention, mask_outline  # noqa: E402
 
 
@@ -74,8 +74,17 @@ def test_cross_view_writes_words_in_fixed_slots_and_normalises_each_matrix():
     fig = new_figure(8.6, 5.2)
     view = draw_cross_attention(fig, 32, 8, get_theme(False))
     view.label(["find", "the", "red", "one"])
-    assert [t.get_text() for t in view.word_texts[0]] == ["find", "the", "red", "one", "", ""]
-    assert view.word_texts[1][2].get_position()[1] == pytest.approx(2.5 / MAX_WORDS)  # slot 2, whatever the length
+    assert view.labels == ("find", "the", "red", "one")
+    short = [p.get_path() for p in view.word_labels]
+    view.label(["find", "the", "red", "one", "at", "the"])
+    for before, patch in zip(short, view.word_labels, strict=True):  # fixed slots: the first words stay put
+        after = patch.get_path()
+        assert len(after.vertices) > len(before.vertices)
+        assert np.array_equal(after.vertices[: len(before.vertices)], before.vertices)
+    rows = word_path(("a", "b"), "y", (100.0, 60.0), 8.0).vertices
+    assert rows[:, 0].max() < 0  # left of the axes
+    column = word_path(("a",), "x", (100.0, 60.0), 8.0).vertices
+    assert column[:, 1].max() < 0 and abs(column[:, 0].mean() - 0.5 / MAX_WORDS) < 0.05  # below, under slot 0
     with pytest.raises(ValueError, match="at most 6 words"):
         view.label(["a"] * 7)
     rng = np.random.default_rng(0)

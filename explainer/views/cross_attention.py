@@ -2,8 +2,8 @@
 importance map, and the weight matrices of self-attention, cross-attention and cross-attention with Q and K swapped.
 
 Drawn for blitting: axes, colour bars and legends are static; a move changes only image data, outlines,
-squares, row outlines, titles and the word labels (animated texts in fixed slots, so a new question
-never redraws the background).
+squares, row outlines, titles and the word labels (one path of glyph outlines per strip, in fixed slots,
+so a new question never redraws the background).
 
 Notation: ``L`` words (queries), ``P = g*g`` image patches (keys and values), ``h`` a head.
 """
@@ -12,20 +12,57 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.patches import PathPatch
+from matplotlib.path import Path
 from matplotlib.text import Text
+from matplotlib.transforms import Affine2D
 
 from explainer.theme import Theme, get_theme
+from explainer.views._common import label_outline
 from explainer.views.attention import MatrixView, draw_matrix
 from explainer.views.gating import draw_colorbar
 from explainer.views.vit_attention import _EMPTY, PictureView, draw_picture
 
-__all__ = ["MAX_WORDS", "patch_labels", "CrossAttentionView", "draw_cross_attention"]
+__all__ = ["MAX_WORDS", "word_path", "patch_labels", "CrossAttentionView", "draw_cross_attention"]
 
 MAX_WORDS = 6  # the longest question; a matrix's rows sit in MAX_WORDS fixed slots, so their labels never move
+
+
+@lru_cache(maxsize=256)
+def word_path(words: tuple[str, ...], axis: str, size: tuple[float, float], font_size: float,
+              line_scale: float = 1.0) -> Path:
+    """The glyph outlines of ``words`` in fixed slots beside a matrix, in its axes coordinates (y up).
+
+    Word ``i`` sits at slot ``i`` of :data:`MAX_WORDS` (row ``i`` of a matrix drawn with ``grid=(MAX_WORDS, .)``):
+    ``axis="y"`` right-aligned left of the axes, level with row ``i``; ``"x"`` turned upright below the
+    axes, under column ``i``. One path for all the words: a new question repaints one patch, not a text
+    per word. ``size`` is the axes' (width, height) in points.
+
+    Example:
+        >>> a = word_path(("red",), "y", (100.0, 60.0), 8.0)
+        >>> b = word_path(("red", "one"), "y", (100.0, 60.0), 8.0)
+        >>> bool((b.vertices[: len(a.vertices)] == a.vertices).all())  # the first word does not move
+        True
+    """
+    width, height = size
+    pad = 4 * line_scale
+    to_axes = Affine2D().scale(1 / width, 1 / height)
+    parts = []
+    for i, word in enumerate(words):
+        outline = label_outline(word, font_size)
+        at = (i + 0.5) / MAX_WORDS
+        if axis == "y":
+            right = outline.vertices[outline.codes != Path.CLOSEPOLY, 0].max()  # half the word's width
+            placed = Affine2D().translate(-pad - right, (1 - at) * height)
+        else:
+            right = outline.vertices[outline.codes != Path.CLOSEPOLY, 0].max()
+            placed = Affine2D().rotate_deg(90).translate(at * width * 1.0, -pad - right)
+        parts.append(outline.transformed(placed + to_axes))
+    return Path.make_compound_path(*parts) if parts else Path(np.zeros((1, 2)))
 
 
 def patch_labels(grid: int, every: int = 8) -> list[tuple[int, str]]:
@@ -43,8 +80,8 @@ class CrossAttentionView:
     """Six panels: scene, the word's map, the importance map; self, cross and swapped weight matrices.
 
     Attributes:
-        word_texts: the word labels (animated texts in fixed slots): rows of each matrix, then the
-            self-attention's columns.
+        word_labels: the words in fixed slots, each set one path of glyph outlines (:func:`word_path`):
+            by the rows of each matrix, then under the self-attention's columns.
         labels: the words written now.
     """
 
@@ -55,7 +92,7 @@ class CrossAttentionView:
     cross_matrix: MatrixView
     swapped_matrix: MatrixView
     titles: tuple[Text, Text, Text]
-    word_texts: tuple[list[Text], ...]
+    word_labels: tuple[PathPatch, ...]
     theme: Theme
     grid: int
     labels: tuple[str, ...] = field(default_factory=tuple)
@@ -64,16 +101,21 @@ class CrossAttentionView:
     def artists(self) -> list:
         return [*self.scene.artists, *self.word_map.artists, *self.importance.artists, *self.self_matrix.artists,
                 *self.cross_matrix.artists, *self.swapped_matrix.artists, *self.titles,
-                *(t for texts in self.word_texts for t in texts)]
+                *self.word_labels]
 
     def label(self, words: Sequence[str]) -> None:
         """Write ``words`` (at most :data:`MAX_WORDS`) by the matrices' rows and under the self-attention's columns."""
         words = tuple(map(str, words))
         if len(words) > MAX_WORDS:
             raise ValueError(f"words must hold at most {MAX_WORDS} words, got {len(words)}")
-        for texts in self.word_texts:
-            for i, text in enumerate(texts):
-                text.set_text(words[i] if i < len(words) else "")
+        if words == self.labels:
+            return
+        views = (self.self_matrix, self.cross_matrix, self.swapped_matrix, self.self_matrix)
+        for patch, view, axis in zip(self.word_labels, views, ("y", "y", "y", "x"), strict=True):
+            box = view.ax.get_position()
+            fig = view.ax.figure
+            size = (72 * box.width * fig.get_figwidth(), 72 * box.height * fig.get_figheight())
+            patch.set_path(word_path(words, axis, size, self.theme.font_size - 2, self.theme.line_scale))
         self.labels = words
 
     def update_matrices(self, self_weights: np.ndarray, cross: np.ndarray, swapped: np.ndarray, row: int,
@@ -117,11 +159,11 @@ def draw_cross_attention(fig: Figure, size: int, grid: int, theme: Theme | None 
                            fontsize=theme.font_size - 4, rotation=90)
         view.ax.tick_params(axis="x", length=0, pad=1)
         view.ax.set_xlabel("patches (row-major)", fontsize=theme.font_size - 3, labelpad=1)
-    size = theme.font_size - 2
-    slots = [(i + 0.5) / MAX_WORDS for i in range(MAX_WORDS)]
-    texts = [[view.ax.text(-0.03, y, "", ha="right", va="center", fontsize=size) for y in slots]
-             for view in matrices]
-    texts.append([matrices[0].ax.text(x, 1.03, "", ha="center", va="top", rotation=90, fontsize=size)
-                  for x in slots])
-    return CrossAttentionView(scene, word_map, importance, *matrices, titles=tuple(titles), word_texts=tuple(texts),
-                              theme=theme, grid=grid)
+    labels = []
+    for view in (*matrices, matrices[0]):
+        patch = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none", transform=view.ax.transAxes,
+                          clip_on=False)
+        view.ax.add_patch(patch)
+        labels.append(patch)
+    return CrossAttentionView(scene, word_map, importance, *matrices, titles=tuple(titles),
+                              word_labels=tuple(labels), theme=theme, grid=grid)
