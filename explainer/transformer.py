@@ -115,7 +115,8 @@ def residual_stream(depth: int = 12, d_model: int = 64, num_heads: int = 4, seq_
     2020, https://arxiv.org/abs/2002.04745). Weights and tokens come from ``torch.Generator(seed)``.
 
     Example:
-        >>> post, pre = residual_stream(norm_first=False), residual_stream(norm_first=True)
+        >>> post = residual_stream(depth=4, d_model=16, num_heads=2, norm_first=False)
+        >>> pre = residual_stream(depth=4, d_model=16, num_heads=2, norm_first=True)
         >>> round(float(post.scale[-1]), 3), bool(pre.scale[-1] > pre.scale[1])
         (1.0, True)
     """
