@@ -19,7 +19,14 @@ import numpy as np
 import torch
 
 from explainer._validate import check_choice, check_int
-from explainer.activations import ACTIVATIONS, SATURATION, activation_curve, dead_and_saturated
+from explainer.activations import (
+    ACTIVATIONS,
+    SATURATION,
+    DeadSaturated,
+    activation_curve,
+    activation_module,
+    local_derivative,
+)
 from explainer.explorers._kit import Explorer, Kept, dropdown, float_slider, int_slider
 from explainer.normalisation import head_parameters, norm_statistics, pooling_heads, running_batch_norm, shift
 from explainer.paint import Painter, new_figure
@@ -45,6 +52,30 @@ def _check_number(name: str, value: Any, low: float, high: float) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not low <= value <= high:
         raise ValueError(f"{name} must be a number in [{low}, {high}], got {value!r}")
     return float(value)
+
+
+_GRID = torch.linspace(-64.0, 64.0, 25601, dtype=torch.float64)  # where the shares are read: steps of 0.005
+
+
+@functools.lru_cache(maxsize=1)
+def _masks() -> torch.Tensor:
+    """(2 * activations, len(_GRID)): each activation's dead mask, then its saturated mask, by autograd, made once."""
+    rows = []
+    for name in ACTIVATIONS:
+        value, derivative = local_derivative(activation_module(name).double(), _GRID)
+        dead = (value == 0) & (derivative == 0)
+        rows += [dead, ~dead & (derivative.abs() < SATURATION)]
+    return torch.stack(rows).double()
+
+
+def _shares(mean: float, std: float) -> dict[str, DeadSaturated]:
+    """:func:`~explainer.activations.dead_and_saturated` of every activation, read off the masks of ``_GRID``:
+    each grid point carries the normal probability of its cell (a CDF difference), so a move costs no autograd."""
+    cells = torch.cat([_GRID[:1] - 1e9, (_GRID[1:] + _GRID[:-1]) / 2, _GRID[-1:] + 1e9])  # cell edges
+    mass = torch.diff(torch.special.ndtr((cells - mean) / std))  # (len(_GRID),)
+    shares = (_masks() @ mass).view(len(ACTIVATIONS), 2).tolist()
+    return {a: DeadSaturated(dead, saturated, SATURATION)
+            for a, (dead, saturated) in zip(ACTIVATIONS, shares, strict=True)}
 
 
 @functools.lru_cache(maxsize=len(ACTIVATIONS))
@@ -78,8 +109,7 @@ class ActivationExplorer(Explorer):
 
     def render(self, values: dict[str, Any]) -> None:
         name, mean, std = values["activation"], values["mean"], values["std"]
-        shares = self._kept.fetch((mean, std), lambda: {a: dead_and_saturated(a, mean, std, points=4000)
-                                                        for a in ACTIVATIONS})
+        shares = self._kept.fetch((mean, std), lambda: _shares(mean, std))
         self.result = shares
         x, value, derivative = _curve(name)
         density = np.exp(-0.5 * ((x - mean) / std) ** 2)
@@ -88,7 +118,7 @@ class ActivationExplorer(Explorer):
         top = int(np.argmax(derivative))
         self.curves.update(x, value, derivative, density, dead, saturated,
                            f"largest f′ = {derivative[top]:.3g} at x = {x[top]:.2g}")
-        self.title.set_text(f"f = {name}; inputs ~ N({mean:g}, {std:g}²)")
+        self.title.set_text(f"f = {name}")  # the input distribution is on the sliders (text costs a layout per move)
         self.shares.update({"dead": [shares[a].dead for a in ACTIVATIONS],
                             "saturated": [shares[a].saturated for a in ACTIVATIONS]},
                            ACTIVATIONS.index(name))
@@ -125,9 +155,11 @@ def activation_explorer(activation: str = "sigmoid", mean: float = 0.0, std: flo
 _B, _C, _T = 4, 6, 5  # examples, channels, tokens per example
 
 
+@functools.lru_cache(maxsize=512)
 def _tokens(seed: int, channel_shift: float, token_scale: float, k: int = 0) -> torch.Tensor:
     """Batch ``k`` of a seeded stream: (B, C, 1, T) with channel c offset by ``channel_shift * (c - 2)``
-    and each token scaled by ``exp(token_scale * u)``, u ~ N(0, 1)."""
+    and each token scaled by ``exp(token_scale * u)``, u ~ N(0, 1). Kept: moving ``batches seen`` or the
+    momentum reuses the stream (never modify the returned tensor)."""
     g = torch.Generator().manual_seed(1000 * seed + k)
     x = torch.randn(_B, _C, 1, _T, generator=g, dtype=torch.float64)
     scale = torch.exp(token_scale * torch.randn(_B, 1, 1, _T, generator=g, dtype=torch.float64))
@@ -174,9 +206,9 @@ class NormalisationExplorer(Explorer):
         v = values
         key = tuple(v[n] for n in ("channel_shift", "token_scale", "batches_seen", "momentum", "seed"))
         self.result, rows = self._kept.fetch(key, lambda: self._compute(v))
-        for view, (shown, text) in zip(self.maps, rows, strict=True):
-            view.update(shown, text)
-        self.info.value = _norm_html(v, self.result["stats"], self.result["running"])
+        for view, (shown, _) in zip(self.maps, rows, strict=True):
+            view.update(shown)
+        self.info.value = _means_html(rows) + _norm_html(v, self.result["stats"], self.result["running"])
 
     def _compute(self, v: dict[str, Any]) -> tuple[dict[str, Any], list]:
         stream = [_tokens(v["seed"], v["channel_shift"], v["token_scale"], k) for k in range(v["batches_seen"] + 1)]
@@ -187,9 +219,18 @@ class NormalisationExplorer(Explorer):
         drawn = []
         for t in (x, running.train, running.eval, stats.layer_norm):
             rows = _rows(t)
-            drawn.append((np.clip(rows, -3, 3), f"column means {_spread(rows.mean(0))}\n"
-                                                f"row means {_spread(rows.mean(1))}"))
+            drawn.append((np.clip(rows, -3, 3), (_spread(rows.mean(0)), _spread(rows.mean(1)))))
         return {"stats": stats, "running": running}, drawn
+
+
+def _means_html(rows: list) -> str:
+    """A table of each map's column and row means (in the info panel: text in the picture costs a layout per move)."""
+    names = ("input x", "batch norm, training", "batch norm, evaluation", "layer norm")
+    cell = "<td style='padding:0 10px'>{}</td>"
+    head = "<tr><th></th>" + "".join(f"<th style='padding:0 10px'>{n}</th>" for n in names) + "</tr>"
+    body = "".join("<tr>" + cell.format(label) + "".join(cell.format(r[1][k]) for r in rows) + "</tr>"
+                   for k, label in enumerate(("column (channel) means", "row (token) means")))
+    return f"<table>{head}{body}</table>"
 
 
 def _spread(values: np.ndarray) -> str:
