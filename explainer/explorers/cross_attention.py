@@ -312,15 +312,13 @@ class CrossAttentionExplorer(Explorer):
         v.word_map.update((r.word_map / top).numpy(), outline, None,
                           f"“{r.words[r.word]}” → patches\n{r.layer} · {heads} · max {top:.2f}")
         imp = r.importance / r.importance.max()
-        v.importance.update(imp.numpy(), outline, None, "importance map\n(mean over the words)")
+        v.importance.update(imp.numpy(), outline, None, "")  # its title is static
         v.label(r.words)
         self_w = r.self_weights.numpy() if r.self_weights is not None else np.full((len(r.words),) * 2, np.nan)
         rows, cols = r.swapped.sum(-1), r.swapped.sum(-2)
-        titles = (f"self: Q, K, V = words\n({q.self_name or 'none'})",
-                  f"cross W: Q = words; K, V = patches\nsoftmax over patches: rows sum to "
-                  f"{float(r.weights.sum(-1).min()):.2f}",
-                  f"Q, K swapped (transposed): softmax\nover words · rows {float(rows.min()):.1f}–"
-                  f"{float(rows.max()):.1f} · columns {float(cols.min()):.2f}")
+        titles = (f"({q.self_name or 'no self-attention'})",
+                  f"softmax over patches: rows sum to {float(r.weights.sum(-1).min()):.2f}",
+                  f"rows sum to {float(rows.min()):.1f}–{float(rows.max()):.1f}, columns to {float(cols.min()):.2f}")
         v.update_matrices(self_w, r.weights.numpy(), r.swapped.numpy(), r.word, titles)
         self.info.value = _info(r)
 

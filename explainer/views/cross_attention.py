@@ -143,6 +143,7 @@ def draw_cross_attention(fig: Figure, size: int, grid: int, theme: Theme | None 
     importance = draw_picture(fig.add_axes((0.68, top, 0.2, height)), size, theme)
     for view in (word_map, importance):
         view.box.set_visible(False)
+    importance.ax.set_title("importance map\n(mean over the words)", fontsize=theme.font_size - 1, pad=3)
     draw_colorbar(fig.add_axes((0.9, top, 0.01, height)), "weight / its max", vmin=0.0, vmax=1.0,
                   ticks=[0.0, 0.5, 1.0], tick_labels=["0", "½", "max"], theme=theme)
     bottom, low = 0.15, 0.27
@@ -150,9 +151,13 @@ def draw_cross_attention(fig: Figure, size: int, grid: int, theme: Theme | None 
     for left, width, grid_cols in ((0.09, 0.14, MAX_WORDS), (0.33, 0.28, None), (0.7, 0.28, None)):
         view = draw_matrix(fig.add_axes((left, bottom, width, low)), "", signed=False, theme=theme,
                            grid=(MAX_WORDS, grid_cols))
-        titles.append(view.ax.text(0.5, 1.03, "", transform=view.ax.transAxes, ha="center", va="bottom",
+        titles.append(view.ax.text(0.5, 1.02, "", transform=view.ax.transAxes, ha="center", va="bottom",
                                    fontsize=theme.font_size - 2))
         matrices.append(view)
+    # What does not change is static (drawn once); the animated line under it carries the numbers.
+    for view, title in zip(matrices, ("self: Q, K, V = words", "cross W: Q = words; K, V = patches",
+                                      "Q, K swapped: softmax over words"), strict=True):
+        view.ax.set_title(title, fontsize=theme.font_size - 2, pad=3 + 1.4 * (theme.font_size - 2))
     for view in matrices[1:]:
         pairs = patch_labels(grid)
         view.ax.set_xticks([(i + 0.5) / grid**2 for i, _ in pairs], [t for _, t in pairs],
