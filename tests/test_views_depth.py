@@ -1,4 +1,4 @@
-"""The lesson 11 and 12 views on Agg: artists returned, values drawn as given, no figure left open."""
+"""The lesson 11 views on Agg: artists returned, values drawn as given, no figure left open."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from explainer.paint import new_figure  # noqa: E402
-from explainer.views.activations import draw_activation_curves, draw_grouped_bars  # noqa: E402
 from explainer.views.depth import draw_histograms, draw_layer_curves, draw_loss_curves, histogram_rows  # noqa: E402
 
 
@@ -62,16 +61,3 @@ def test_loss_curves_smooth_with_a_moving_mean_and_show_a_message_without_curves
     assert list(x) == [3, 4, 5, 6, 7, 8] and y[0] == pytest.approx((0 + 1 + 2) / 24)
     view.update(None, "press train")
     assert not view.raw["p"].get_visible() and view.message.get_text() == "press train"
-
-
-def test_activation_curves_and_grouped_bars():
-    fig = new_figure(6, 3)
-    curves = draw_activation_curves(fig.add_axes((0.1, 0.1, 0.4, 0.8)), (-2, 2), (-1, 2))
-    x = np.linspace(-2, 2, 5)
-    curves.update(x, np.maximum(x, 0), (x > 0).astype(float), np.ones(5), x < 0, np.zeros(5, bool), "t")
-    assert curves.peak.get_data()[0][0] == 1.0 and np.isnan(curves.saturated.get_data()[1]).all()
-    bars = draw_grouped_bars(fig.add_axes((0.6, 0.1, 0.35, 0.8)), ["a", "b"], {"s": dict(label="s")}, (-1, 1))
-    bars.update({"s": np.array([0.5, -3.0])}, highlight=1)
-    first, second = bars.bars["s"]
-    assert (first.get_y(), first.get_height()) == (0.0, 0.5) and (second.get_y(), second.get_height()) == (-1.0, 1.0)
-    assert second.get_edgecolor()[:3] == (0, 0, 0) and len(bars.handles) == 1
