@@ -46,7 +46,7 @@ __all__ = [
 ]
 
 # Models beyond the gated CNNs: name -> module explainer.models.<name> (build(), WEIGHTS).
-MODELS: tuple[str, ...] = ("seq2seq", "vit", "caption")
+MODELS: tuple[str, ...] = ("seq2seq", "vit", "caption", "deform")
 PRETRAINED: tuple[str, ...] = (*GATES, *MODELS)
 
 
