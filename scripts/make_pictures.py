@@ -79,6 +79,9 @@ PICTURES = (
     # Rotating every tap's offset: the deformed grid, the offset field and the edge map it produces.
     Picture("deformation", "deformation_explorer", dict(angle=30.0),
             sweep=("angle", [0.0, 15.0, 30.0, 45.0, 60.0, 75.0, 90.0]), fps=2),
+    # A trained deformable layer: its taps spread over the clutter and gather on the object as it grows.
+    Picture("learned_offsets", "learned_offsets_explorer", dict(),
+            sweep=("scale", [0.6, 0.8, 1.0, 1.2, 1.4, 1.6]), fps=2),
     # SE step by step: pooled descriptor, bottleneck, gates; then the trained SE / CBAM / ECA gates.
     Picture("squeeze_excitation", "se_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=2),
     Picture("trained_gates", "trained_gates_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=1),

@@ -263,3 +263,94 @@ def test_deformation_colours_are_fixed_and_every_picture_fits_a_projector_page()
     for factory in (dilation_explorer, deformation_explorer):
         big = factory(presentation=True)
         assert big.painter.size[0] <= 1200, (factory.__name__, big.painter.size)
+
+
+# --------------------------------------------------------------------------- learned offsets
+def _learned():
+    from explainer.explorers.dilation import learned_offsets_explorer
+
+    return learned_offsets_explorer
+
+
+def test_learned_offsets_are_the_models_and_the_hand_made_grid_turns_and_scales():
+    from explainer.deformable import affine_offsets
+    from explainer.models import load_pretrained
+    from explainer.models.deform import STRIDE
+
+    ex = _learned()(scale=1.0, angle=0.0, seed=2)
+    assert ex.last_error is None and ex.png()[:4] == b"\x89PNG"
+    r = ex.result
+    assert torch.allclose(r.hand, r.regular)  # scale 1, no turn: the hand-made grid is the regular one
+    assert_every_control_repaints(ex)
+    model = load_pretrained("deform")
+    for move in (dict(scale=1.5, angle=45.0, seed=4), dict(scale=0.7, angle=-30.0), dict(seed=9, angle=90.0)):
+        ex.set(**move)
+        r, v = ex.result, ex.values
+        s = model.sampling(r.scene[None])  # the library's own sampling of the picture shown
+        i, j = r.unit
+        assert torch.equal(r.learned, s.positions[0, i, j]) and torch.equal(r.spread, s.spread[0])
+        t = math.radians(v["angle"])
+        # screen-counter-clockwise turn of (y, x): a tap right of the centre goes up
+        matrix = v["scale"] * torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])
+        hand_cells = affine_offsets(3, 1, matrix)[0, :, 0, 0].reshape(9, 2)  # offsets in map cells
+        torch.testing.assert_close(r.hand, r.regular + STRIDE * hand_cells)
+        if v["angle"] == 90.0:  # the tap right of the centre goes up
+            torch.testing.assert_close(r.hand[5] - r.hand[4], torch.tensor([-STRIDE * v["scale"], 0.0]))
+        # the unit is the cell under the object's centre, the object turned about that centre
+        cy, cx = (c.float().mean() for c in r.mask.nonzero(as_tuple=True))
+        assert (i, j) == (int(cy // STRIDE), int(cx // STRIDE))
+        with torch.no_grad():
+            probs = torch.softmax(model(r.scene[None]), 1)[0]
+        assert r.confidence == pytest.approx(float(probs.max()))
+
+
+def test_turning_the_scene_turns_the_object_about_its_centre():
+    from explainer.explorers.dilation import _turn
+    from explainer.data import hard_scenes
+
+    s = hard_scenes(3, 32, seed=5, objects=(1, 1), scale=(1.2, 1.2), rotate=True, contrast=1.0)
+    for image, mask in zip(s.images, s.masks[:, 0]):
+        same_image, same_mask = _turn(image, mask, 0.0)
+        assert torch.equal(same_image, image) and torch.equal(same_mask, mask)
+        centre = torch.stack([c.double().mean() for c in mask.nonzero(as_tuple=True)])
+        for degrees in (30.0, 90.0, -45.0):
+            turned_image, turned = _turn(image, mask, degrees)
+            assert abs(int(turned.sum()) - int(mask.sum())) <= 0.12 * int(mask.sum())  # nearest: area kept roughly
+            moved = torch.stack([c.double().mean() for c in turned.nonzero(as_tuple=True)])
+            assert (moved - centre).norm() < 0.75
+            # every object pixel of the turned scene shows the object's colour
+            colour = image[:, mask].mean(1)
+            torch.testing.assert_close(turned_image[:, turned].mean(1), colour, atol=0.02, rtol=0)
+        _, quarter = _turn(image, mask, 90.0)
+        # a quarter turn on screen (counter-clockwise): what was right of the centre is now above it
+        ys, xs = mask.nonzero(as_tuple=True)
+        right = xs.double().max() - centre[1]
+        ys2, _ = quarter.nonzero(as_tuple=True)
+        assert abs((centre[0] - ys2.double().min()) - right) <= 1.0
+
+
+def test_a_learned_offsets_walk_gives_a_fresh_explorers_picture_and_clicks_pick_units():
+    factory = _learned()
+    ex = factory()
+    walk = [dict(scale=1.5), dict(angle=45.0), dict(seed=3), dict(scale=0.6), dict(angle=-90.0), dict(seed=0),
+            dict(scale=1.2, angle=0.0)]
+    assert_walk_matches_fresh(ex, factory, walk, _same("learned", "hand", "spread", "scene"))
+    for ax, (x, y) in zip(ex.axes, ((5.0, 7.0), (30.0, 12.0), (20.0, 26.0)), strict=True):
+        before = ex.png()
+        ex.click(*ex.painter.data_to_pixel(ax, x, y))
+        assert ex.result.unit == (int(y // 2), int(x // 2)) and ex.png() != before
+    ex.set(angle=30.0)  # a clicked unit stays while the object turns or scales
+    assert ex.result.unit == (13, 10)
+    ex.set(seed=7)  # a new scene: back to the cell under its object
+    cy, cx = (c.float().mean() for c in ex.result.mask.nonzero(as_tuple=True))
+    assert ex.result.unit == (int(cy // 2), int(cx // 2))
+
+
+def test_learned_offsets_bad_options():
+    factory = _learned()
+    with pytest.raises(ValueError, match=r"scale must be a number in \[0.5, 1.6\], got 2"):
+        factory(scale=2)
+    with pytest.raises(ValueError, match=r"seed must be an integer in \[0, 20\], got 21"):
+        factory(seed=21)
+    with pytest.raises(TypeError, match="angle must be a number"):
+        factory(angle="90")

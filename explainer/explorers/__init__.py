@@ -16,6 +16,7 @@ _FACTORIES = {
     "stacked_convs_explorer": "explainer.explorers.receptive_field",
     "dilation_explorer": "explainer.explorers.dilation",
     "deformation_explorer": "explainer.explorers.dilation",
+    "learned_offsets_explorer": "explainer.explorers.dilation",
     "se_explorer": "explainer.explorers.gating",
     "trained_gates_explorer": "explainer.explorers.gating",
     "eca_explorer": "explainer.explorers.gating",

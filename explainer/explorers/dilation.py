@@ -9,6 +9,9 @@
   field of one tap as arrows, an edge detector's output with and without deformation (one
   colourbar), a DCNv2 mask as per-tap opacity, and a magnified inset of the clicked unit's
   neighbourhood where taps that overlap at full size separate.
+* :func:`learned_offsets_explorer`: the taps that a trained deformable layer
+  (:mod:`explainer.models.deform`) reads on a scene whose object the sliders scale and turn, beside the
+  hand-made grid turned and scaled by the same amounts, and the spread of the learned taps over the map.
 """
 
 from __future__ import annotations
@@ -23,22 +26,27 @@ import torch.nn.functional as F
 from explainer._validate import check_choice, check_int
 from explainer.deformable import affine_offsets, deform_conv2d, random_offsets
 from explainer.explorers._kit import Explorer, Kept, dropdown, float_slider, int_slider
+from explainer.models.deform import STRIDE
 from explainer.paint import Painter, new_figure
 from explainer.sampling import hdc_max_gap, same_padding, sampling_positions, stacked_coverage
 from explainer.sizes import effective_kernel_size
 from explainer.theme import Theme, get_theme
+from explainer.views._common import image_array
 from explainer.views.dilation import (
     draw_coverage,
     draw_coverage_scale,
     draw_feature_map,
     draw_feature_scale,
     draw_offset_field,
+    draw_spread_map,
+    draw_spread_scale,
     draw_taps,
     draw_unit_markers,
     draw_zoom,
     update_coverage,
     update_feature_map,
     update_offset_field,
+    update_spread_map,
     update_taps,
     update_unit_markers,
     update_zoom,
@@ -54,8 +62,12 @@ __all__ = [
     "DeformationState",
     "DilationExplorer",
     "DeformationExplorer",
+    "LEARNED_RANGES",
+    "LearnedOffsetsState",
+    "LearnedOffsetsExplorer",
     "dilation_explorer",
     "deformation_explorer",
+    "learned_offsets_explorer",
 ]
 
 HYBRID_SCHEDULES: tuple[tuple[str, tuple[int, int, int]], ...] = (
@@ -537,3 +549,214 @@ def deformation_explorer(*, scale: float = 2.0, angle: float = 30.0, shear: floa
     """
     return DeformationExplorer(scale=scale, angle=angle, shear=shear, noise=noise, seed=seed, mask=mask, kernel=kernel,
                                tap=tap, input_size=input_size, arrow_step=arrow_step, theme=get_theme(presentation))
+
+
+# --------------------------------------------------------------------------- learned offsets
+# The learned-offsets explorer's sliders: object size factor (hard_scenes' scale) and the turn of the scene
+# about the object's centre, in degrees: (min, max, step).
+LEARNED_RANGES: dict[str, tuple[float, float, float]] = {"scale": (0.5, 1.6, 0.1), "angle": (-90.0, 90.0, 15.0)}
+# Upper end of the spread map's colour scale, in image pixels (the regular grid's spread is about 2.15).
+SPREAD_VMAX = 6.0
+
+
+@dataclass(frozen=True)
+class LearnedOffsetsState:
+    """What the learned-offsets explorer shows.
+
+    Attributes:
+        scene: ``(3, H, W)`` the scene, turned by ``angle`` about the object's centre.
+        mask: ``(H, W)`` bool, the object's pixels.
+        shape, predicted: the object's shape and the model's answer (names from :data:`~explainer.data.SHAPES`).
+        confidence: the model's probability for ``predicted``.
+        radius: the object's size ``r`` in pixels (radius of the disc of equal area).
+        unit: the selected output position ``(i, j)`` of the deformable layer (a cell of its ``h x w`` map).
+        learned, regular, hand: ``(9, 2)`` image coordinates ``(y, x)`` of that position's taps: learned,
+            undeformed, and the hand-made grid ``rotate(angle) scale(scale)`` of the regular one.
+        spread: ``(h, w)`` mean distance of the learned taps from their position, in image pixels.
+        spread_object, spread_background: the mean of ``spread`` over cells on the object / off it.
+    """
+
+    scene: torch.Tensor
+    mask: torch.Tensor
+    shape: str
+    predicted: str
+    confidence: float
+    radius: float
+    unit: tuple[int, int]
+    learned: torch.Tensor
+    regular: torch.Tensor
+    hand: torch.Tensor
+    spread: torch.Tensor
+    spread_object: float
+    spread_background: float
+
+
+def _turn(image: torch.Tensor, mask: torch.Tensor, degrees: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """``image (3, H, W)`` and ``mask (H, W)`` turned by ``degrees`` (counter-clockwise on screen) about the
+    mask's centroid, nearest-neighbour (crisp edges, as the model was trained on). Pixels whose source lies
+    outside the image keep the unturned scene: they are farther from the centre than the border, hence off
+    the object, which lies wholly inside, so the clutter simply continues there."""
+    if degrees == 0:
+        return image, mask
+    h, w = mask.shape
+    cy, cx = (c.double().mean() for c in mask.nonzero(as_tuple=True))
+    t = math.radians(degrees)
+    ys, xs = torch.meshgrid(torch.arange(h, dtype=torch.float64), torch.arange(w, dtype=torch.float64), indexing="ij")
+    # output pixel p reads input c + R(t)^-1 (p - c); rows grow downwards, so a screen-CCW turn is R(-t) in (y, x)
+    sy = cy + math.cos(t) * (ys - cy) + math.sin(t) * (xs - cx)  # (H, W)
+    sx = cx - math.sin(t) * (ys - cy) + math.cos(t) * (xs - cx)  # (H, W)
+    inside = (sy > -0.5) & (sy < h - 0.5) & (sx > -0.5) & (sx < w - 0.5)  # (H, W): nearest source in the image
+    grid = torch.stack((sx * 2 / (w - 1) - 1, sy * 2 / (h - 1) - 1), dim=-1)[None]  # (1, H, W, 2)
+    both = torch.cat((image.double(), mask[None].double()))[None]  # (1, 4, H, W)
+    out = F.grid_sample(both, grid, mode="nearest", padding_mode="border", align_corners=True)[0]  # (4, H, W)
+    return torch.where(inside, out[:3].to(image.dtype), image), inside & (out[3] > 0.5)
+
+
+class LearnedOffsetsExplorer(Explorer):
+    """The learned taps of the trained deformable CNN on a scene, beside a hand-made rotated and scaled grid;
+    ``result`` is a :class:`LearnedOffsetsState`. The arguments are those of :func:`learned_offsets_explorer`."""
+
+    def __init__(self, *, scale: float = 1.2, angle: float = 0.0, seed: int = 0, theme: Theme | None = None) -> None:
+        from explainer.models import load_pretrained
+
+        theme = theme or get_theme()
+        v = {name: _check_number(name, value, *LEARNED_RANGES[name][:2]) for name, value in
+             (("scale", scale), ("angle", angle))}
+        seed = check_int("seed", seed, 0, 20)
+        self.model = load_pretrained("deform")
+        self.unit: tuple[int, int] | None = None  # the clicked cell; None: the cell under the object's centre
+        self._seed_shown = seed
+        self._scenes = Kept(64)  # (image, mask, radius, shape) per (seed, scale): a few KB each
+        self._states = Kept(32)
+        controls = {
+            "scale": float_slider("object scale", v["scale"], *LEARNED_RANGES["scale"], theme=theme),
+            "angle": float_slider("turn °", v["angle"], *LEARNED_RANGES["angle"], readout_format=".0f", theme=theme),
+            "seed": int_slider("scene", seed, 0, 20, theme=theme),
+        }
+        first = self._compute(self._values(controls))
+        size = tuple(first.scene.shape[-2:])
+        fig = new_figure(7.4, 2.55, theme=theme)
+        boxes = [(0.005, 0.02, 0.29, 0.8), (0.31, 0.02, 0.29, 0.8), (0.615, 0.02, 0.29, 0.8)]
+        ax_learned, ax_hand, ax_spread = (fig.add_axes(box) for box in boxes)
+        self.axes = [ax_learned, ax_hand, ax_spread]
+        titles = ("learned taps (click a unit)", "hand-made: turn · scale", "learned spread")
+        for ax, title in zip(self.axes, titles, strict=True):
+            ax.set_title(title, fontsize=theme.font_size)
+        self.learned = draw_taps(ax_learned, first.scene, first.learned, (3, 3), regular=first.regular, theme=theme)
+        self.hand = draw_taps(ax_hand, first.scene, first.hand, (3, 3), regular=first.regular, theme=theme)
+        self.spread, self.outline = draw_spread_map(ax_spread, first.spread, size, SPREAD_VMAX, theme=theme)
+        draw_spread_scale(fig.add_axes((0.915, 0.08, 0.014, 0.62)), self.spread, theme=theme, label="px")
+        self.markers = draw_unit_markers([ax_spread], theme=theme)
+        painter = Painter(fig)
+        painter.animate(self.learned.photo, *self.learned.animated, self.hand.photo, *self.hand.animated, self.spread,
+                        self.outline, self.markers)
+        super().__init__(controls, painter, title="Learned offsets: where a trained deformable layer reads",
+                         theme=theme)
+        self.enable_clicks()
+
+    def render(self, values: dict[str, Any]) -> None:
+        if values["seed"] != self._seed_shown:  # a new scene: back to the cell under its object
+            self.unit, self._seed_shown = None, values["seed"]
+        s = self._compute(values)
+        for taps, positions in ((self.learned, s.learned), (self.hand, s.hand)):
+            taps.photo.set_data(image_array(s.scene))
+            update_taps(taps, positions, (3, 3), regular=s.regular)
+        update_spread_map(self.spread, self.outline, s.spread, s.mask)
+        centre = s.regular[4]
+        update_unit_markers(self.markers, self.axes[2:], (float(centre[0]), float(centre[1])))
+        self.result = s
+        self.info.value = _learned_info(values, s)
+
+    def on_click(self, px: float, py: float) -> None:
+        for ax in self.axes:
+            point = self.painter.pixel_to_data(ax, px, py)
+            if point is not None:
+                x, y = point
+                h, w = self.result.spread.shape
+                self.unit = (min(max(int(y // STRIDE), 0), h - 1), min(max(int(x // STRIDE), 0), w - 1))
+                return
+
+    def _values(self, controls: dict[str, Any]) -> dict[str, Any]:
+        return {name: c.value for name, c in controls.items()}
+
+    def _scene(self, seed: int, scale: float) -> tuple[torch.Tensor, torch.Tensor, float, int]:
+        """``(image (3, H, W), mask (H, W), r, shape index)`` of scene ``seed`` drawn at ``scale``, kept."""
+        from explainer.train.deform import IMAGE_SIZE, SCENES
+
+        def make() -> tuple[torch.Tensor, torch.Tensor, float, int]:
+            from explainer.data import hard_scenes
+
+            s = hard_scenes(1, IMAGE_SIZE, seed=seed, **{**SCENES, "scale": (scale, scale)})
+            return s.images[0], s.masks[0, 0], float(s.radii[0, 0]), int(s.labels[0])
+
+        return self._scenes.fetch((seed, round(scale, 3)), make)
+
+    def _compute(self, v: dict[str, Any]) -> LearnedOffsetsState:
+        return self._states.fetch((v["seed"], round(v["scale"], 3), v["angle"], self.unit), lambda: self._state(v))
+
+    def _state(self, v: dict[str, Any]) -> LearnedOffsetsState:
+        from explainer.data import SHAPES
+
+        image, mask, radius, shape = self._scene(v["seed"], v["scale"])
+        scene, mask = _turn(image, mask, v["angle"])
+        with torch.no_grad():
+            probs = torch.softmax(self.model(scene[None]), dim=1)[0]  # (classes,)
+        sampling = self.model.sampling(scene[None])
+        spread = sampling.spread[0]  # (h, w)
+        on = F.avg_pool2d(mask[None, None].float(), STRIDE)[0, 0] > 0.5  # (h, w) cells mostly on the object
+        if self.unit is None:  # the cell under the object's centre
+            cy, cx = (c.float().mean() for c in mask.nonzero(as_tuple=True))
+            i, j = int(cy // STRIDE), int(cx // STRIDE)
+        else:
+            i, j = self.unit
+        regular = sampling.regular[i, j]  # (9, 2)
+        t = math.radians(v["angle"])
+        turn = torch.tensor([[math.cos(t), -math.sin(t)], [math.sin(t), math.cos(t)]])  # on (y, x): screen-CCW
+        hand = regular[4] + (regular - regular[4]) @ (v["scale"] * turn).T  # (9, 2)
+        return LearnedOffsetsState(
+            scene=scene, mask=mask, shape=SHAPES[shape], predicted=SHAPES[int(probs.argmax())],
+            confidence=float(probs.max()), radius=radius, unit=(i, j), learned=sampling.positions[0, i, j],
+            regular=regular, hand=hand, spread=spread,
+            spread_object=float(spread[on].mean()) if on.any() else float("nan"),
+            spread_background=float(spread[~on].mean()))
+
+
+def _learned_info(v: dict[str, Any], s: LearnedOffsetsState) -> str:
+    learned = float(s.spread[s.unit])
+    hand = float((s.hand - s.regular[4]).norm(dim=-1).mean())
+    regular = float((s.regular - s.regular[4]).norm(dim=-1).mean())
+    return (
+        f"object: <b>{s.shape}</b>, size r = {s.radius:.1f} px, turned {v['angle']:.0f}°; the model says "
+        f"<b>{s.predicted}</b> ({100 * s.confidence:.0f}%)<br>"
+        f"spread (mean distance of the 9 taps from their unit) at unit {s.unit}: learned <b>{learned:.2f} px</b>, "
+        f"regular grid {regular:.2f} px, hand-made (scale {v['scale']:.1f}) {hand:.2f} px<br>"
+        f"learned spread averaged over the object's cells <b>{s.spread_object:.2f} px</b>, over the background "
+        f"{s.spread_background:.2f} px (white outline: the object)"
+    )
+
+
+def learned_offsets_explorer(*, scale: float = 1.2, angle: float = 0.0, seed: int = 0,
+                             presentation: bool | None = None) -> LearnedOffsetsExplorer:
+    """Build (not display) the learned-offsets explorer; a click on a picture picks the unit.
+
+    The trained :class:`~explainer.models.deform.DeformCNN` (``load_pretrained("deform")``) reads a scene of
+    the kind it was trained on; the left panel shows where its deformable layer's taps land for one unit, the
+    middle one the hand-made grid ``rotate(angle) scale(scale)`` of the deformation explorer at the same unit,
+    the right one the spread of the learned taps over the whole map.
+
+    Args:
+        scale: the object's size factor (``hard_scenes``' ``scale``), 0.5 to 1.6; also the hand-made scale.
+        angle: turn of the scene about the object's centre, degrees, -90 to 90; also the hand-made rotation.
+        seed: the scene (shape, own angle, place and clutter), 0 to 20.
+        presentation: True for the lecture-hall theme, False for the default, None for the global setting.
+
+    Raises:
+        ValueError: a setting outside its range (the message names it).
+        TypeError: a number that is not one.
+
+    Example:
+        >>> ex = learned_offsets_explorer(scale=1.0, angle=0.0, seed=3)
+        >>> ex.result.learned.shape, ex.result.spread.shape
+        (torch.Size([9, 2]), torch.Size([16, 16]))
+    """
+    return LearnedOffsetsExplorer(scale=scale, angle=angle, seed=seed, theme=get_theme(presentation))
