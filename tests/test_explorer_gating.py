@@ -14,8 +14,11 @@ import torch  # noqa: E402
 from explainer.data import SHAPES  # noqa: E402
 from explainer.explorers.gating import (  # noqa: E402
     NUM_IMAGES,
+    NUM_PROBE_IMAGES,
+    PROBE_SEEDS,
     eca_explorer,
     gate_cost_explorer,
+    gate_profiles_explorer,
     se_explorer,
     trained_gates_explorer,
 )
@@ -23,7 +26,7 @@ from explainer.gating import eca_kernel_size, gate_params  # noqa: E402
 from explainer.models import load_pretrained  # noqa: E402
 from _controls import assert_every_control_repaints, assert_walk_matches_fresh  # noqa: E402
 
-FACTORIES = [se_explorer, trained_gates_explorer, eca_explorer, gate_cost_explorer]
+FACTORIES = [se_explorer, trained_gates_explorer, gate_profiles_explorer, eca_explorer, gate_cost_explorer]
 
 
 @pytest.fixture(autouse=True)
@@ -96,6 +99,37 @@ def test_a_trained_gates_walk_gives_a_fresh_explorers_picture():
     assert_walk_matches_fresh(ex, trained_gates_explorer, walk)
 
 
+def test_gate_profiles_are_the_networks_gates_averaged_per_class():
+    """The lines are each class's mean gate over the held-out scenes, computed here from the model itself;
+    the bars are the probe's test accuracies at every stage, the current one highlighted."""
+    from explainer.explorers.gating import _probe_runs
+
+    ex = gate_profiles_explorer(stage=1, gate="eca")
+    _, held, _ = _probe_runs()
+    assert len(held) == NUM_PROBE_IMAGES and PROBE_SEEDS[0] != PROBE_SEEDS[1]
+    with torch.no_grad():
+        gates = load_pretrained("eca").inspect(held.images).gates[1].channel.double()  # (N, 32)
+    for k in range(len(SHAPES)):
+        rows = gates[held.labels == k]
+        np.testing.assert_allclose(ex.profiles.lines[k].get_ydata(), rows.mean(0).numpy(), rtol=1e-5, atol=1e-6)
+    assert ex.profiles.indices == (0, 4, 8, 12, 16, 20, 24, 28)
+    accuracies = ex.result["probe_accuracy"]
+    assert ex.result["probe"].test_accuracy == accuracies[1] and all(0 <= a <= 1 for a in accuracies)
+    tops = [p.vertices[:, 1].max() for p in ex.probe.bars.get_paths()]
+    assert np.allclose(tops, accuracies)
+    faces = ex.probe.bars.get_facecolor()
+    assert not np.allclose(faces[1], faces[0]) and np.allclose(faces[0], faces[2])
+    assert f"<b>{100 * accuracies[1]:.1f}%</b>" in ex.info.value
+    ex.set(stage=2)
+    assert ex.result["profiles"].mean.shape == (4, 64) and len(ex.profiles.lines[0].get_xdata()) == 64
+
+
+def test_a_gate_profiles_walk_gives_a_fresh_explorers_picture():
+    ex = gate_profiles_explorer()
+    walk = [dict(stage=0), dict(gate="cbam"), dict(stage=1), dict(gate="se"), dict(stage=2, gate="eca")]
+    assert_walk_matches_fresh(ex, gate_profiles_explorer, walk)
+
+
 def test_eca_explorer_kernel_sizes():
     ex = eca_explorer()
     for c in (64, 256, 2048):
@@ -120,6 +154,8 @@ def test_errors_are_clear():
         eca_explorer(channels=100)
     with pytest.raises(ValueError, match="reduction must be one of 1, 2, 4, 8, 16; got 32"):
         se_explorer(stage=0, reduction=32)
+    with pytest.raises(ValueError, match="gate must be one of 'se', 'cbam', 'eca'; got 'none'"):
+        gate_profiles_explorer(gate="none")
 
 
 @pytest.mark.parametrize("factory", FACTORIES)

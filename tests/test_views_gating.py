@@ -11,7 +11,15 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
 from explainer.paint import Painter, new_figure  # noqa: E402
-from explainer.views.gating import band_matrix, draw_band, draw_bars, draw_costs, draw_map, draw_overlay  # noqa: E402
+from explainer.views.gating import (  # noqa: E402
+    band_matrix,
+    draw_band,
+    draw_bars,
+    draw_costs,
+    draw_map,
+    draw_overlay,
+    draw_profiles,
+)
 
 
 @pytest.fixture
@@ -137,4 +145,27 @@ def test_band_is_drawn_in_channel_units_with_integer_ticks_and_a_legend(fig):
     assert all(float(t).is_integer() for t in ax.get_xticks()) and ax.get_legend() is not None
     view.update(2048, 7)
     assert view.image.get_extent() == [-0.5, 23.5, 23.5, -0.5]
+    Painter(fig).frame()
+
+
+def test_profiles_draw_one_line_per_class_and_follow_the_channel_count(fig):
+    ax = fig.add_subplot()
+    view = draw_profiles(ax, "profiles", ["a", "b", "c"])
+    assert view.artists and all(a.axes is ax for a in view.artists)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["a", "b", "c"]
+    limits = ax.get_xlim(), ax.get_ylim()
+    values = np.random.default_rng(1).random((3, 5))
+    view.update(values, "x")
+    for line, row in zip(view.lines, values, strict=True):
+        np.testing.assert_allclose(line.get_ydata(), row)
+        np.testing.assert_allclose(line.get_xdata(), (np.arange(5) + 0.5) / 5)
+    assert view.indices == (0, 1, 2, 3, 4) and view.label.get_text() == "x"
+    view.update(np.full((3, 64), 0.5))
+    assert view.indices == tuple(range(0, 64, 8)) and (ax.get_xlim(), ax.get_ylim()) == limits
+    assert len({tuple(line.get_color()) if not isinstance(line.get_color(), str) else line.get_color()
+                for line in view.lines}) == 3
+    with pytest.raises(ValueError, match="profiles must be \\(3, C\\)"):
+        view.update(np.zeros((2, 4)))
+    with pytest.raises(ValueError, match="classes must name 1 to 4 classes, got 5"):
+        draw_profiles(fig.add_subplot(), "t", list("abcde"))
     Painter(fig).frame()

@@ -4,6 +4,8 @@
   a channel before and after rescaling; the reduction ratio with its parameter count.
 - :func:`trained_gates_explorer`: one scene (seed control) and one stage: CBAM's spatial gate over the
   image, and the channel gates of the SE, CBAM and ECA networks side by side.
+- :func:`gate_profiles_explorer`: the channel gates averaged per class over many scenes (SE paper, Fig. 6)
+  and a linear probe's accuracy at reading the class from the gates alone, per stage.
 - :func:`eca_explorer`: channel count -> ECA kernel size, the 1D convolution drawn as a band.
 - :func:`gate_cost_explorer`: parameters and multiply-adds of each gate as a share of its stage.
 """
@@ -18,28 +20,42 @@ import torch
 from matplotlib.lines import Line2D
 
 from explainer._validate import check_choice, check_int
-from explainer.data import SHAPES, scenes
-from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider
+from explainer.data import SHAPES, Scenes, hard_scenes
+from explainer.explorers._kit import Explorer, Kept, checkbox, int_slider, selection_slider, toggle_buttons
+from explainer.gate_analysis import ClassProfiles, LinearProbe, class_gate_profiles, linear_probe
 from explainer.gating import GATES, SqueezeExcitation, eca_kernel_size, gate_multiply_adds, gate_params, se_steps
 from explainer.models import IMAGE_SIZE, REDUCTION, WIDTHS, load_pretrained
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
-from explainer.views.gating import draw_band, draw_bars, draw_colorbar, draw_costs, draw_map, draw_overlay
+from explainer.views.gating import (
+    draw_band,
+    draw_bars,
+    draw_colorbar,
+    draw_costs,
+    draw_map,
+    draw_overlay,
+    draw_profiles,
+)
 
 __all__ = [
     "SCENE_SEED",
     "NUM_IMAGES",
+    "PROBE_SEEDS",
+    "NUM_PROBE_IMAGES",
     "REDUCTIONS",
     "ECA_CHANNELS",
     "COST_CHANNELS",
     "se_explorer",
     "trained_gates_explorer",
+    "gate_profiles_explorer",
     "eca_explorer",
     "gate_cost_explorer",
 ]
 
 SCENE_SEED = 7  # the explorers' scenes: a seed the training and test sets do not use
 NUM_IMAGES = 40
+PROBE_SEEDS = (3, 4)  # the probe's fitting scenes and the scenes it is scored on (and the profiles drawn from)
+NUM_PROBE_IMAGES = 300
 KEPT_STEPS = 8  # SE results kept by the explorer, per (stage, reduction, image)
 REDUCTIONS = (1, 2, 4, 8, 16)
 ECA_CHANNELS = (8, 16, 32, 64, 96, 128, 192, 256, 384, 512, 768, 1024, 1536, 2048, 4096)
@@ -47,8 +63,13 @@ COST_CHANNELS = (16, 32, 64, 128, 256, 512)
 
 
 @functools.lru_cache(maxsize=1)
-def _scenes():
-    return scenes(NUM_IMAGES, IMAGE_SIZE, seed=SCENE_SEED)
+def _scenes() -> Scenes:
+    return _hard(NUM_IMAGES, SCENE_SEED)
+
+
+def _hard(n: int, seed: int) -> Scenes:
+    """The scenes the networks were trained on (:func:`explainer.data.hard_scenes`, the largest object's shape)."""
+    return hard_scenes(n, IMAGE_SIZE, seed=seed, target="image")
 
 
 @functools.lru_cache(maxsize=1)
@@ -237,7 +258,8 @@ class TrainedGatesExplorer(Explorer):
             view.update(chosen[gate].channel.numpy())
         truth = SHAPES[int(data.labels[index])]
         self.info.value = (
-            f"scene {index}: “{data.captions[index]}” (target: <b>{truth}</b>, box in orange). Stage {stage} has "
+            f"scene {index}: {int((data.shapes[index] >= 0).sum())} objects; the label is the shape of the largest, "
+            f"a <b>{truth}</b> (box in orange). Stage {stage} has "
             f"{WIDTHS[stage]} channels on a {h}×{w} map. CBAM first rescales channels, g<sub>c</sub> = σ(MLP(avg) + "
             "MLP(max)), then computes its spatial gate g<sub>s</sub> = σ(conv<sub>7×7</sub>[mean<sub>c</sub>, "
             "max<sub>c</sub>]) on the channel-gated map. Over the scene it is coloured on the fixed scale 0 … 1; "
@@ -265,6 +287,84 @@ def trained_gates_explorer(image: int = 0, stage: int = 0, overlay: bool = True,
         raise TypeError(f"overlay must be a bool, got {overlay!r}")
     values = dict(image=_check_image(image), stage=_check_stage(stage), overlay=overlay)
     return TrainedGatesExplorer(values, get_theme(presentation))
+
+
+# --------------------------------------------------------------------------- class-averaged gates
+@functools.lru_cache(maxsize=1)
+def _probe_runs() -> tuple[Any, Any, dict[str, tuple[Any, Any]]]:
+    """The probe's two scene sets and every gated network's stage outputs on both (computed once)."""
+    fit, held = (_hard(NUM_PROBE_IMAGES, seed) for seed in PROBE_SEEDS)
+    with torch.no_grad():
+        runs = {gate: (load_pretrained(gate).inspect(fit.images), load_pretrained(gate).inspect(held.images))
+                for gate in ("se", "cbam", "eca")}
+    return fit, held, runs
+
+
+@functools.lru_cache(maxsize=16)
+def _profiles_and_probe(gate: str, stage: int) -> tuple[ClassProfiles, LinearProbe]:
+    fit, held, runs = _probe_runs()
+    on_fit, on_held = (run.gates[stage].channel for run in runs[gate])  # (N, C) each
+    profiles = class_gate_profiles(on_held, held.labels, len(SHAPES))
+    return profiles, linear_probe(on_fit, fit.labels, on_held, held.labels, len(SHAPES))
+
+
+_GATE_NAMES = {"se": "SE", "cbam": "CBAM", "eca": "ECA"}
+
+
+class GateProfilesExplorer(Explorer):
+    """The channel gates of one trained network averaged per class, and how well a linear probe reads the
+    class from them, per stage. ``result`` is ``{"profiles": ClassProfiles, "probe": LinearProbe,
+    "probe_accuracy": (per stage test accuracy)}``."""
+
+    def __init__(self, values: dict[str, Any], theme: Theme) -> None:
+        fig = new_figure(8.0, 3.4, theme=theme)
+        self.profiles = draw_profiles(fig.add_axes((0.07, 0.3, 0.62, 0.6)), "mean channel gate per class",
+                                      SHAPES, theme=theme, legend_y=-0.25)
+        self.probe = draw_bars(fig.add_axes((0.79, 0.3, 0.18, 0.6)), "linear probe", xlabel="stage",
+                               ylabel="test accuracy", reference=0.25, theme=theme)
+        painter = Painter(fig)
+        painter.animate(self.profiles.artists, self.probe.artists)
+        controls = {
+            "stage": int_slider("stage", values["stage"], 0, len(WIDTHS) - 1, tooltip="which stage", theme=theme),
+            "gate": toggle_buttons("network", [(name, gate) for gate, name in _GATE_NAMES.items()], values["gate"],
+                                   theme=theme),
+        }
+        super().__init__(controls, painter, title="What the gates know: class-averaged gates", theme=theme)
+
+    def render(self, values: dict[str, Any]) -> None:
+        gate, stage = values["gate"], values["stage"]
+        profiles, probe = _profiles_and_probe(gate, stage)
+        accuracies = tuple(_profiles_and_probe(gate, s)[1].test_accuracy for s in range(len(WIDTHS)))
+        self.result = {"profiles": profiles, "probe": probe, "probe_accuracy": accuracies}
+        spread = profiles.spread
+        self.profiles.update(profiles.mean.numpy(), f"{_GATE_NAMES[gate]}, stage {stage}")
+        self.probe.update(np.array(accuracies), highlight=stage, text=f"{100 * probe.test_accuracy:.0f}%")
+        name = _GATE_NAMES[gate]
+        self.info.value = (
+            f"{name} network, stage {stage} ({WIDTHS[stage]} channels): each line is one class's channel gates "
+            f"g<sub>c</sub> averaged over its {', '.join(str(int(c)) for c in profiles.counts)} scenes "
+            f"({', '.join(SHAPES)}) of {NUM_PROBE_IMAGES} fresh ones. Where the lines part, the gate depends on "
+            f"the class: between classes a channel's mean gate differs by {float(spread.mean()):.2f} on average "
+            f"(at most {float(spread.max()):.2f}). Right: a linear probe fitted on {NUM_PROBE_IMAGES} other scenes "
+            f"reads the class from the {WIDTHS[stage]} gates alone for <b>{100 * probe.test_accuracy:.1f}%</b> of "
+            f"these (chance 25%, dashed), at each stage; the current one in orange.")
+
+
+def gate_profiles_explorer(stage: int = len(WIDTHS) - 1, gate: str = "se",
+                           presentation: bool | None = None) -> GateProfilesExplorer:
+    """Build (not display) the class-averaged gate profiles of a trained network (SE paper, Fig. 6).
+
+    Args:
+        stage: 0, 1 or 2.
+        gate: ``"se"``, ``"cbam"`` or ``"eca"``, the network whose channel gates are shown.
+        presentation: True for the lecture-hall theme, None for the global setting.
+
+    Example:
+        >>> gate_profiles_explorer(stage=1).result["profiles"].mean.shape  # 4 classes x 32 channels
+        torch.Size([4, 32])
+    """
+    values = dict(stage=_check_stage(stage), gate=check_choice("gate", gate, tuple(_GATE_NAMES)))
+    return GateProfilesExplorer(values, get_theme(presentation))
 
 
 # --------------------------------------------------------------------------- ECA kernel size

@@ -1,9 +1,10 @@
-"""A tiny CNN with a swappable gate per stage, trained on :func:`explainer.data.scenes`, and its shipped weights.
+"""A tiny CNN with a swappable gate per stage, trained on :func:`explainer.data.hard_scenes`, and its shipped weights.
 
 ``GatedCNN(gate)`` has three stages ``conv3x3 -> BN -> ReLU -> conv3x3 -> BN -> ReLU -> gate -> pool``
 (widths 16, 32, 64) and a linear classifier over the globally pooled last stage; ``gate`` is one of
 :data:`explainer.gating.GATES`, the same for every stage so that variants compare. Weights made by
-``python -m explainer.train gates`` ship in ``explainer/weights/gates_<gate>.pt`` and load with
+``python -m explainer.train gates`` (the label: the shape of the largest of 3 to 5 objects, see
+:func:`explainer.train.gates.training_scenes`) ship in ``explainer/weights/gates_<gate>.pt`` and load with
 ``torch.load(weights_only=True)``.
 """
 

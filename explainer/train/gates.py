@@ -1,11 +1,12 @@
 """The gated CNNs: ``python -m explainer.train gates [--out DIR] [--gates se cbam ...] [--epochs N]``.
 
 Trains :class:`explainer.models.GatedCNN` with each gate (none, SE, CBAM, ECA) on the same seeded
-:func:`explainer.data.scenes`, with the same seeded initial convolutions, and writes
-``gates_<gate>.pt`` (float16 state dicts, loaded back as float32). All randomness comes from
-``torch.Generator`` objects created here; the global RNG is never seeded (nor consumed). The
-models are small enough for all four to train on a CPU; the line that closes each variant reports
-how long it took.
+hard scenes (:func:`training_scenes`: :func:`explainer.data.hard_scenes`, the label is the shape of the
+largest of 3 to 5 objects), drawn once, and writes ``gates_<gate>.pt`` (float16 state dicts, loaded back
+as float32). All randomness comes from ``torch.Generator`` objects created here; the global RNG is
+never seeded (nor consumed), and the command runs on one thread, so the weights do not depend on the
+machine's core count. The models are small enough to train on a CPU; the line that closes each
+variant reports its test accuracy and how long it took.
 """
 
 from __future__ import annotations
@@ -17,27 +18,36 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from explainer.data import scenes
+from explainer.data import Scenes, hard_scenes
 from explainer.gating import GATES
 from explainer.models import IMAGE_SIZE, WEIGHTS_DIR, GatedCNN, init_weights
 from explainer.train._progress import Progress
 
-__all__ = ["MODEL_SEED", "TEST_SEED", "TRAIN_SEED", "accuracy", "main", "train_gated_cnn"]
+__all__ = ["CBAM_SEED", "MODEL_SEED", "MODEL_SEEDS", "TEST_SEED", "TRAIN_SEED", "accuracy", "main", "train_gated_cnn",
+           "training_scenes"]
 
 TRAIN_SEED, TEST_SEED = 1, 2  # the scenes: training set and the fresh test set
-# The initialisation / batch-order seed of the shipped weights. Every seed 0-4 gives CBAM stage-0 spatial gates
-# that light up the objects (37-46% of the top-gated cells on objects, 15.5% by chance); the stage-1 gate's sign
-# is a coin flip: seeds 1 and 2 light the objects up (74-76%), seeds 0, 3 and 4 turn them down instead (52-67% of
-# the *lowest*-gated cells on objects). We ship seed 1, where every stage points the way the lesson first
-# explains, and the lesson says that other seeds flip stage 1.
-MODEL_SEED = 1
-TRAIN_SIZE, EPOCHS, BATCH = 4000, 4, 64
+# The initialisation / batch-order seeds of the shipped weights. On these scenes the outcome of a run depends a great
+# deal on its seed: the loss sits near log 4 (chance) for a long time, and some runs leave that plateau late or not
+# at all; CBAM's stage-1 spatial gate turned the target up in some runs and down in others. We ship seed MODEL_SEED
+# for the other three and CBAM_SEED for CBAM (the figures of every seed tried are in tests/test_models.py).
+MODEL_SEED = 5
+CBAM_SEED = 4
+MODEL_SEEDS = {**{gate: MODEL_SEED for gate in GATES}, "cbam": CBAM_SEED}
+TRAIN_SIZE, EPOCHS, BATCH = 6000, 4, 64
 
 
-def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCHS, seed: int = MODEL_SEED,
-                    log: bool = False) -> GatedCNN:
-    """Train ``GatedCNN(gate)`` on ``train_size`` scenes; identical inputs give identical weights."""
-    data = scenes(train_size, IMAGE_SIZE, seed=TRAIN_SEED)
+def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCHS, seed: int | None = None,
+                    log: bool = False, data: Scenes | None = None) -> GatedCNN:
+    """Train ``GatedCNN(gate)`` on ``train_size`` scenes; identical inputs give identical weights.
+
+    ``seed``: initialisation and batch order, ``MODEL_SEEDS[gate]`` when None. ``data``: the training
+    scenes, if already drawn (``training_scenes(train_size)``); drawn here otherwise.
+    """
+    seed = MODEL_SEEDS[gate] if seed is None else seed
+    if data is None:
+        data = training_scenes(train_size)
+    train_size = len(data)
     init = torch.Generator().manual_seed(seed)
     with torch.random.fork_rng(devices=[]):  # the default init would draw from the global RNG; we redraw anyway
         model = init_weights(GatedCNN(gate), init)
@@ -47,9 +57,8 @@ def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCH
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=3e-3, total_steps=steps)
     model.train()
     progress = Progress(steps, f"gates {gate}") if log else None
-    for epoch in range(epochs):
+    for _ in range(epochs):
         perm = torch.randperm(train_size, generator=order)
-        total = 0.0
         for start in range(0, train_size - BATCH + 1, BATCH):
             idx = perm[start:start + BATCH]
             x = data.images[idx]
@@ -60,7 +69,6 @@ def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCH
             loss.backward()
             opt.step()
             sched.step()
-            total += float(loss.detach())
             if progress is not None:
                 progress.step(loss=float(loss.detach()))
     if progress is not None:
@@ -68,10 +76,16 @@ def train_gated_cnn(gate: str, train_size: int = TRAIN_SIZE, epochs: int = EPOCH
     return model.eval()
 
 
+def training_scenes(n: int, seed: int = TRAIN_SEED) -> Scenes:
+    """The scenes the gated CNNs learn from and are tested on: :func:`explainer.data.hard_scenes` with the
+    image-only target (the label is the shape of the largest of 3 to 5 objects)."""
+    return hard_scenes(n, IMAGE_SIZE, seed=seed, target="image")
+
+
 @torch.no_grad()
-def accuracy(model: nn.Module, n: int = 1000, seed: int = TEST_SEED) -> float:
-    """Top-1 accuracy on ``n`` fresh scenes drawn with ``seed``."""
-    data = scenes(n, IMAGE_SIZE, seed=seed)
+def accuracy(model: nn.Module, n: int = 1000, seed: int = TEST_SEED, data: Scenes | None = None) -> float:
+    """Top-1 accuracy on ``n`` fresh scenes drawn with ``seed`` (or on ``data``)."""
+    data = training_scenes(n, seed) if data is None else data
     return float((model(data.images).argmax(1) == data.labels).float().mean())
 
 
@@ -80,11 +94,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for the .pt files")
     parser.add_argument("--gates", nargs="+", default=list(GATES), choices=GATES)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
+    parser.add_argument("--seed", type=int, default=None,
+                        help="initialisation and batch-order seed (default: each gate's shipped seed, MODEL_SEEDS)")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
+    # One thread: the weights then do not depend on the machine's core count (the convolutions' sums are
+    # split per thread), and on a small shared machine competing threads only slow each other down.
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    data = training_scenes(TRAIN_SIZE)  # drawn once for every variant
+    print(f"{TRAIN_SIZE} training scenes drawn in {time.perf_counter() - start:.0f} s", flush=True)
     for gate in args.gates:
         start = time.perf_counter()
-        model = train_gated_cnn(gate, epochs=args.epochs, log=True)
+        model = train_gated_cnn(gate, epochs=args.epochs, seed=args.seed, log=True, data=data)
         state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
         torch.save(state, args.out / f"gates_{gate}.pt")
         print(f"{gate}: test accuracy {accuracy(model):.3f} in {time.perf_counter() - start:.0f} s", flush=True)

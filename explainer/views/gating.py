@@ -21,6 +21,7 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colorbar import Colorbar
 from matplotlib.colors import Normalize, to_rgba
 from matplotlib.image import AxesImage
+from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, PathPatch, Rectangle
 from matplotlib.path import Path
 from matplotlib.text import Text
@@ -45,6 +46,9 @@ __all__ = [
     "draw_band",
     "CostView",
     "draw_costs",
+    "CLASS_COLOURS",
+    "ProfilesView",
+    "draw_profiles",
 ]
 
 
@@ -384,3 +388,86 @@ def draw_costs(ax: Axes, rows: list[str], floor: float = 1e-5, theme: Theme | No
         ax.add_patch(bar)
     labels = [ax.text(floor, i, "", va="center", fontsize=theme.font_size - 2) for i in range(len(rows))]
     return CostView(ax, bars, labels, floor)
+
+
+# Okabe-Ito: orange, blue, bluish green, reddish purple (colour-blind safe, one per class).
+CLASS_COLOURS = ("#E69F00", "#0072B2", "#009E73", "#CC79A7")
+
+
+@dataclass
+class ProfilesView:
+    """One line per class over the channel index (the class-averaged gates of the SE paper's Fig. 6), a
+    short label and the channel indices under the axis (one path that follows the channel count)."""
+
+    ax: Axes
+    theme: Theme
+    lines: list[Line2D]
+    label: Text
+    index_labels: PathPatch
+    count: int = -1
+    indices: tuple[int, ...] = ()
+
+    @property
+    def artists(self) -> list:
+        return [*self.lines, self.label, self.index_labels]
+
+    def update(self, profiles: np.ndarray, text: str = "") -> None:
+        """``profiles (K, C)``: row ``k`` is class ``k``'s mean gate per channel, drawn over channels ``0 .. C-1``."""
+        profiles = np.asarray(profiles, dtype=float)
+        if profiles.ndim != 2 or profiles.shape[0] != len(self.lines):
+            raise ValueError(f"profiles must be ({len(self.lines)}, C), one row per class line, "
+                             f"got shape {profiles.shape}")
+        n = profiles.shape[1]
+        x = (np.arange(n) + 0.5) / n
+        for line, row in zip(self.lines, profiles, strict=True):
+            line.set_data(x, row)
+        self.label.set_text(text)
+        if n != self.count:
+            self.count, self.indices = n, tuple(index_ticks(n))
+            box, fig = self.ax.get_position(), self.ax.figure
+            width, height = 72 * box.width * fig.get_figwidth(), 72 * box.height * fig.get_figheight()  # points
+            self.index_labels.set_path(index_outlines(tuple(str(i) for i in self.indices),
+                                                      tuple((i + 0.5) / n for i in self.indices),
+                                                      self.theme.font_size - 3, width, height))
+
+
+def draw_profiles(ax: Axes, title: str, classes: list[str] | tuple[str, ...], theme: Theme | None = None, *,
+                  ylabel: str = "mean gate", ymin: float = 0.0, ymax: float = 1.0,
+                  legend_y: float = -0.3) -> ProfilesView:
+    """A panel for class-averaged gate profiles: y from ``ymin`` to ``ymax``, a dashed line at 1/2 when
+    it is in range, one coloured line per entry of ``classes`` (at most four), and their legend under
+    the channel axis (``legend_y``: its top, in axes fractions).
+
+    Example:
+        >>> from matplotlib.figure import Figure
+        >>> view = draw_profiles(Figure().add_subplot(), "profiles", ["circle", "square"])
+        >>> view.update(np.array([[0.2, 0.4, 0.9], [0.5, 0.5, 0.1]]))
+        >>> [line.get_ydata().tolist() for line in view.lines], view.indices
+        ([[0.2, 0.4, 0.9], [0.5, 0.5, 0.1]], (0, 1, 2))
+    """
+    theme = theme or get_theme()
+    if not 1 <= len(classes) <= len(CLASS_COLOURS):
+        raise ValueError(f"classes must name 1 to {len(CLASS_COLOURS)} classes, got {len(classes)}")
+    fixed_axes(ax, (0, 1), (ymin, ymax + 0.03 * (ymax - ymin)))  # headroom: gates at 1 stay off the frame
+    ticks = [ymin, ymax] + ([0.5] if ymin < 0.5 < ymax else [])
+    ax.set_yticks(sorted(ticks))
+    ax.tick_params(labelsize=theme.font_size - 3, length=2, pad=1)
+    ax.set_title(title, fontsize=theme.font_size - 1, pad=2, loc="left")
+    ax.set_ylabel(ylabel, fontsize=theme.font_size - 3, labelpad=1)
+    small = theme.font_size - 3
+    ax.set_xlabel("channel", fontsize=small, labelpad=4 + 1.2 * small)
+    if ymin < 0.5 < ymax:
+        ax.axhline(0.5, color=theme.grid_color, lw=0.8 * theme.line_scale, ls="--")
+    lw = 1.3 * theme.line_scale
+    lines = [ax.plot([], [], color=c, lw=lw, marker="o", ms=2.2 * theme.line_scale, label=name)[0]
+             for name, c in zip(classes, CLASS_COLOURS[:len(classes)], strict=True)]
+    # Proxies: the legend is drawn once into the background while the lines move.
+    ax.legend(handles=[Line2D([], [], color=c, lw=lw, marker="o", ms=2.2 * theme.line_scale, label=name)
+                       for name, c in zip(classes, CLASS_COLOURS[:len(classes)], strict=True)],
+              loc="upper center", bbox_to_anchor=(0.5, legend_y), ncol=len(classes), frameon=False,
+              fontsize=theme.font_size - 2, handlelength=1.4, columnspacing=1.0, borderaxespad=0)
+    label = _label(ax, theme, x=1.0, ha="right")
+    index_labels = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none", transform=ax.transAxes,
+                             clip_on=False)
+    ax.add_patch(index_labels)
+    return ProfilesView(ax, theme, lines, label, index_labels)
