@@ -19,6 +19,7 @@ _FACTORIES = {
     "learned_offsets_explorer": "explainer.explorers.dilation",
     "se_explorer": "explainer.explorers.gating",
     "trained_gates_explorer": "explainer.explorers.gating",
+    "gate_profiles_explorer": "explainer.explorers.gating",
     "eca_explorer": "explainer.explorers.gating",
     "gate_cost_explorer": "explainer.explorers.gating",
     "self_attention_explorer": "explainer.explorers.attention",
