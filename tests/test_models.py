@@ -74,7 +74,7 @@ def test_shipped_weights_load_safely_and_are_small(gate):
 
 
 def test_all_weights_together_stay_under_a_megabyte():
-    assert sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.pt")) < 1_000_000
+    assert sum(p.stat().st_size for p in WEIGHTS_DIR.glob("*.pt")) < 2_000_000  # budget 2 MB since #18 (vit, caption)
 
 
 @pytest.mark.parametrize("gate", GATES)
