@@ -32,7 +32,7 @@ __all__ = ["TRAIN_SEED", "TEST_SEED", "MODEL_SEED", "TRAIN_SIZE", "EPOCHS", "BAT
            "main"]
 
 TRAIN_SEED, TEST_SEED, MODEL_SEED = 201, 202, 0  # the tests draw their scenes with yet other seeds
-TRAIN_SIZE, EPOCHS, BATCH, LR = 8000, 15, 64, 3e-3
+TRAIN_SIZE, EPOCHS, BATCH, LR = 8000, 20, 64, 2e-3
 
 
 def training_scenes(n: int = TRAIN_SIZE, seed: int = TRAIN_SEED) -> Scenes:
@@ -56,6 +56,8 @@ def train_caption(train_size: int = TRAIN_SIZE, epochs: int = EPOCHS, seed: int 
         for attention in (model.words_self, model.cross):  # queries and keys ~ N(0, 1/D): the scores start
             for proj in (attention.q_proj, attention.k_proj):  # varied (std about 1), not uniform, so they learn
                 proj.weight.data = torch.randn(proj.weight.shape, generator=init) / proj.weight.shape[1] ** 0.5
+        for pos in (model.row_pos, model.col_pos):  # positions as loud as the patch features: the answer (which
+            pos.data = torch.randn(pos.shape, generator=init) * 0.5  # patch) is read from the attended values
     order = torch.Generator().manual_seed(seed + 1)
     n = len(data)
     steps = epochs * (n // BATCH)
