@@ -305,11 +305,11 @@ def test_learned_offsets_are_the_models_and_the_hand_made_grid_turns_and_scales(
 
 
 def test_turning_the_scene_turns_the_object_about_its_centre():
-    from explainer.explorers.dilation import _turn
     from explainer.data import hard_scenes
+    from explainer.explorers.dilation import _turn
 
     s = hard_scenes(3, 32, seed=5, objects=(1, 1), scale=(1.2, 1.2), rotate=True, contrast=1.0)
-    for image, mask in zip(s.images, s.masks[:, 0]):
+    for image, mask in zip(s.images, s.masks[:, 0], strict=True):
         same_image, same_mask = _turn(image, mask, 0.0)
         assert torch.equal(same_image, image) and torch.equal(same_mask, mask)
         centre = torch.stack([c.double().mean() for c in mask.nonzero(as_tuple=True)])
