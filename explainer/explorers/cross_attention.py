@@ -94,7 +94,8 @@ def lesson_scenes() -> Scenes:
 def default_caption_model() -> nn.Module:
     """The shipped caption model (``load_pretrained("caption")``), or, before it ships, the untrained seeded one."""
     if shipped("caption"):
-        return load_pretrained("caption")
+        with torch.random.fork_rng(devices=[]):  # building the module initialises it from the global RNG
+            return load_pretrained("caption")
     from explainer.models.caption import build
 
     return untrained(build)

@@ -93,7 +93,8 @@ def shipped(name: str) -> bool:
 def default_vit() -> nn.Module:
     """The shipped ViT (``load_pretrained("vit")``), or, before it ships, the untrained seeded architecture."""
     if shipped("vit"):
-        return load_pretrained("vit")
+        with torch.random.fork_rng(devices=[]):  # building the module initialises it from the global RNG
+            return load_pretrained("vit")
     from explainer.models.vit import build
 
     return untrained(build)
@@ -298,11 +299,11 @@ class ViTAttentionExplorer(Explorer):
         heads = f"head {r.head}" if r.head is not None else "mean"
         top = float(r.patch_map.max())
         v.attention.update((r.patch_map / top).numpy(), outline, square,
-                           f"{who} · layer {r.layer + 1} · {heads}\nmax {top:.2f} · to [CLS] {float(r.row[0]):.2f}")
+                           f"{who} · layer {r.layer + 1} · {heads}\nmax {top:.2f}, [CLS] {float(r.row[0]):.2f}")
         roll = r.rollout / r.rollout.max()
         v.rollout.update(roll.numpy(), outline, None,
                          f"[CLS] rollout, layer {r.layer + 1}\n{r.on_target:.0%} on target "
-                         f"({r.on_target / r.mask_share:.1f}× its area share)")
+                         f"({r.on_target / r.mask_share:.1f}× its area)")
         chosen_head = r.head if r.head is not None else None
         query_distance = (s.distances[r.layer, :, r.query - 1] if r.query else s.distances[r.layer].mean(-1))
         ring = float(query_distance[chosen_head]) if chosen_head is not None else float(query_distance.mean())
