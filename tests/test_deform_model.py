@@ -1,8 +1,8 @@
 """The tiny deformable CNN (explainer.models.deform): its forward pass and sampling positions against slow
 references in float64, and the shipped weights held to stated bars on fresh seeded scenes.
 
-Measured with the shipped weights (``python -m explainer.train deform``: 4000 scenes, 8 epochs, 28 min on the
-2 shared, heavily loaded cores of this machine) on fresh scenes (``test_scenes``, seed 2; 300 here, 500 in
+Measured with the shipped weights (``python -m explainer.train deform``: 4000 scenes, 8 epochs; 4 min on 2 idle
+cores, 31 min on the same cores shared with other training; a rerun gave bit-identical weights) on fresh scenes (``test_scenes``, seed 2; 300 here, 500 in
 brackets), one object of size r 2.3-9.7 px at a random angle on clutter, four shapes (chance 25%):
 accuracy 65.0% (63.4%): 33% for r < 4 px, 68% for 4-6, 79% for 6-8, 78% for 8-10. The same weights with
 zero offsets fall to 39.7% (40.8%). The learned spread (mean distance of a unit's 9 taps from it; 2.15 px
