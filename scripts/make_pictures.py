@@ -85,6 +85,7 @@ PICTURES = (
     # SE step by step: pooled descriptor, bottleneck, gates; then the trained SE / CBAM / ECA gates.
     Picture("squeeze_excitation", "se_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=2),
     Picture("trained_gates", "trained_gates_explorer", dict(), sweep=("image", [0, 1, 2, 3, 4, 5]), fps=1),
+    Picture("gate_profiles", "gate_profiles_explorer", dict(), sweep=("stage", [0, 1, 2]), fps=1),
     Picture("eca", "eca_explorer", dict(), sweep=("channels", [8, 16, 32, 64, 128, 256]), fps=2),
     Picture("gate_cost", "gate_cost_explorer", dict(), sweep=("channels", [16, 32, 64, 128, 256]), fps=2),
     # Without 1/sqrt(d) the softmax collapses onto one key as the head dimension grows.

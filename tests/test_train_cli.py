@@ -40,3 +40,14 @@ def test_load_pretrained_rejects_unknown_names_listing_them():
     with pytest.raises(ValueError, match="name") as raised:
         load_pretrained("resnet")
     assert all(name in str(raised.value) for name in PRETRAINED)
+
+
+def test_loading_shipped_weights_leaves_the_global_random_state_alone():
+    import torch
+
+    from explainer.models import PRETRAINED
+
+    before = torch.random.get_rng_state()
+    for name in PRETRAINED:
+        load_pretrained(name)
+    assert torch.equal(torch.random.get_rng_state(), before)

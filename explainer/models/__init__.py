@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import importlib
 
+import torch
 from torch import nn
 
 from explainer._validate import check_choice
@@ -61,6 +62,7 @@ def load_pretrained(name: str) -> nn.Module:
     if name in GATES:
         return load_gated(name)
     module = importlib.import_module(f"explainer.models.{name}")
-    model = module.build()
+    with torch.random.fork_rng(devices=[]):  # the default initialisation, overwritten at once, draws from it
+        model = module.build()
     model.load_state_dict(load_state(WEIGHTS_DIR / module.WEIGHTS, name))
     return model.eval()

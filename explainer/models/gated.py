@@ -129,6 +129,7 @@ def load_gated(gate: str) -> GatedCNN:
         >>> load_gated("cbam").training
         False
     """
-    model = GatedCNN(gate)
+    with torch.random.fork_rng(devices=[]):  # the default initialisation, overwritten at once, draws from it
+        model = GatedCNN(gate)
     model.load_state_dict(load_state(weights_path(gate), "gates"))
     return model.eval()
