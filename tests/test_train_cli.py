@@ -51,3 +51,18 @@ def test_loading_shipped_weights_leaves_the_global_random_state_alone():
     for name in PRETRAINED:
         load_pretrained(name)
     assert torch.equal(torch.random.get_rng_state(), before)
+
+
+def test_save_state_writes_float16_floats_that_load_back_with_weights_only(tmp_path):
+    import torch
+    from torch import nn
+
+    from explainer.models._weights import save_state
+
+    model = nn.Sequential(nn.Linear(3, 5), nn.BatchNorm1d(5))  # BatchNorm keeps an int64 counter
+    returned = save_state(model, tmp_path / "m.pt")
+    stored = torch.load(tmp_path / "m.pt", weights_only=True)
+    assert stored.keys() == model.state_dict().keys() == returned.keys()
+    for name, value in model.state_dict().items():
+        expected = value.half() if value.is_floating_point() else value
+        assert stored[name].dtype == expected.dtype and torch.equal(stored[name], expected), name

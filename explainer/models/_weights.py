@@ -6,8 +6,9 @@ import functools
 from pathlib import Path
 
 import torch
+from torch import nn
 
-__all__ = ["WEIGHTS_DIR", "load_state"]
+__all__ = ["WEIGHTS_DIR", "load_state", "save_state"]
 
 WEIGHTS_DIR = Path(__file__).resolve().parent.parent / "weights"
 
@@ -27,3 +28,14 @@ def load_state(path: Path, train_name: str) -> dict:
     if not path.is_file():
         raise FileNotFoundError(f"no shipped weights at {path}; run `python -m explainer.train {train_name}`")
     return _load(path)
+
+
+def save_state(model: nn.Module, path: Path) -> dict:
+    """Write ``model``'s state dict to ``path`` with floating tensors as float16 (the shipped form); return it.
+
+    Loading it back into the model (``load_state_dict`` casts) gives the weights that ship, so a
+    training command can report their figures rather than the float32 ones.
+    """
+    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
+    torch.save(state, Path(path))
+    return state

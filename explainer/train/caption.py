@@ -24,6 +24,7 @@ from torch import nn
 
 from explainer.data import COLOURS, SHAPES, Scenes, hard_scenes
 from explainer.models import WEIGHTS_DIR
+from explainer.models._weights import save_state
 from explainer.models.caption import IMAGE_SIZE, PATCH_SIZE, WEIGHTS, CaptionLocator, target_cell
 from explainer.train._progress import Progress
 from explainer.train.vit import init_weights
@@ -119,8 +120,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     model = train_caption(args.train_size, args.epochs, log=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    torch.save(state, args.out / WEIGHTS)
+    state = save_state(model, args.out / WEIGHTS)
     took = time.perf_counter() - start
     model.load_state_dict(state)  # report the figures of the float16 weights that ship
     figures = evaluate(model, hard_scenes(1000, IMAGE_SIZE, seed=TEST_SEED, target="word"))

@@ -19,6 +19,7 @@ from torch import nn
 
 from explainer.data import Scenes, hard_scenes
 from explainer.models import WEIGHTS_DIR, init_weights
+from explainer.models._weights import save_state
 from explainer.models.deform import WEIGHTS, DeformCNN
 from explainer.train._progress import Progress
 
@@ -93,8 +94,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     model = train_deform(args.train_size, args.epochs, log=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    torch.save(state, args.out / WEIGHTS)
+    save_state(model, args.out / WEIGHTS)
     print(f"deform: test accuracy {accuracy(model):.3f} in {time.perf_counter() - start:.0f} s", flush=True)
 
 

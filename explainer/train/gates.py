@@ -21,6 +21,7 @@ from torch import nn
 from explainer.data import Scenes, hard_scenes
 from explainer.gating import GATES
 from explainer.models import IMAGE_SIZE, WEIGHTS_DIR, GatedCNN, init_weights
+from explainer.models._weights import save_state
 from explainer.train._progress import Progress
 
 __all__ = ["CBAM_SEED", "MODEL_SEED", "MODEL_SEEDS", "TEST_SEED", "TRAIN_SEED", "accuracy", "main", "train_gated_cnn",
@@ -107,8 +108,7 @@ def main(argv: list[str] | None = None) -> None:
     for gate in args.gates:
         start = time.perf_counter()
         model = train_gated_cnn(gate, epochs=args.epochs, seed=args.seed, log=True, data=data)
-        state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-        torch.save(state, args.out / f"gates_{gate}.pt")
+        save_state(model, args.out / f"gates_{gate}.pt")
         print(f"{gate}: test accuracy {accuracy(model):.3f} in {time.perf_counter() - start:.0f} s", flush=True)
 
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from explainer.models import WEIGHTS_DIR
+from explainer.models._weights import save_state
 from explainer.models.seq2seq import PAD, WEIGHTS, Seq2Seq, build, encode_digits, random_sources, reverse_targets
 from explainer.train._progress import Progress
 
@@ -91,8 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     model = train_seq2seq(args.steps, log=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    torch.save(state, args.out / WEIGHTS)
+    state = save_state(model, args.out / WEIGHTS)
     took = time.perf_counter() - start
     model.load_state_dict(state)  # report the figures of the float16 weights that ship
     test = random_sources(2000, torch.Generator().manual_seed(TEST_SEED))

@@ -27,6 +27,7 @@ from torch import nn
 
 from explainer.data import SHAPES, Scenes, hard_scenes
 from explainer.models import WEIGHTS_DIR
+from explainer.models._weights import save_state
 from explainer.models.vit import IMAGE_SIZE, PATCH_SIZE, WEIGHTS, TinyViT
 from explainer.train._progress import Progress
 
@@ -138,8 +139,7 @@ def main(argv: list[str] | None = None) -> None:
     args.out.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     model = train_vit(args.train_size, args.epochs, log=True)
-    state = {k: v.half() if v.is_floating_point() else v for k, v in model.state_dict().items()}
-    torch.save(state, args.out / WEIGHTS)
+    state = save_state(model, args.out / WEIGHTS)
     took = time.perf_counter() - start
     model.load_state_dict(state)  # report the figures of the float16 weights that ship
     test = hard_scenes(1000, IMAGE_SIZE, seed=TEST_SEED, target="image")
