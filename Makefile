@@ -72,9 +72,13 @@ lab: $(STAMP)
 	$(BIN)/jupyter lab --ip=127.0.0.1 --port=$(PORT) --notebook-dir=notebooks $(ROOT_FLAG)
 
 # The lessons as apps for a lecture: Voila on 127.0.0.1, code and check cells hidden, opening on the
-# course page (title, line and thumbnail per lesson); both set up by jupyter_config/voila.py.
+# course page (title, line and thumbnail per lesson); both set up by jupyter_config/voila.py. Each
+# lesson has a preheated kernel (Voila's pool, filled when the server starts; the refills run at the
+# lowest CPU priority, see voila.py), so a click shows a lesson that has already run. Preheating
+# excludes progressive rendering. benchmarks/lesson_open.py and tests/test_lecture_mode.py use DEMO_FLAGS.
+DEMO_FLAGS := --preheat_kernel=True --pool_size=1
 demo: $(STAMP)
-	EXPLAINER_PRESENTATION=1 $(BIN)/voila notebooks --Voila.ip=127.0.0.1 --port=$(DEMO_PORT) --token
+	EXPLAINER_PRESENTATION=1 $(BIN)/voila notebooks --Voila.ip=127.0.0.1 --port=$(DEMO_PORT) --token $(DEMO_FLAGS)
 
 # The whole suite; then the painted tests with only public matplotlib API (stock paint), and with the
 # oldest dependencies the ranges allow.

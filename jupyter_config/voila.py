@@ -35,3 +35,48 @@ def _voila_root_dir():
 
 # update(): merged with tornado_settings set elsewhere, not replacing them.
 c.Voila.tornado_settings.update({"jinja_template_vars": {course_page.JINJA_NAME: course_page.CoursePage(_voila_root_dir)}})
+
+
+# Lecture mode (`make demo`) preheats a kernel per lesson (--preheat_kernel=True, Voila's pool): the
+# lesson has already run when it is clicked. A preheated kernel is started by the server with the
+# server's environment, so EXPLAINER_PRESENTATION reaches it, and is rendered with this config (check
+# cells removed). When a pooled kernel is taken, Voila starts its replacement (after fill_delay): that
+# refill imports torch and runs the whole lesson again, on the same cores as the lesson on screen, so
+# it runs at the lowest CPU priority. The kernels of the first fill, before the lecture, keep theirs.
+def _lecture_kernel_manager():
+    from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+
+    class LectureKernelManager(AsyncMappingKernelManager):
+        refill_niceness = 19
+
+        async def start_kernel(self, *args, **kwargs):
+            kernel_id = await super().start_kernel(*args, **kwargs)
+            env = kwargs.get("env") or {}
+            # Voila marks pool kernels VOILA_PREHEAT=True; only a refill (asked for by a request) carries
+            # the request's URL. Kernels started for a request outside the pool are VOILA_PREHEAT=False.
+            if env.get("VOILA_PREHEAT") == "True" and env.get("VOILA_REQUEST_URL"):
+                _renice(self.get_kernel(kernel_id), self.refill_niceness, self.log)
+            return kernel_id
+
+    return LectureKernelManager
+
+
+def _renice(kernel, niceness, log):
+    """Lower the priority of a kernel's process and of the threads it already has (Linux sets the
+    niceness per thread; threads it starts later inherit it)."""
+    process = getattr(getattr(kernel, "provisioner", None), "process", None)
+    pid = getattr(process, "pid", None)
+    if pid is None or not hasattr(os, "setpriority"):
+        return
+    tasks = [pid]
+    if os.path.isdir(f"/proc/{pid}/task"):
+        tasks = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    for task in tasks:
+        try:
+            os.setpriority(os.PRIO_PROCESS, task, niceness)
+        except OSError as error:  # the kernel exited meanwhile, or a platform without per-thread priorities
+            log.debug("could not renice kernel task %s: %s", task, error)
+    log.info("refill kernel (pid %s) runs at niceness %s", pid, niceness)
+
+
+c.VoilaConfiguration.multi_kernel_manager_class = _lecture_kernel_manager()

@@ -149,12 +149,13 @@ def start_lab(root: Path, base: Path, timeout: float = 90, project_config: bool 
 
 
 def start_voila(root: Path, base: Path, timeout: float = 90, project_config: bool = True,
-                env: dict[str, str] | None = None) -> Server:
+                env: dict[str, str] | None = None, args: list[str] = ()) -> Server:
     """Voila serving the notebooks in ``root`` (tree page + one app per notebook); ``env`` adds
-    environment variables, e.g. EXPLAINER_PRESENTATION=1 as `make demo` sets."""
+    environment variables, e.g. EXPLAINER_PRESENTATION=1 as `make demo` sets, ``args`` options
+    (e.g. the Makefile's DEMO_FLAGS: preheated kernels)."""
     port, token = _free_port(), secrets.token_hex(24)
     argv = [str(BIN / "voila"), str(root), "--no-browser", "--Voila.ip=127.0.0.1", f"--port={port}",
-            f"--token={token}"]
+            f"--token={token}", *args]
     return _start(argv, base, port, token, timeout, project_config, env)
 
 
