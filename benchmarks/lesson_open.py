@@ -1,0 +1,354 @@
+"""Click to pictures: how long a lesson takes to open, in Voila's lecture mode and in JupyterLab.
+
+Three ways of opening the lessons, each in Debian's Chromium (1280x720, a projector's page) against
+a server on 127.0.0.1 with a token, as the project config and the presentation preset serve them:
+
+``preheat``  Voila as `make demo` runs it (the Makefile's DEMO_FLAGS: a preheated kernel per lesson).
+             The server starts, every lesson's pool kernel is started and has run its lesson (the
+             server's processes are idle), then the lecturer walks through the lessons in order:
+             on the course page, click the lesson; wait until every explorer's picture is on
+             screen; stay ``--dwell`` seconds; back to the course page (Voila shuts the lesson's
+             kernel down), next lesson. Voila refills each used pool after its fill_delay, during
+             the walk, as in a lecture. Before each further walk the server is left to go idle again.
+``cold``     The same walk with a kernel started per click (`make demo` before preheating).
+``lab``      JupyterLab: open the lesson, wait for its kernel, then time Run All; the kernel is shut
+             down after each try, so each Run All imports torch afresh, as a student's first one does.
+
+Times are stamped in the page: an init script samples, at every animation frame, how many
+``img.explainer-picture`` of the explorers are decoded; the click's time is taken in the same
+clock (epoch ms). Per lesson it reports click to first picture and click to all pictures (p50 and
+max over the tries).
+
+    .venv/bin/python benchmarks/lesson_open.py [--modes preheat,cold,lab] [--reps 3] [--dwell 5]
+        [--lessons 01,02] [--out FILE.json]
+    .venv/bin/python benchmarks/lesson_open.py --table A.json [B.json ...] [--docs]
+
+``--table`` prints the table of saved runs (each JSON holds some modes); ``--docs`` also writes it into
+docs/performance.md between its ``lesson-open-table`` markers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(ROOT / "tests" / "browser"))
+
+from harness import chromium_problem, launch_chromium, start_lab, start_voila  # noqa: E402
+from pages import EXPLORER, PICTURE, PageProblem, open_lab_notebook  # noqa: E402
+
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
+PROJECTOR = {"width": 1280, "height": 720}
+MODES = ("preheat", "cold", "lab")
+
+# Sampled at every animation frame from the page's start: (epoch ms, decoded pictures, pictures,
+# explorers), one entry per change.
+STAMPS = """
+(() => {
+  window.__stamps = [];
+  let last = '';
+  const sample = () => {
+    const pics = [...document.querySelectorAll('%s %s')];
+    const decoded = pics.filter(p => p.complete && p.naturalWidth > 0).length;
+    const explorers = document.querySelectorAll('%s').length;
+    const key = decoded + '/' + pics.length + '/' + explorers;
+    if (key !== last) { window.__stamps.push([Date.now(), decoded, pics.length, explorers]); last = key; }
+    requestAnimationFrame(sample);
+  };
+  requestAnimationFrame(sample);
+})();
+""" % (EXPLORER, PICTURE, EXPLORER)  # noqa: UP031 (braces of JavaScript)
+
+
+def demo_flags() -> list[str]:
+    line = next(ln for ln in (ROOT / "Makefile").read_text().splitlines() if ln.startswith("DEMO_FLAGS"))
+    return line.split(":=", 1)[1].split()
+
+
+# --- the server's processes -------------------------------------------------------------------------
+
+def _session_cpu_s(sid: int) -> float:
+    """CPU seconds (user + system) of every live process in the session ``sid`` (the server started
+    with start_new_session: it and its kernels)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:  # fields[3]: session id (field 6 of stat)
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
+def _session_rss_mb(sid: int) -> float:
+    total = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[3]) == sid:
+            total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    return total / 2**20
+
+
+def wait_until_idle(server, quiet: float = 0.05, window: float = 3.0, timeout: float = 600) -> float:
+    """Wait until the server and its kernels use under ``quiet`` of a core over ``window`` seconds;
+    return the seconds waited."""
+    start = time.monotonic()
+    before = _session_cpu_s(server.process.pid)
+    while time.monotonic() - start < timeout:
+        time.sleep(window)
+        now = _session_cpu_s(server.process.pid)
+        if now - before < quiet * window:
+            return time.monotonic() - start
+        before = now
+    raise RuntimeError(f"the server was still busy after {timeout:.0f} s")
+
+
+def wait_for_pools(server, names: list[str], timeout: float = 600) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = server.log.read_text(errors="replace")
+        if all(f"Kernel pool of {name} is filled" in log for name in names):
+            return
+        time.sleep(0.5)
+    raise RuntimeError(f"the kernel pools were not filled within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+# --- one opening --------------------------------------------------------------------------------------
+
+def _loading(page) -> bool:
+    return page.evaluate("() => { const l = document.querySelector('#loading');"
+                         " return !!l && l.offsetParent !== null && getComputedStyle(l).display !== 'none'; }")
+
+
+def wait_for_all(page, done, timeout: float = 180, settle: float = 0.5) -> list:
+    """Wait until ``done()`` and every explorer's pictures are decoded (and stay so ``settle`` s);
+    return the page's stamps."""
+    deadline = time.monotonic() + timeout
+    since = None
+    while time.monotonic() < deadline:
+        stamps = page.evaluate("() => window.__stamps || []")
+        ready = bool(stamps) and stamps[-1][1] == stamps[-1][2] > 0 and stamps[-1][2] >= stamps[-1][3] and done()
+        if ready:
+            since = since or time.monotonic()
+            if time.monotonic() - since >= settle:
+                return page.evaluate("() => window.__stamps")
+        else:
+            since = None
+        time.sleep(0.1)
+    raise PageProblem(f"pictures not all on screen within {timeout:.0f} s (last stamps {stamps[-3:]})")
+
+
+def timing(stamps: list, clicked_ms: float) -> dict:
+    """Seconds from the click to the first decoded picture and to the final state's pictures."""
+    final = stamps[-1]
+    first = next(s[0] for s in stamps if s[1] >= 1)
+    all_on = next(s[0] for s in stamps if s[1] >= final[2] and s[2] == final[2])
+    return {"first": (first - clicked_ms) / 1e3, "all": (all_on - clicked_ms) / 1e3, "pictures": final[2]}
+
+
+# --- the three ways ---------------------------------------------------------------------------------
+
+def walk_voila(browser, server, lessons: list[Path], reps: int, dwell: float, mode: str, log) -> dict:
+    context = browser.new_context(viewport=PROJECTOR)
+    context.add_init_script(STAMPS)
+    page = context.new_page()
+    results: dict[str, list] = {p.stem: [] for p in lessons}
+    for rep in range(reps):
+        waited = wait_until_idle(server)
+        log(f"{mode} walk {rep + 1}/{reps}: server idle after {waited:.0f} s "
+            f"(its processes hold {_session_rss_mb(server.process.pid) / 1024:.1f} GiB)")
+        for lesson in lessons:
+            page.goto(server.url(""))
+            link = page.locator(f".course-lesson > a[href*='{lesson.name}']").first
+            link.wait_for(timeout=60_000)
+            page.wait_for_timeout(300)
+            clicked = page.evaluate("() => Date.now()")
+            link.click()
+            page.wait_for_url(re.compile(re.escape(f"/voila/render/{lesson.name}")), timeout=60_000)
+            stamps = wait_for_all(page, lambda: not _loading(page))
+            result = timing(stamps, clicked)
+            results[lesson.stem].append(result)
+            log(f"  {lesson.stem}: first {result['first']:.2f} s, all {result['all']:.2f} s "
+                f"({result['pictures']} pictures)")
+            page.wait_for_timeout(dwell * 1e3)
+    context.close()
+    return results
+
+
+def _shutdown_sessions(server) -> None:
+    with urllib.request.urlopen(server.url("api/sessions"), timeout=30) as reply:
+        sessions = json.load(reply)
+    for session in sessions:
+        request = urllib.request.Request(server.url(f"api/sessions/{session['id']}"), method="DELETE")
+        urllib.request.urlopen(request, timeout=30).close()
+
+
+def _run_all_done(page) -> bool:
+    prompts = page.eval_on_selector_all(".jp-CodeCell .jp-InputArea-prompt",
+                                        "els => els.map(e => e.textContent.trim())")
+    return bool(prompts) and all(p.startswith("[") and p[1:-2].isdigit() for p in prompts)
+
+
+def open_lab(browser, server, lessons: list[Path], reps: int, log) -> dict:
+    results: dict[str, list] = {p.stem: [] for p in lessons}
+    for rep in range(reps):
+        for lesson in lessons:
+            wait_until_idle(server)
+            context = browser.new_context(viewport=PROJECTOR)
+            context.add_init_script(STAMPS)
+            page = context.new_page()
+            open_lab_notebook(page, server, lesson.name)
+            page.wait_for_timeout(500)
+            clicked = page.evaluate("() => Date.now()")
+            page.get_by_role("menuitem", name="Run", exact=True).click()
+            page.get_by_role("menuitem", name="Run All Cells", exact=True).click()
+            stamps = wait_for_all(page, lambda page=page: _run_all_done(page))
+            result = timing(stamps, clicked)
+            results[lesson.stem].append(result)
+            log(f"  lab {rep + 1}/{reps} {lesson.stem}: first {result['first']:.2f} s, all {result['all']:.2f} s "
+                f"({result['pictures']} pictures)")
+            context.close()
+            _shutdown_sessions(server)
+    return results
+
+
+def run(modes: list[str], lessons: list[Path], reps: int, dwell: float, log=print) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    env = {"EXPLAINER_PRESENTATION": "1"}
+    out: dict = {"modes": {}, "reps": reps, "dwell_s": dwell, "cores": os.cpu_count(),
+                 "machine": platform.processor() or platform.machine(), "demo_flags": demo_flags(),
+                 "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())}
+    with tempfile.TemporaryDirectory(prefix="lesson-open-") as tmp, sync_playwright() as playwright:
+        tmp = Path(tmp)
+        root = tmp / "notebooks"  # copies: JupyterLab's autosave must not write outputs into the lessons
+        root.mkdir()
+        for path in lessons:
+            shutil.copy(path, root / path.name)
+        browser = launch_chromium(playwright)
+        try:
+            for mode in modes:
+                started = time.monotonic()
+                if mode == "lab":
+                    server = start_lab(root, tmp / f"server-{mode}", env=env)
+                    with server:
+                        out["modes"][mode] = open_lab(browser, server, lessons, reps, log)
+                else:
+                    args = demo_flags() if mode == "preheat" else []
+                    server = start_voila(root, tmp / f"server-{mode}", env=env, args=args)
+                    with server:
+                        if mode == "preheat":
+                            wait_for_pools(server, [p.name for p in lessons])
+                            # The first fill: every lesson's kernel started and run, all at once.
+                            out["first_fill_s"] = (time.monotonic() - started) + wait_until_idle(server)
+                            log(f"preheat: every lesson run in its pool kernel {out['first_fill_s']:.0f} s "
+                                "after the server started")
+                        out["modes"][mode] = walk_voila(browser, server, lessons, reps, dwell, mode, log)
+                        if mode == "preheat":
+                            used = server.log.read_text(errors="replace").count("Using pre-heated kernel")
+                            out["preheated_opens"] = used
+                            log(f"preheat: {used} of {reps * len(lessons)} opens used a pool kernel")
+                log(f"{mode}: {time.monotonic() - started:.0f} s")
+        finally:
+            browser.close()
+    return out
+
+
+# --- the table ------------------------------------------------------------------------------------------
+
+def _p50_max(values: list[float]) -> str:
+    return f"{statistics.median(values):.2f} / {max(values):.2f}" if values else "-"
+
+
+def table(runs: list[dict]) -> str:
+    modes: dict[str, dict] = {}
+    for r in runs:
+        modes.update(r["modes"])
+    heads = {"preheat": "Voila, lecture mode (preheated)", "cold": "Voila, no preheating", "lab": "JupyterLab, Run All"}
+    shown = [m for m in MODES if m in modes]
+    lessons = sorted({name for m in shown for name in modes[m]})
+    columns = (f"{heads[m]}: first, p50 / max (s) | all pictures, p50 / max (s)" for m in shown)
+    lines = ["| lesson | " + " | ".join(columns) + " |", "|---" * (1 + 2 * len(shown)) + "|"]
+    for name in lessons:
+        cells = []
+        for m in shown:
+            tries = modes[m].get(name, [])
+            cells += [_p50_max([t["first"] for t in tries]), _p50_max([t["all"] for t in tries])]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    cells = []
+    for m in shown:
+        tries = [t for name in modes[m] for t in modes[m][name]]
+        cells += [_p50_max([t["first"] for t in tries]), _p50_max([t["all"] for t in tries])]
+    lines.append("| all lessons | " + " | ".join(cells) + " |")
+    notes = []
+    for r in runs:
+        what = ", ".join(f"{m} {r['reps']} tries per lesson" for m in r["modes"])
+        extra = f"; first fill of the pools {r['first_fill_s']:.0f} s" if "first_fill_s" in r else ""
+        notes.append(f"{r['date']}: {what}, dwell {r['dwell_s']:g} s, {r['cores']} cores{extra}")
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+
+
+def write_docs(text: str) -> None:
+    doc = ROOT / "docs" / "performance.md"
+    content = doc.read_text()
+    start, end = "<!-- lesson-open-table -->", "<!-- /lesson-open-table -->"
+    if start not in content:
+        raise SystemExit(f"{doc} has no {start} marker")
+    head, rest = content.split(start, 1)
+    doc.write_text(head + start + "\n" + text + end + rest.split(end, 1)[1])
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
+    parser.add_argument("--modes", default=",".join(MODES), help="comma-separated: preheat, cold, lab")
+    parser.add_argument("--reps", type=int, default=3, help="tries per lesson and mode")
+    parser.add_argument("--dwell", type=float, default=5.0, help="seconds a lesson stays on screen in a walk")
+    parser.add_argument("--lessons", default="", help="comma-separated prefixes (default: every lesson)")
+    parser.add_argument("--out", type=Path, help="write the figures as JSON")
+    parser.add_argument("--table", type=Path, nargs="+", help="print the table of saved runs instead")
+    parser.add_argument("--docs", action="store_true", help="with --table: write it into docs/performance.md")
+    args = parser.parse_args(argv)
+    if args.table:
+        text = table([json.loads(p.read_text()) for p in args.table])
+        print(text)
+        if args.docs:
+            write_docs(text)
+        return
+    problem = chromium_problem()
+    if problem:
+        raise SystemExit(problem)
+    modes = [m.strip() for m in args.modes.split(",") if m.strip()]
+    unknown = sorted(set(modes) - set(MODES))
+    if unknown:
+        raise SystemExit(f"--modes: unknown {unknown}; choose from {list(MODES)}")
+    prefixes = [s.strip() for s in args.lessons.split(",") if s.strip()]
+    lessons = [p for p in NOTEBOOKS if not prefixes or any(p.name.startswith(x) for x in prefixes)]
+    result = run(modes, lessons, args.reps, args.dwell, log=lambda s: print(s, flush=True))
+    if args.out:
+        args.out.write_text(json.dumps(result, indent=1))
+    print(table([result]))
+
+
+if __name__ == "__main__":
+    main()
