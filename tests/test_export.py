@@ -34,6 +34,7 @@ SWEEPS = {
     "gate_cost_explorer": ("channels", None),
     "self_attention_explorer": ("head_dim", [2, 8, 32]),
     "positional_encoding_explorer": ("dim", [16, 32, 64]),
+    "word_attention_explorer": ("weights", None),
     "attention_patterns_explorer": ("n", [16, 24, 32]),
     "attention_cost_explorer": ("n", [256, 1024, 4096]),
     "linear_attention_explorer": ("n", [8, 12, 16]),

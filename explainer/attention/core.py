@@ -38,6 +38,7 @@ __all__ = [
     "random_attention_entropy",
     "SelfAttentionSteps",
     "random_self_attention",
+    "layer_self_attention",
     "MultiHeadAttention",
 ]
 
@@ -346,6 +347,47 @@ def random_self_attention(
     v = split_heads((x @ w_v.T)[None], H)[0]  # (H, N, d_k)
     attention = scaled_dot_product_attention(q, k, v, mask=mask, scale=scale)
     scale = 1 / math.sqrt(d_k) if scale is None else float(scale)
+    return SelfAttentionSteps(x=x, q=q, k=k, v=v, attention=attention, scale=scale,
+                              entropy=softmax_entropy(attention.weights))
+
+
+def layer_self_attention(
+    layer: MultiHeadAttention, x: Tensor, scale: float | None = None, mask: Tensor | None = None
+) -> SelfAttentionSteps:
+    """Self-attention of the tokens ``x`` through a :class:`MultiHeadAttention` layer's own projections, step by step.
+
+    The trained counterpart of :func:`random_self_attention`: ``Q = x W_q^T + b_q`` (and ``K``, ``V``
+    alike) with the layer's weights and biases, split into its heads. With the default ``scale`` and
+    ``mask`` the weights equal those of ``layer(x[None], x[None], x[None])``.
+
+    Args:
+        layer: the attention layer (``kdim = vdim = embed_dim``).
+        x: ``(N, d_model)`` token embeddings, as the layer receives them (after any norm).
+        scale: factor on ``q.k`` (default ``1/sqrt(d_k)``).
+        mask: boolean, True = may attend, broadcastable to ``(H, N, N)``.
+
+    Example:
+        >>> layer = MultiHeadAttention(8, 2)
+        >>> s = layer_self_attention(layer, torch.randn(5, 8))
+        >>> tuple(s.q.shape), tuple(s.attention.weights.shape)
+        ((2, 5, 4), (2, 5, 5))
+    """
+    if not isinstance(layer, MultiHeadAttention):
+        raise TypeError(f"layer must be an explainer MultiHeadAttention, got {type(layer).__name__}")
+    if layer.kdim != layer.embed_dim or layer.vdim != layer.embed_dim:
+        raise ValueError(f"layer must have kdim = vdim = embed_dim for self-attention, got kdim={layer.kdim}, "
+                         f"vdim={layer.vdim}, embed_dim={layer.embed_dim}")
+    x = _check_float("x", x)
+    if x.ndim != 2 or x.shape[-1] != layer.embed_dim or x.shape[0] < 1:
+        raise ValueError(f"x must have shape (N, {layer.embed_dim}) with N >= 1, got {tuple(x.shape)}")
+    if x.dtype != layer.q_proj.weight.dtype:
+        raise TypeError(f"x must have the layer's dtype {layer.q_proj.weight.dtype}, got {x.dtype}")
+    H = layer.num_heads
+    with torch.no_grad():
+        projections = (layer.q_proj, layer.k_proj, layer.v_proj)
+        q, k, v = (split_heads(proj(x)[None], H)[0] for proj in projections)  # each (H, N, d_k)
+        attention = scaled_dot_product_attention(q, k, v, mask=mask, scale=scale)
+    scale = 1 / math.sqrt(layer.head_dim) if scale is None else float(scale)
     return SelfAttentionSteps(x=x, q=q, k=k, v=v, attention=attention, scale=scale,
                               entropy=softmax_entropy(attention.weights))
 

@@ -24,6 +24,7 @@ _FACTORIES = {
     "gate_cost_explorer": "explainer.explorers.gating",
     "self_attention_explorer": "explainer.explorers.attention",
     "positional_encoding_explorer": "explainer.explorers.attention",
+    "word_attention_explorer": "explainer.explorers.word_attention",
     "attention_patterns_explorer": "explainer.explorers.efficient_attention",
     "attention_cost_explorer": "explainer.explorers.efficient_attention",
     "linear_attention_explorer": "explainer.explorers.efficient_attention",

@@ -34,11 +34,11 @@ import torch
 from torch import Tensor, nn
 
 from explainer._validate import check_tensor
-from explainer.attention import MultiHeadAttention
-from explainer.data import SHAPES, VOCAB
+from explainer.attention import MultiHeadAttention, SelfAttentionSteps, layer_self_attention
+from explainer.data import SHAPES, VOCAB, tokenize
 
 __all__ = ["WEIGHTS", "IMAGE_SIZE", "PATCH_SIZE", "MAX_WORDS", "CaptionLocator", "CaptionOutputs", "target_cell",
-           "build"]
+           "question_self_attention", "build"]
 
 WEIGHTS = "caption.pt"
 IMAGE_SIZE, PATCH_SIZE, MAX_WORDS = 32, 4, 8
@@ -154,6 +154,28 @@ def target_cell(masks: Tensor) -> Tensor:
     row = (cy // PATCH_SIZE).long().clamp(0, IMAGE_SIZE // PATCH_SIZE - 1)
     col = (cx // PATCH_SIZE).long().clamp(0, IMAGE_SIZE // PATCH_SIZE - 1)
     return row * (IMAGE_SIZE // PATCH_SIZE) + col
+
+
+def question_self_attention(model: CaptionLocator, question: str, scale: float | None = None) -> SelfAttentionSteps:
+    """The words' self-attention (layer ``words_self``) of ``model`` on ``question``, step by step.
+
+    ``x (L, D)`` are the question's ``L`` words as the layer receives them: word embedding plus
+    position, through ``norm_self``; no padding. With the default ``scale`` the weights ``(H, L, L)``
+    are those of :meth:`CaptionLocator.inspect` (whose padding keys get 0), for any image.
+
+    Example:
+        >>> s = question_self_attention(CaptionLocator(), "where is the red one")
+        >>> tuple(s.x.shape), tuple(s.attention.weights.shape)
+        ((5, 64), (4, 5, 5))
+    """
+    if not isinstance(model, CaptionLocator):
+        raise TypeError(f"model must be a CaptionLocator, got {type(model).__name__}")
+    if not isinstance(question, str) or not 1 <= len(question.split()) <= MAX_WORDS:
+        raise ValueError(f"question must be a str of 1 to {MAX_WORDS} VOCAB words, got {question!r}")
+    ids = tokenize(question, length=len(question.split()))  # (L,)
+    with torch.no_grad():
+        x = model.norm_self(model.word_embedding(ids) + model.word_pos[: len(ids)])  # (L, D)
+    return layer_self_attention(model.words_self, x, scale=scale)
 
 
 def build() -> CaptionLocator:
