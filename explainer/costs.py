@@ -16,7 +16,7 @@ from torch import Tensor, nn
 
 from explainer._validate import check_int
 
-__all__ = ["LayerCost", "layer_costs"]
+__all__ = ["LayerCost", "layer_costs", "layer_multiply_adds"]
 
 _CONVS = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 _TRANSPOSED = (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
@@ -43,7 +43,19 @@ class LayerCost:
     multiply_adds: int
 
 
-def _multiply_adds(module: nn.Module, x: Tensor, y: Tensor) -> int:
+def layer_multiply_adds(module: nn.Module, x: Tensor, y: Tensor) -> int:
+    """Multiply-adds of one call ``y = module(x)`` of a convolution, transposed convolution or linear layer.
+
+    For the whole batch, bias not counted: what :func:`layer_costs` records per layer.
+
+    Example:
+        >>> conv = nn.Conv2d(3, 8, 3, padding=1)
+        >>> x = torch.zeros(1, 3, 5, 5)
+        >>> layer_multiply_adds(conv, x, conv(x))  # 5*5*8 outputs, each 3*3*3 products
+        5400
+    """
+    if not isinstance(module, _TRANSPOSED + _CONVS + (nn.Linear,)):
+        raise TypeError(f"module must be a Conv, ConvTranspose or Linear layer, got {type(module).__name__}")
     if isinstance(module, _TRANSPOSED):
         # weight (C_in, C_out/g, *k): every input value meets C_out/g * prod(k) weights.
         return x.numel() * module.weight[0].numel()
@@ -83,7 +95,7 @@ def layer_costs(model: nn.Module, input_shape: tuple[int, ...]) -> list[LayerCos
             x = args[0]
             params = sum(p.numel() for p in module.parameters(recurse=False))
             costs.append(LayerCost(name, type(module).__name__, tuple(x.shape), tuple(output.shape), params,
-                                   _multiply_adds(module, x, output)))
+                                   layer_multiply_adds(module, x, output)))
         return record
 
     layers = [(n, m) for n, m in model.named_modules() if isinstance(m, _CONVS + _TRANSPOSED + (nn.Linear,))]

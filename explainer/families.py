@@ -37,9 +37,9 @@ from torch import nn
 
 from explainer._validate import check_choice, check_int
 from explainer.conv import depthwise_separable
-from explainer.costs import _multiply_adds
+from explainer.costs import layer_multiply_adds
 from explainer.receptive_fields import receptive_field, reference_network
-from explainer.receptive_fields.networks import _Bottleneck
+from explainer.receptive_fields.networks import Bottleneck
 
 __all__ = ["FAMILIES", "COMPARISONS", "LayerRow", "NetworkTable", "Design", "Comparison", "family_network",
            "layer_table", "network_table", "compare"]
@@ -116,7 +116,7 @@ def _row_cost(module: nn.Module, args: tuple, output: Any) -> int:
     if isinstance(module, nn.MultiheadAttention):
         return _mha_multiply_adds(module, args[0], args[1])
     if isinstance(module, (nn.Conv2d, nn.Linear)):
-        return _multiply_adds(module, args[0], output) // args[0].shape[0]  # per input of the batch
+        return layer_multiply_adds(module, args[0], output) // args[0].shape[0]  # per input of the batch
     return 0
 
 
@@ -170,7 +170,7 @@ def family_network(name: str, device: str | torch.device = "meta") -> nn.Module:
     if name == "inception":
         return InceptionModule(192, 64, (96, 128), (16, 32), 32, device=device)
     if name == "bottleneck":
-        return _Bottleneck(256, 64, 1, "3x3", device)
+        return Bottleneck(256, 64, 1, "3x3", device)
     return nn.TransformerEncoderLayer(512, 8, 2048, dropout=0.1, batch_first=True, device=device)
 
 

@@ -54,3 +54,17 @@ def test_layer_costs_follow_model_dtype_and_reject_bad_input():
         layer_costs("resnet", (1, 3, 8, 8))
     with pytest.raises(ValueError, match="input_shape"):
         layer_costs(model, (1, 1, 0, 5))
+
+
+def test_layer_multiply_adds_counts_one_call_and_refuses_other_layers():
+    from explainer.costs import layer_multiply_adds
+
+    conv_t = nn.ConvTranspose2d(3, 4, (2, 3), stride=2, groups=1)
+    x = torch.zeros(2, 3, 5, 7)
+    # Every input value meets every weight of its input channel: C_out * kh * kw of them.
+    assert layer_multiply_adds(conv_t, x, conv_t(x)) == x.numel() * 4 * 2 * 3
+    linear = nn.Linear(5, 3)
+    y = linear(torch.zeros(4, 5))
+    assert layer_multiply_adds(linear, torch.zeros(4, 5), y) == 4 * 3 * 5
+    with pytest.raises(TypeError, match="module must be a Conv, ConvTranspose or Linear layer, got ReLU"):
+        layer_multiply_adds(nn.ReLU(), x, x)

@@ -40,6 +40,7 @@ __all__ = [
     "stack_output_sizes",
     "vgg_comparison",
     "reference_network",
+    "Bottleneck",
 ]
 
 
@@ -289,7 +290,7 @@ def _vgg16_features(device: Any) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class _Bottleneck(nn.Module):
+class Bottleneck(nn.Module):
     """torchvision's Bottleneck (1x1 -> 3x3 -> 1x1, expansion 4) with the stride on the 3x3 or first 1x1.
 
     A strided block whose channels do not change (TF-slim's layout only) subsamples its shortcut
@@ -340,7 +341,7 @@ class _ResNet50Trunk(nn.Module):
             per_block[0 if stride_block == "first" else -1] = stride
             stage = []
             for block_stride in per_block:
-                stage.append(_Bottleneck(channels, width, block_stride, stride_on, device))
+                stage.append(Bottleneck(channels, width, block_stride, stride_on, device))
                 channels = width * 4
             setattr(self, f"layer{index}", nn.Sequential(*stage))
 
