@@ -85,7 +85,7 @@ MOVE_TIMEOUT_MS = 5000
 FLOOR_MOVES_FACTOR = 2  # the floor's own turn, at the end: twice an explorer slider's moves
 FLOOR_BLOCK = 5  # explorer moves, then as many floor moves beside it, then the next explorer moves
 MAX_MISSES = 3  # consecutive moves without a new picture before a control is given up
-VIEWPORT_HEIGHT = 1700  # px: an explorer and the floor under it must both be in view
+VIEWPORT_HEIGHT = 1700  # px: an explorer and the floor under it must both be in view (else: show_pair)
 FRAME_S = 1 / 60  # the page's frame period; each timed key waits a random part of it (phase_delays)
 TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
 
@@ -394,18 +394,85 @@ class Beside:
         return times
 
 
-def show_pair(page, explorer, floor) -> None:
-    """Scroll so that both pictures are in view: the explorer's and its floor's, under it.
+# Where the page shows the explorer: its nearest scrolling ancestor (JupyterLab's notebook panel, under the
+# menu and tool bars) or, in Voila, the window; (top, bottom) of the part of the viewport that it shows.
+SHOWN_AREA_JS = """
+e => {
+  let s = e.parentElement;
+  while (s && s !== document.body && s !== document.documentElement) {
+    const style = getComputedStyle(s);
+    if (/(auto|scroll)/.test(style.overflowY) && s.scrollHeight > s.clientHeight) break;
+    s = s.parentElement;
+  }
+  const r = (s && s !== document.body && s !== document.documentElement) ? s.getBoundingClientRect()
+                                                                       : {top: 0, bottom: innerHeight};
+  return [Math.max(r.top, 0), Math.min(r.bottom, innerHeight)];
+}
+"""
+GROWN_MARGIN = 16  # px of slack when a viewport is grown to hold a pair (see show_pair)
 
-    Raises:
-        PageProblem: the viewport cannot hold both.
-    """
+
+def _scroll_pair(explorer, floor) -> list[dict | None]:
+    """Scroll the explorer's top to the top of its view, then the floor's picture into view; both pictures' boxes."""
     explorer.evaluate("e => e.scrollIntoView({block: 'start'})")
     floor.locator(PICTURE).scroll_into_view_if_needed()
-    height = page.viewport_size["height"]
-    boxes = [x.locator(PICTURE).bounding_box() for x in (explorer, floor)]
-    if any(b is None or b["y"] < 0 or b["y"] + b["height"] > height for b in boxes):
-        raise PageProblem(f"an explorer's picture and its floor's do not fit in a {height}px viewport: {boxes}")
+    return [x.locator(PICTURE).bounding_box() for x in (explorer, floor)]
+
+
+def _in_view(boxes: list[dict | None], height: float) -> bool:
+    return all(b is not None and b["y"] >= 0 and b["y"] + b["height"] <= height for b in boxes)
+
+
+def show_pair(page, explorer, floor) -> int | None:
+    """Scroll so that both pictures are in view: the explorer's and its floor's, under it.
+
+    An explorer with a tall output between its picture and the floor (lesson 13's layer table)
+    may not fit with it in the ``VIEWPORT_HEIGHT`` viewport: then, for that explorer only, the
+    viewport is made as tall as the explorer (from its top), the floor's picture and the bars
+    around the notebook need (:func:`needed_height`), and the caller puts it back afterwards. The
+    floor it is divided by is measured in the same viewport; explorers that fit never see a change.
+
+    Returns:
+        The height the viewport was grown to, or None where it was left as it was.
+
+    Raises:
+        PageProblem: the pair does not fit, even in a grown viewport.
+    """
+    boxes = _scroll_pair(explorer, floor)
+    size = page.viewport_size
+    if _in_view(boxes, size["height"]):
+        return None
+    top = explorer.bounding_box()
+    shown = explorer.evaluate(SHOWN_AREA_JS)
+    grown = None
+    if top is not None and boxes[1] is not None:
+        grown = needed_height(top["y"], boxes[1]["y"] + boxes[1]["height"], shown, size["height"])
+        page.set_viewport_size({"width": size["width"], "height": grown})
+        page.wait_for_timeout(500)  # the notebook lays itself out again
+        boxes = _scroll_pair(explorer, floor)
+        if _in_view(boxes, grown):
+            return grown
+    raise PageProblem(f"an explorer's picture and its floor's do not fit in a {grown or size['height']}px viewport: "
+                      f"{boxes}")
+
+
+def needed_height(explorer_top: float, floor_bottom: float, shown: tuple[float, float], height: float,
+                  margin: float = GROWN_MARGIN) -> int:
+    """The viewport height (px) that shows an explorer from its top down to its floor's picture.
+
+    Args:
+        explorer_top, floor_bottom: page coordinates of the explorer's top and of the bottom of the
+            floor's picture (any one scroll position).
+        shown: ``(top, bottom)`` of the part of the viewport the notebook's scrolling area shows;
+            the rest (menu, tool and status bars) stays covered in a taller viewport too.
+        height: the viewport's height now.
+        margin: px of slack.
+
+    Example:
+        >>> needed_height(-500.0, 1650.0, (100.0, 1675.0), 1700.0)  # 2150 px of pair and 125 px of bars
+        2291
+    """
+    return int(round(floor_bottom - explorer_top + (height - (shown[1] - shown[0])) + margin))
 
 
 def phase_delays(count: int, seed: int = 0) -> list[float]:
@@ -501,12 +568,22 @@ def measure_drag(page, control: Control, explorer: str) -> DragResult | None:
 
 
 def measure_explorer(page, explorer, name: str, moves: int,
-                     beside: Beside | None = None) -> tuple[list[ControlResult], DragResult | None]:
+                     beside: Beside | None = None) -> tuple[list[ControlResult], DragResult | None, int | None]:
     """Every enabled control of one explorer (its moves in blocks with those of the floor
     ``beside`` it, if given: see :func:`measure_control`), then a drag on its slider with the most
-    positions."""
-    if beside is not None:
-        show_pair(page, explorer, beside.explorer)
+    positions. The third value is the viewport height :func:`show_pair` grew the page to for this
+    explorer (None: the usual one), put back afterwards."""
+    grown = None if beside is None else show_pair(page, explorer, beside.explorer)
+    try:
+        results, drag = _measure_controls(page, explorer, name, moves, beside)
+    finally:
+        if grown is not None:
+            page.set_viewport_size({"width": page.viewport_size["width"], "height": VIEWPORT_HEIGHT})
+    return results, drag, grown
+
+
+def _measure_controls(page, explorer, name: str, moves: int,
+                      beside: Beside | None) -> tuple[list[ControlResult], DragResult | None]:
     watch(explorer)
     results, widest = [], None
     for control in controls_of(explorer):
@@ -552,13 +629,14 @@ def measure_page(front_end: str, browser, server: Server, names: list[str], move
         for index, name in enumerate(explorers):  # cells: explorer 0, floor, explorer 1, floor, ...
             explorer, floor = pictures.nth(2 * index), pictures.nth(2 * index + 1)
             beside = Beside(floor, controls_of(floor)[0], owner=explorer)
-            results, drag = measure_explorer(page, explorer, name, moves, beside)
+            results, drag, grown = measure_explorer(page, explorer, name, moves, beside)
             floor_times = [t for r in results for t in r.floor]
-            measured += results + [ControlResult(FLOOR, f"picture (beside {name})", times=floor_times)]
+            where = "" if grown is None else f", both in a {grown}px-high viewport"
+            measured += results + [ControlResult(FLOOR, f"picture (beside {name}{where})", times=floor_times)]
             drags += [drag] if drag else []
             print(f"  {front_end}: {name} done ({sum(len(r.times) for r in results)} moves, {len(floor_times)} "
-                  "floor moves beside)", file=sys.stderr)
-        results, drag = measure_explorer(page, pictures.nth(2 * len(explorers) - 1), FLOOR, moves)
+                  f"floor moves beside{where})", file=sys.stderr)
+        results, drag, _ = measure_explorer(page, pictures.nth(2 * len(explorers) - 1), FLOOR, moves)
         measured += results
         drags += [drag] if drag else []
         return measured, drags, page_problems(page)

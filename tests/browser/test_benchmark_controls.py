@@ -71,3 +71,42 @@ def test_each_step_moves_a_choice_by_one_position_and_is_stamped(page, controls,
 def test_a_step_needs_a_direction(page, controls):
     with pytest.raises(ValueError, match="key must be 'ArrowRight' or 'ArrowLeft', got 'Enter'"):
         controls[1].press(page, "Enter")
+
+
+def _pair_page(gap: int) -> str:
+    """An explorer (controls, picture, an output ``gap`` px tall) with a floor under it, in a scrolling
+    panel under a 100 px bar, as JupyterLab shows a notebook."""
+    picture = '<img class="explainer-picture" style="display:block;width:800px;height:450px;background:#888">'
+    return f"""
+<body style="margin:0;overflow:hidden">
+<div style="position:fixed;top:0;height:100px;width:100%;background:#eee"></div>
+<div id="panel" style="position:fixed;top:100px;bottom:0;width:100%;overflow-y:auto">
+  <div style="height:300px"></div>
+  <div class="explainer-explorer"><div style="height:120px"></div>{picture}<div style="height:{gap}px"></div></div>
+  <div class="explainer-explorer">{picture}</div>
+  <div style="height:300px"></div>
+</div></body>"""
+
+
+def _shown(page, picture) -> bool:
+    """Whether ``picture`` lies inside the scrolling panel's visible part."""
+    box, panel = picture.bounding_box(), page.locator("#panel").bounding_box()
+    return box["y"] >= panel["y"] and box["y"] + box["height"] <= panel["y"] + panel["height"]
+
+
+def test_a_pair_that_fits_leaves_the_viewport_as_it_is(page):
+    page.set_content(_pair_page(gap=100))
+    explorer, floor = page.locator(".explainer-explorer").nth(0), page.locator(".explainer-explorer").nth(1)
+    size = dict(page.viewport_size)
+    assert bench.show_pair(page, explorer, floor) is None
+    assert page.viewport_size == size
+    assert _shown(page, explorer.locator("img")) and _shown(page, floor.locator("img"))
+
+
+def test_a_pair_with_a_tall_output_between_gets_a_viewport_that_shows_both(page):
+    page.set_content(_pair_page(gap=900))  # 120 + 450 + 900 + 450 px: more than the 1000 px panel
+    explorer, floor = page.locator(".explainer-explorer").nth(0), page.locator(".explainer-explorer").nth(1)
+    grown = bench.show_pair(page, explorer, floor)
+    assert grown == 120 + 450 + 900 + 450 + 100 + bench.GROWN_MARGIN
+    assert page.viewport_size["height"] == grown
+    assert _shown(page, explorer.locator("img")) and _shown(page, floor.locator("img"))
