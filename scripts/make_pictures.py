@@ -91,6 +91,8 @@ PICTURES = (
     # Without 1/sqrt(d) the softmax collapses onto one key as the head dimension grows.
     Picture("self_attention", "self_attention_explorer", dict(),
             sweep=("head_dim", [2, 4, 8, 16, 32, 64]), sweep_from=dict(scaling="none"), fps=2),
+    # One trained layer against the same layer with random weights: trained, the words attend to the colour word.
+    Picture("word_attention", "word_attention_explorer", dict(), sweep=("weights", ["trained", "random"]), fps=1),
     Picture("positional_encoding", "positional_encoding_explorer", dict(),
             sweep=("position", [0, 8, 16, 24, 32, 40, 48, 56]), fps=3),
     Picture("attention_patterns", "attention_patterns_explorer", dict(),
