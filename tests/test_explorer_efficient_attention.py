@@ -77,8 +77,10 @@ def test_patterns_explorer_shows_swin_windows_and_the_shifted_second_layer():
     extra = (shifted & ~plain).nonzero()[0].tolist()
     assert np.allclose(top[extra[0], extra[1]], colours["reached"], atol=1)
     assert ex.top["window"].frame.get_visible() and ex.last_error is None
-    assert [t.get_text() for t in ex.one.tokens] == ["0", "N−1", "0", "N−1"]  # static: no cost per move
-    assert not set(ex.one.tokens) & set(ex.one.artists)
+    for view in (ex.one, ex.two):  # both large panels name the 24 positions on both axes
+        assert view.tokens.rows[::len(view.tokens.rows) - 1] == [0, 23] and view.tokens.cols[-1] == 23
+    ex.set(n=40)
+    assert ex.two.tokens.rows[-1] == 39 and ex.two.tokens.cols[-1] == 39 and ex.last_error is None
 
 
 def test_patterns_explorer_fits_a_projector_page():
@@ -130,6 +132,17 @@ def test_linear_explorer_linear_equals_quadratic(causal):
     x, y = ex.painter.data_to_pixel(ex.softmax.ax, 0.5, (3 + 0.5) / 23)
     ex.click(x, y)
     assert ex.values["row"] == 3 and ex.last_error is None
+
+
+def test_linear_explorer_names_the_positions_of_both_matrices_as_n_moves():
+    ex = linear_attention_explorer(n=23)
+    for view in (ex.kernel, ex.softmax):
+        assert view.tokens.rows[0] == 0 and view.tokens.rows[-1] == 22 and view.tokens.cols[-1] == 22
+        assert set(view.tokens.artists) <= set(view.artists)  # one animated path each, not a text per label
+    before = ex.kernel.tokens.patch.get_path()
+    ex.set(n=64)
+    assert ex.kernel.tokens.rows[-1] == 63 and ex.softmax.tokens.cols[-1] == 63
+    assert ex.kernel.tokens.patch.get_path() is not before and ex.last_error is None
 
 
 def test_linear_explorer_walk_gives_a_fresh_explorers_picture():

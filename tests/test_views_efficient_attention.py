@@ -120,15 +120,17 @@ def test_weights_and_comparison_views():
     assert np.allclose(rgb_at(fig, ax_w, (j + 0.5) / 7, (i + 0.5) / 7), top, atol=0.02)
 
 
-def test_mask_view_token_marks_and_legend_are_static():
-    """Token-axis marks are drawn with the background (a move pays nothing for them); the legend names the colours."""
+def test_mask_view_names_token_positions_that_follow_n_and_a_static_legend():
+    """Positions on both axes, every few and the last: one animated path that follows N. A legend names the colours."""
     from explainer.views.efficient_attention import draw_reach_legend
 
     fig = new_figure(4, 4)
     ax = fig.add_axes((0.2, 0.2, 0.6, 0.6))
     view = draw_mask(ax, local_mask(9, 1), row=3, tokens=True)
-    assert [t.get_text() for t in view.tokens] == ["0", "N−1", "0", "N−1"]
-    assert not set(view.tokens) & set(view.artists)
+    assert view.tokens.rows[0] == 0 and view.tokens.rows[-1] == 8 and view.tokens.cols[-1] == 8
+    assert set(view.tokens.artists) <= set(view.artists)  # animated: the labels move with N
+    view.update(local_mask(40, 1), row=3)
+    assert view.tokens.rows[-1] == 39 and view.tokens.cols[-1] == 39 and len(view.tokens.rows) > 2
     legend = draw_reach_legend(fig, (0.5, 0.95))
     assert [t.get_text() for t in legend.get_texts()] == ["allowed in 1 layer", "reached only through 2 layers",
                                                           "selected query i (row)"]

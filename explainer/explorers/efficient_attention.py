@@ -77,11 +77,11 @@ class AttentionPatternsExplorer(Explorer):
         masks, reach, _, _ = self._patterns(values)
         for k, name in enumerate(PATTERNS):
             ax = fig.add_axes((0.02 + 0.198 * k, 0.67, 0.165, 0.23))
-            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=False)
+            self.top[name] = draw_mask(ax, masks[name], title=_TITLES[name], theme=theme, labels=k == 0)
         row = values["row"]
         chosen = masks[values["pattern"]]
-        ax1 = fig.add_axes((0.1, 0.05, 0.36, 0.47))
-        ax2 = fig.add_axes((0.58, 0.05, 0.36, 0.47))
+        ax1 = fig.add_axes((0.1, 0.085, 0.36, 0.44))  # room under it for the key positions and the axis label
+        ax2 = fig.add_axes((0.58, 0.085, 0.36, 0.44))
         self.one = draw_mask(ax1, chosen, row, title="what each query sees: 1 layer", theme=theme, tokens=True)
         self.two = draw_mask(ax2, reach, row, base=chosen, title="after 2 layers", theme=theme, tokens=True)
         draw_reach_legend(fig, (0.5, 0.605), theme)
@@ -371,10 +371,11 @@ class LinearAttentionExplorer(Explorer):
         fig = new_figure(9.0, 4.0, theme=theme)
         r = _linear(values)
         row = values["row"]
-        self.kernel = draw_weights(fig.add_axes((0.04, 0.1, 0.27, 0.8)), r["quadratic"].weights, row,
-                                   "elu+1 kernel weights", theme)
-        self.softmax = draw_weights(fig.add_axes((0.34, 0.1, 0.27, 0.8)), r["softmax"].weights, row,
-                                    "softmax weights", theme)
+        # Room left of each matrix for its query positions and axis label.
+        self.kernel = draw_weights(fig.add_axes((0.065, 0.1, 0.25, 0.8)), r["quadratic"].weights, row,
+                                   "elu+1 kernel weights", theme, tokens=True)
+        self.softmax = draw_weights(fig.add_axes((0.375, 0.1, 0.25, 0.8)), r["softmax"].weights, row,
+                                    "softmax weights", theme, tokens=True)
         n = values["n"]
         self.row_plot = draw_comparison(fig.add_axes((0.68, 0.6, 0.3, 0.32)), n * r["quadratic"].weights[row],
                                         n * r["softmax"].weights[row], ylim=(0, 6), labels=("kernel", "softmax", ""),

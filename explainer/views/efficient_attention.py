@@ -21,6 +21,7 @@ from torch import Tensor
 
 from explainer.theme import Theme, get_theme
 from explainer.views._common import matrix_axes, mix
+from explainer.views.token_axes import IndexLabels, draw_index_labels
 
 __all__ = [
     "CURVE_PATTERNS",
@@ -52,8 +53,8 @@ def reach_colors(theme: Theme | None = None) -> dict[str, np.ndarray]:
 class MaskView:
     """A ``(N, N)`` mask (or reach) as an image with an optional highlighted query row.
 
-    With ``tokens`` (see :func:`draw_mask`) static texts mark the ends of the token axes (``0`` and
-    ``N−1`` for keys and queries), whatever ``N``: they cost nothing per move.
+    With ``tokens`` (see :func:`draw_mask`) the token positions are named along both axes (every
+    few and the last, :class:`~explainer.views.token_axes.IndexLabels`): one path that follows ``N``.
     """
 
     ax: Axes
@@ -61,11 +62,11 @@ class MaskView:
     image: AxesImage
     row: Rectangle
     frame: Rectangle
-    tokens: tuple[Text, ...] | None = None
+    tokens: IndexLabels | None = None
 
     @property
     def artists(self) -> list:
-        return [self.image, self.row, self.frame]
+        return [self.image, self.row, self.frame, *(self.tokens.artists if self.tokens else [])]
 
     def update(self, mask: Tensor, row: int | None = None, base: Tensor | None = None,
                selected: bool = False) -> None:
@@ -85,6 +86,8 @@ class MaskView:
         self.row.set_visible(row is not None)
         self.image.set_data(palette[codes])  # (N, N, 4) uint8
         self.frame.set_visible(selected)
+        if self.tokens is not None and self.tokens.rows[-1:] != [n - 1]:
+            self.tokens.update(n)
 
 
 def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | None = None, title: str = "",
@@ -99,7 +102,8 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
         title: static title.
         theme: colours and line widths.
         labels: label the axes "key j" / "query i".
-        tokens: mark the ends of both token axes ``0`` and ``N−1`` (static text).
+        tokens: name the token positions on both axes (every few and the last; one path, see
+            :class:`~explainer.views.token_axes.IndexLabels`); the axis label leaves room for two digits.
     """
     theme = theme or get_theme()
     xlabel, ylabel = ("key j", "query i") if labels else ("", "")
@@ -108,15 +112,8 @@ def draw_mask(ax: Axes, mask: Tensor, row: int | None = None, base: Tensor | Non
     lw = theme.line_scale
     row_box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec="#222222", lw=1.2 * lw, zorder=3))
     frame = ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, ec=theme.accent, lw=3.5 * lw, zorder=4, clip_on=False))
-    texts = None
-    if tokens:
-        size = theme.font_size - 2
-        ax.yaxis.set_label_coords(-0.1, 0.5)  # room for the "N−1" mark between the axis label and the matrix
-        texts = (ax.text(0.0, 1.01, "0", ha="left", va="top", fontsize=size),
-                 ax.text(1.0, 1.01, "N−1", ha="right", va="top", fontsize=size),
-                 ax.text(-0.01, 0.0, "0", ha="right", va="top", fontsize=size),
-                 ax.text(-0.01, 1.0, "N−1", ha="right", va="bottom", fontsize=size))
-    view = MaskView(ax, theme, image, row_box, frame, texts)
+    names = draw_index_labels(ax, mask.shape[0], longest="99", theme=theme) if tokens else None
+    view = MaskView(ax, theme, image, row_box, frame, names)
     view.update(mask, row, base)
     return view
 
@@ -201,32 +198,41 @@ def draw_cost_curves(ax_flops: Axes, ax_memory: Axes, ns: np.ndarray,
 
 @dataclass
 class WeightsView:
-    """An ``(N, M)`` weight matrix as a heatmap (colour range 0..max) with a highlighted query row."""
+    """An ``(N, M)`` weight matrix as a heatmap (colour range 0..max) with a highlighted query row, and
+    optionally the token positions named on both axes (``tokens``, one path that follows ``N`` and ``M``)."""
 
     ax: Axes
     image: AxesImage
     row: Rectangle
+    tokens: IndexLabels | None = None
 
     @property
     def artists(self) -> list:
-        return [self.image, self.row]
+        return [self.image, self.row, *(self.tokens.artists if self.tokens else [])]
 
     def update(self, weights: Tensor, row: int) -> None:
         """Colour ``weights (N, M)`` from 0 (low end of the colormap) to their maximum."""
         w = weights.detach().cpu().numpy()
         self.image.set_data(w)
         self.image.set_clim(0.0, max(float(w.max()), 1e-12))
-        rows = weights.shape[0]
+        rows, cols = weights.shape
         self.row.set_bounds(0, row / rows, 1, 1 / rows)
+        if self.tokens is not None and (self.tokens.rows[-1:], self.tokens.cols[-1:]) != ([rows - 1], [cols - 1]):
+            self.tokens.update(rows, cols)
 
 
-def draw_weights(ax: Axes, weights: Tensor, row: int = 0, title: str = "", theme: Theme | None = None) -> WeightsView:
-    """Draw attention weights ``(N, M)`` (rows: queries) with query ``row`` outlined."""
+def draw_weights(ax: Axes, weights: Tensor, row: int = 0, title: str = "", theme: Theme | None = None,
+                 tokens: bool = False) -> WeightsView:
+    """Draw attention weights ``(N, M)`` (rows: queries) with query ``row`` outlined.
+
+    ``tokens``: name the query and key positions (every few and the last, as in :func:`draw_mask`).
+    """
     theme = theme or get_theme()
     matrix_axes(ax, title, xlabel="key j", ylabel="query i", equal=True, frame=True, theme=theme)
     image = ax.imshow(np.zeros((1, 1)), cmap=theme.cmap, interpolation="nearest", extent=(0, 1, 1, 0), aspect="equal")
     box = ax.add_patch(Rectangle((0, 0), 1, 0.1, fill=False, ec=theme.accent, lw=2.0 * theme.line_scale, zorder=3))
-    view = WeightsView(ax, image, box)
+    names = draw_index_labels(ax, *weights.shape, longest="99", theme=theme) if tokens else None
+    view = WeightsView(ax, image, box, names)
     view.update(weights, row)
     return view
 
