@@ -93,3 +93,30 @@ def test_update_refuses_mismatched_matrices_and_rows():
         view.update(np.zeros((3, 4)), np.zeros((4, 3)), row=0, titles=("", ""))
     with pytest.raises(ValueError, match=r"row must be in \[0, 3\), got 3"):
         view.update(np.zeros((3, 4)), np.zeros((3, 4)), row=3, titles=("", ""))
+
+
+def test_positions_are_named_every_few_and_the_last_upright_and_apart():
+    """A model recorded without token names: integer positions, the last one named, labels that do not touch."""
+    fig = new_figure(8.6, 4.0)
+    view = draw_recorded_attention(fig)
+    view.label([str(i) for i in range(12)], [str(j) for j in range(197)])  # a ViT: class token + 14 x 14 patches
+    for ax in (view.weights.ax, view.bars.ax):
+        keys = [int(t) for t in tick_names(ax, "x")]
+        assert keys[0] == 0 and keys[-1] == 196 and keys == sorted(keys)
+        assert all(t.get_rotation() == 0 for t in ax.get_xticklabels())
+        fig.canvas.draw()
+        boxes = [t.get_window_extent() for t in ax.get_xticklabels()]
+        assert all(a.x1 < b.x0 for a, b in zip(boxes, boxes[1:], strict=False))  # none overlaps the next
+    assert [int(t) for t in tick_names(view.weights.ax, "y")][-1] == 11
+    assert list(view.weights.ax.get_xticks())[-1] == pytest.approx(196.5 / 197)  # key j at (j + 0.5) / Tk
+
+
+def test_many_words_on_a_narrow_axis_are_thinned_until_they_do_not_touch():
+    fig = new_figure(8.6, 4.0)
+    view = draw_recorded_attention(fig)
+    words = [f"w{i}" for i in range(60)]
+    view.label(words[:5], words)
+    fig.canvas.draw()
+    boxes = [t.get_window_extent() for t in view.bars.ax.get_xticklabels()]  # the narrow bars panel
+    assert len(boxes) > 5 and all(a.x1 <= b.x0 for a, b in zip(boxes, boxes[1:], strict=False))
+    assert tick_names(view.bars.ax, "x")[0] == "w0"

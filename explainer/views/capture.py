@@ -20,6 +20,7 @@ from matplotlib.text import Text
 
 from explainer.theme import Theme, get_theme
 from explainer.views.attention import MatrixView, WeightBarsView, draw_colorbar, draw_matrix, draw_weight_bars
+from explainer.views.token_axes import ROW_GAP, spaced_ticks
 
 __all__ = ["MAX_LABELS", "shown_labels", "RecordedAttentionView", "draw_recorded_attention"]
 
@@ -39,18 +40,27 @@ def shown_labels(labels: Sequence[str], max_labels: int = MAX_LABELS) -> list[tu
 
 
 def _label_axis(ax, labels: Sequence[str], axis: str, theme: Theme, title: str) -> None:  # noqa: ANN001
-    pairs = shown_labels(labels)
+    """Name the tokens along one axis; positions (labels ``"0", "1", ...``) as every few and the last, level."""
     n = max(len(labels), 1)
-    size = theme.font_size - (2 if len(pairs) <= 10 else 3)
+    box = ax.get_position()
+    length = 72 * (box.height * ax.figure.get_figheight() if axis == "y" else box.width * ax.figure.get_figwidth())
+    positions = all(label == str(i) for i, label in enumerate(labels))
+    if positions:  # integer ticks, upright, spaced to fit the axis (as the other lessons' position labels)
+        size = theme.font_size - 3
+        gap = ROW_GAP * size if axis == "y" else len(str(n - 1)) * 0.6 * size + size
+        pairs = [(i, str(i)) for i in spaced_ticks(n, length, gap)]
+    else:  # words: every k-th, no more than the axis holds at about a line each
+        size = theme.font_size - (2 if min(len(labels), MAX_LABELS) <= 10 else 3)
+        pairs = shown_labels(labels, max(1, min(MAX_LABELS, int(length // (1.2 * size)))))
     ticks = [(i + 0.5) / n for i, _ in pairs]
     words = [word for _, word in pairs]
     if axis == "y":
         ax.set_yticks(ticks, words, fontsize=size)
         ax.set_ylabel(title, fontsize=theme.font_size - 2, labelpad=2)
     else:
-        ax.set_xticks(ticks, words, fontsize=size, rotation=90)
+        ax.set_xticks(ticks, words, fontsize=size, rotation=0 if positions else 90)
         ax.set_xlabel(title, fontsize=theme.font_size - 2, labelpad=2)
-    ax.tick_params(axis=axis, length=0, pad=2)
+    ax.tick_params(axis=axis, length=2 if positions else 0, pad=2)
 
 
 @dataclass
