@@ -96,12 +96,39 @@ def test_every_decoding_control_repaints(walk):
 def test_decoding_view_refuses_bad_shapes():
     fig = new_figure(6, 3)
     view = draw_decoding(fig, VOCAB[1:], 4)
-    assert len(view.artists) == 2 + 2 + len(VOCAB) - 1 + 3
+    assert len(view.artists) == 2 + 2 + len(VOCAB) - 1 + 3 + 2  # ..., titles, the two matrices' names
     with pytest.raises(ValueError, match="self_weights must be"):
         view.update(np.ones((2, 3)), np.ones((2, 3)), np.ones(12), ("a", "b", "c"))
     with pytest.raises(ValueError, match="at most 4 tokens"):
         view.update(np.eye(5), np.ones((5, 2)), np.ones(12), ("a", "b", "c"))
     assert view.label(["START"], ["1", "END"]) and not view.label(["START"], ["1", "END"])
+    with pytest.raises(ValueError, match="at most 4 tokens per axis, got 1 and 5"):
+        view.label(["START"], list("12345"))
+
+
+def _contours(path):
+    return int((path.codes == path.MOVETO).sum())
+
+
+def test_decoding_names_tokens_beside_rows_and_under_columns_as_animated_paths(walk):
+    """Each matrix's names are one animated path (a step repaints it, never the background) holding exactly
+    the names of its rows and columns, left of and under the matrix."""
+    from explainer.views._common import label_outline
+
+    size = walk.theme.font_size - 2
+    for _ in range(2):
+        walk.next_token()
+    inputs, source = walk.view.labels
+    assert inputs == ("START", "8", "1") and source == ("2", "7", "1", "8", "END")
+    for patch, columns in zip(walk.view.names, (inputs, source), strict=True):
+        assert patch in walk.view.artists and patch.get_animated()
+        path = patch.get_path()
+        assert _contours(path) == sum(_contours(label_outline(w, size)) for w in (*inputs, *columns))
+        v = path.vertices
+        assert ((v[:, 0] < 0) | (v[:, 1] < 0)).all()  # every name outside the matrix: left of it or under it
+    background = walk.painter._background
+    walk.next_token()  # new names on the axes, the same background
+    assert walk.painter._background is background and walk.view.labels[0][-1] == "7"
 
 
 def test_decoding_can_open_at_a_later_step():

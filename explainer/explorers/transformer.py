@@ -192,8 +192,7 @@ class DecodingExplorer(Explorer):
         layer = values["layer"] - 1
         pick = (lambda w: w.mean(0)) if values["head"] == "mean" else (lambda w: w[int(values["head"]) - 1])
         inputs, source = token_names(step.inputs), token_names(decoding.source)
-        if self.view.label(inputs, source):
-            self.painter.invalidate()  # other tokens on the axes: the static text changed
+        self.view.label(inputs, source)  # animated paths: no background to redraw
         which = "mean of 2 heads" if values["head"] == "mean" else f"head {values['head']}"
         written = token_names(list(decoding.written[: self.step + 1]))
         self.view.update(pick(step.self_attention[layer]).numpy(), pick(step.cross_attention[layer]).numpy(),

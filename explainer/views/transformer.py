@@ -7,11 +7,12 @@
 * :func:`draw_residual_streams`: the scale of the residual stream after each block, post-norm
   against pre-norm, the chosen one in bold;
 * :func:`draw_decoding`: the causal self-attention and the cross-attention of one decoding step,
-  tokens named on both axes, one colour bar, and the next-token probabilities as bars.
+  tokens named on both axes (one path of glyph outlines per matrix), one colour bar, and the
+  next-token probabilities as bars.
 
 Drawn for blitting: axes, colour bars and static labels once; a move changes the bars, lines and
-texts. The token names of the decoding panels change with each step (a button press, not a
-slider): :meth:`DecodingView.label` says when, and the explorer redraws the background then.
+texts. The token names of the decoding panels change with each step and input: they are paths
+of glyph outlines in fixed slots, animated like the rest, so the background is never redrawn.
 """
 
 from __future__ import annotations
@@ -23,7 +24,8 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Rectangle
+from matplotlib.patches import PathPatch, Rectangle
+from matplotlib.path import Path
 from matplotlib.text import Text
 
 from explainer.families import NetworkTable
@@ -31,6 +33,7 @@ from explainer.theme import Theme, get_theme
 from explainer.transformer import ResidualStream, cost_split
 from explainer.views.attention import MatrixView, draw_colorbar, draw_matrix
 from explainer.views.families import format_count
+from explainer.views.token_axes import axes_points, label_room, labels_path
 
 __all__ = ["BlockCostsView", "draw_block_costs", "ScalingView", "draw_scaling", "SCALING_TOKENS",
            "StreamsView", "draw_residual_streams", "DecodingView", "draw_decoding"]
@@ -185,16 +188,6 @@ def draw_residual_streams(ax: Axes, post: ResidualStream, pre: ResidualStream,
 
 
 # --------------------------------------------------------------------------- decoding
-def _name_axis(ax: Axes, names: Sequence[str], axis: str, grid: int, theme: Theme) -> None:
-    ticks = [(i + 0.5) / grid for i in range(len(names))]
-    size = theme.font_size - 2
-    if axis == "y":
-        ax.set_yticks(ticks, list(names), fontsize=size)
-    else:
-        ax.set_xticks(ticks, list(names), fontsize=size, rotation=90)
-    ax.tick_params(axis=axis, length=0, pad=2)
-
-
 @dataclass
 class DecodingView:
     """Self-attention and cross-attention heatmaps of one step, a colour bar, and next-token bars.
@@ -202,7 +195,11 @@ class DecodingView:
     Attributes:
         self_attn, cross_attn: the two matrices on a ``grid x grid`` cell layout (row ``i`` stays put).
         bars: one bar per vocabulary entry (the step's probabilities); chosen: the written token's outline.
-        titles: the two matrix titles (animated); labels: the token names now on the axes.
+        titles: the two matrix titles (animated).
+        names: per matrix, its tokens' names beside its rows and under its columns: one path of glyph
+            outlines each (:func:`~explainer.views.token_axes.labels_path`), animated, so a new step or
+            input repaints two patches and never the background.
+        labels: the token names now on the axes (decoder inputs, source tokens).
     """
 
     self_attn: MatrixView
@@ -211,21 +208,29 @@ class DecodingView:
     titles: tuple[Text, Text, Text]
     grid: int
     theme: Theme
+    names: tuple[PathPatch, PathPatch] = ()
     labels: tuple[tuple[str, ...], tuple[str, ...]] = field(default_factory=lambda: ((), ()))
 
     @property
     def artists(self) -> list:
-        return [*self.self_attn.artists, *self.cross_attn.artists, *self.bars, *self.titles]
+        return [*self.self_attn.artists, *self.cross_attn.artists, *self.bars, *self.titles, *self.names]
 
     def label(self, inputs: Sequence[str], source: Sequence[str]) -> bool:
-        """Name the tokens on the axes (static text); True when they changed (redraw the background)."""
-        wanted = (tuple(inputs), tuple(source))
+        """Name the tokens on the axes, row / column ``i`` in slot ``i`` of ``grid``; True when they changed.
+
+        The decoder inputs name the rows of both matrices and the columns of the self-attention, the
+        source tokens the columns of the cross-attention.
+        """
+        wanted = (tuple(map(str, inputs)), tuple(map(str, source)))
         if wanted == self.labels:
             return False
-        for view in (self.self_attn, self.cross_attn):
-            _name_axis(view.ax, wanted[0], "y", self.grid, self.theme)
-        _name_axis(self.self_attn.ax, wanted[0], "x", self.grid, self.theme)
-        _name_axis(self.cross_attn.ax, wanted[1], "x", self.grid, self.theme)
+        if max(len(wanted[0]), len(wanted[1])) > self.grid:
+            raise ValueError(f"at most {self.grid} tokens per axis, got {len(wanted[0])} and {len(wanted[1])}")
+        rows = tuple(((i + 0.5) / self.grid, name) for i, name in enumerate(wanted[0]))
+        for patch, view, columns in zip(self.names, (self.self_attn, self.cross_attn), wanted, strict=True):
+            cols = tuple(((j + 0.5) / self.grid, name) for j, name in enumerate(columns))
+            patch.set_path(labels_path(rows, cols, axes_points(view.ax), self.theme.font_size - 2,
+                                       self.theme.line_scale, turn=True, marks=False))
         self.labels = wanted
         return True
 
@@ -265,9 +270,15 @@ def draw_decoding(fig: Figure, vocabulary: Sequence[str], grid: int, theme: Them
         titles.append(view.ax.text(0.0, 1.02, "", transform=view.ax.transAxes, ha="left", va="bottom",
                                    fontsize=fs - 1))
         views.append(view)
-    views[0].ax.set_xlabel("keys: tokens written so far", fontsize=fs - 2)
-    views[1].ax.set_xlabel("keys: source tokens", fontsize=fs - 2)
-    views[0].ax.set_ylabel("queries: decoder inputs", fontsize=fs - 2)
+    left, below = label_room(max(vocabulary, key=len), fs - 2, theme.line_scale, turn=True, marks=False)
+    views[0].ax.set_xlabel("keys: tokens written so far", fontsize=fs - 2, labelpad=below)
+    views[1].ax.set_xlabel("keys: source tokens", fontsize=fs - 2, labelpad=below)
+    views[0].ax.set_ylabel("queries: decoder inputs", fontsize=fs - 2, labelpad=left)
+    names = []
+    for view in views:
+        names.append(PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none",
+                               transform=view.ax.transAxes, clip_on=False))
+        view.ax.add_patch(names[-1])
     draw_colorbar(fig.add_axes((0.70, bottom, 0.012, height)), views[0].cmap, (0.0, 1.0),
                   "weight (grey: masked)", theme=theme)
     ax = fig.add_axes((0.84, bottom, 0.14, height))
@@ -283,4 +294,5 @@ def draw_decoding(fig: Figure, vocabulary: Sequence[str], grid: int, theme: Them
         ax.add_patch(bar)
         bars.append(bar)
     titles.append(ax.text(0.0, 1.02, "", transform=ax.transAxes, ha="left", va="bottom", fontsize=fs - 1))
-    return DecodingView(views[0], views[1], bars, (titles[0], titles[1], titles[2]), grid, theme)
+    return DecodingView(views[0], views[1], bars, (titles[0], titles[1], titles[2]), grid, theme,
+                        names=(names[0], names[1]))
