@@ -107,7 +107,9 @@ class ConvAttentionExplorer(Explorer):
         empty = np.zeros((h, w))
         window = np.full((2 * RADIUS + 1,) * 2, np.nan)
         div = theme.diverging_cmap
-        heads_title = "each head m's attention\n□ query   • query + Δ_m"
+        # The keys of each tile are pixels: the window round the query, which the square marks.
+        side = 2 * RADIUS + 1
+        heads_title = f"each head m's attention\nkeys: the {side}×{side} pixels round\n□ query   • query + Δ_m"
         self.heads_view = draw_head_maps(ax_heads, np.zeros((9, 2 * RADIUS + 1, 2 * RADIUS + 1)), np.zeros((9, 2)),
                                          heads_title, theme)
         floor = int(np.log10(WEIGHT_FLOOR))  # the head maps hold log10 weights from floor to 0
