@@ -48,6 +48,7 @@ def colour_share(weights: Tensor, colour_word: int) -> float:
     """The mean weight on key ``colour_word`` of ``weights (h, L, L)``, over heads and queries (uniform: ``1/L``).
 
     Example:
+        >>> import torch
         >>> colour_share(torch.full((2, 4, 4), 0.25), 1)
         0.25
     """
