@@ -79,11 +79,10 @@ def demo_flags() -> list[str]:
 
 # --- the server's processes -------------------------------------------------------------------------
 
-def _session_cpu_s(sid: int) -> float:
-    """CPU seconds (user + system) of every live process in the session ``sid`` (the server started
-    with start_new_session: it and its kernels)."""
-    tick = os.sysconf("SC_CLK_TCK")
-    total = 0
+def _tree_stats(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system, live processes) and resident MiB of process ``root`` and all its
+    descendants: the server and its kernels (which jupyter_client starts in sessions of their own)."""
+    stats, parents = {}, {}
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
@@ -91,33 +90,28 @@ def _session_cpu_s(sid: int) -> float:
             fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if int(fields[3]) == sid:  # fields[3]: session id (field 6 of stat)
-            total += int(fields[11]) + int(fields[12])
-    return total / tick
-
-
-def _session_rss_mb(sid: int) -> float:
-    total = 0
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[3]) == sid:
-            total += int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
-    return total / 2**20
+        pid = int(entry)
+        parents[pid] = int(fields[1])
+        stats[pid] = (int(fields[11]) + int(fields[12]), int(fields[21]))
+    cpu = rss = 0
+    for pid, (ticks, pages) in stats.items():
+        up = pid
+        while up not in (root, 0, 1) and up in parents:
+            up = parents[up]
+        if up == root:
+            cpu += ticks
+            rss += pages
+    return cpu / os.sysconf("SC_CLK_TCK"), rss * os.sysconf("SC_PAGE_SIZE") / 2**20
 
 
 def wait_until_idle(server, quiet: float = 0.05, window: float = 3.0, timeout: float = 600) -> float:
     """Wait until the server and its kernels use under ``quiet`` of a core over ``window`` seconds;
     return the seconds waited."""
     start = time.monotonic()
-    before = _session_cpu_s(server.process.pid)
+    before = _tree_stats(server.process.pid)[0]
     while time.monotonic() - start < timeout:
         time.sleep(window)
-        now = _session_cpu_s(server.process.pid)
+        now = _tree_stats(server.process.pid)[0]
         if now - before < quiet * window:
             return time.monotonic() - start
         before = now
@@ -177,7 +171,7 @@ def walk_voila(browser, server, lessons: list[Path], reps: int, dwell: float, mo
     for rep in range(reps):
         waited = wait_until_idle(server)
         log(f"{mode} walk {rep + 1}/{reps}: server idle after {waited:.0f} s "
-            f"(its processes hold {_session_rss_mb(server.process.pid) / 1024:.1f} GiB)")
+            f"(it and its kernels hold {_tree_stats(server.process.pid)[1] / 1024:.1f} GiB)")
         for lesson in lessons:
             page.goto(server.url(""))
             link = page.locator(f".course-lesson > a[href*='{lesson.name}']").first
@@ -283,8 +277,10 @@ def _p50_max(values: list[float]) -> str:
 
 def table(runs: list[dict]) -> str:
     modes: dict[str, dict] = {}
-    for r in runs:
-        modes.update(r["modes"])
+    for r in runs:  # the tries of several runs of one mode are pooled
+        for mode, lessons in r["modes"].items():
+            for name, tries in lessons.items():
+                modes.setdefault(mode, {}).setdefault(name, []).extend(tries)
     heads = {"preheat": "Voila, lecture mode (preheated)", "cold": "Voila, no preheating", "lab": "JupyterLab, Run All"}
     shown = [m for m in MODES if m in modes]
     lessons = sorted({name for m in shown for name in modes[m]})
@@ -305,7 +301,8 @@ def table(runs: list[dict]) -> str:
     for r in runs:
         what = ", ".join(f"{m} {r['reps']} tries per lesson" for m in r["modes"])
         extra = f"; first fill of the pools {r['first_fill_s']:.0f} s" if "first_fill_s" in r else ""
-        notes.append(f"{r['date']}: {what}, dwell {r['dwell_s']:g} s, {r['cores']} cores{extra}")
+        dwell = f", dwell {r['dwell_s']:g} s" if set(r["modes"]) - {"lab"} else ""
+        notes.append(f"{r['date']}: {what}{dwell}, {r['cores']} cores{extra}")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
 
 
