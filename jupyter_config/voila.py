@@ -44,6 +44,9 @@ c.Voila.tornado_settings.update({"jinja_template_vars": {course_page.JINJA_NAME:
 # refill imports torch and runs the whole lesson again, on the same cores as the lesson on screen, so
 # it runs at the lowest CPU priority. The kernels of the first fill, before the lecture, keep theirs.
 def _lecture_kernel_manager():
+    import asyncio
+    import time
+
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
 
     class LectureKernelManager(AsyncMappingKernelManager):
@@ -54,9 +57,31 @@ def _lecture_kernel_manager():
             env = kwargs.get("env") or {}
             # Voila marks pool kernels VOILA_PREHEAT=True; only a refill (asked for by a request) carries
             # the request's URL. Kernels started for a request outside the pool are VOILA_PREHEAT=False.
-            if env.get("VOILA_PREHEAT") == "True" and env.get("VOILA_REQUEST_URL"):
-                _renice(self.get_kernel(kernel_id), self.refill_niceness, self.log)
+            if env.get("VOILA_PREHEAT") == "True":
+                if env.get("VOILA_REQUEST_URL"):
+                    _renice(self.get_kernel(kernel_id), self.refill_niceness, self.log)
+                elif not getattr(self, "_ready_watch", None):
+                    self._ready_watch = asyncio.get_event_loop().create_task(self._say_when_ready(time.monotonic()))
             return kernel_id
+
+        async def _say_when_ready(self, started: float) -> None:
+            """Log once when every lesson of the first fill has run in its pool kernel: the lecture can
+            begin (a click before then waits for its lesson to finish running)."""
+            while True:
+                await asyncio.sleep(1.0)
+                pools = getattr(self, "_pools", None)  # VoilaKernelManager's: notebook -> [task of its kernel]
+                if not pools:
+                    continue
+                try:
+                    items = [task for pool in pools.values() for task in pool]
+                    ready = all(t.done() and not t.cancelled() and t.exception() is None and t.result()["task"].done()
+                                for t in items)
+                except (KeyError, TypeError, AttributeError):  # another Voila's internals: say nothing
+                    return
+                if ready:
+                    self.log.info("Lecture mode is ready: all %d lessons have run in their preheated kernels, "
+                                  "%.0f s after the first was started", len(items), time.monotonic() - started)
+                    return
 
     return LectureKernelManager
 

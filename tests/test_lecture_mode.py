@@ -1,7 +1,7 @@
 """Lecture mode as `make demo` serves it, with its preheated kernels (Voila's pool, DEMO_FLAGS in the
 Makefile): a lesson served from the pool was run in the presentation preset, with the project's
-server config (its check cells neither shown nor run), and the pool's refill runs at the lowest CPU
-priority (jupyter_config/voila.py). Plain HTTP, no browser: Voila sends the executed cells' outputs
+server config (its check cells neither shown nor run), the server says when every lesson has run in
+its pool kernel, and the pool's refill runs at the lowest CPU priority (jupyter_config/voila.py). Plain HTTP, no browser: Voila sends the executed cells' outputs
 in the page itself."""
 
 from __future__ import annotations
@@ -71,7 +71,8 @@ def test_preheated_lesson_is_presented_without_check_cells(tmp_path):
     name = _served_copy(root, probe)
     server = start_voila(root, tmp_path / "server", env={"EXPLAINER_PRESENTATION": "1"}, args=demo_flags())
     with server:
-        _wait_for_log(server, rf"Kernel pool of {re.escape(name)} is filled", timeout=90)
+        # voila.py says when the first fill is done: the lesson has run in its pool kernel.
+        _wait_for_log(server, r"Lecture mode is ready: all 1 lessons have run", timeout=120)
         with urllib.request.urlopen(server.url(f"voila/render/{name}"), timeout=180) as reply:
             page = reply.read().decode()
         assert "Using pre-heated kernel" in server.log_tail(20_000), "the lesson did not come from the pool"
