@@ -10,6 +10,8 @@ a server on 127.0.0.1 with a token, as the project config and the presentation p
              screen; stay ``--dwell`` seconds; back to the course page (Voila shuts the lesson's
              kernel down), next lesson. Voila refills each used pool after its fill_delay, during
              the walk, as in a lecture. Before each further walk the server is left to go idle again.
+``preheat-plain``  The same walk with Voila's refills at normal priority (``refill_niceness=0``),
+             to see what starting them at niceness 19 (jupyter_config/voila.py) earns.
 ``cold``     The same walk with a kernel started per click (`make demo` before preheating).
 ``lab``      JupyterLab: open the lesson, wait for its kernel, then time Run All; the kernel is shut
              down after each try, so each Run All imports torch afresh, as a student's first one does.
@@ -51,7 +53,7 @@ from pages import EXPLORER, PICTURE, PageProblem, open_lab_notebook  # noqa: E40
 
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PROJECTOR = {"width": 1280, "height": 720}
-MODES = ("preheat", "cold", "lab")
+MODES = ("preheat", "preheat-plain", "cold", "lab")
 
 # Sampled at every animation frame from the page's start: (epoch ms, decoded pictures, pictures,
 # explorers), one entry per change.
@@ -251,17 +253,18 @@ def run(modes: list[str], lessons: list[Path], reps: int, dwell: float, log=prin
                     with server:
                         out["modes"][mode] = open_lab(browser, server, lessons, reps, log)
                 else:
-                    args = demo_flags() if mode == "preheat" else []
+                    args = {"preheat": demo_flags(), "cold": [],
+                            "preheat-plain": [*demo_flags(), "--LectureKernelManager.refill_niceness=0"]}[mode]
                     server = start_voila(root, tmp / f"server-{mode}", env=env, args=args)
                     with server:
-                        if mode == "preheat":
+                        if mode.startswith("preheat"):
                             # The first fill: every lesson's kernel started and run, all at once.
                             out["first_fill_s"] = wait_until_ready(server)
                             log(f"preheat: every lesson run in its pool kernel {out['first_fill_s']:.0f} s "
                                 f"after the first kernel started ({time.monotonic() - started:.0f} s after the "
                                 "server was started)")
                         out["modes"][mode] = walk_voila(browser, server, lessons, reps, dwell, mode, log)
-                        if mode == "preheat":
+                        if mode.startswith("preheat"):
                             used = server.log.read_text(errors="replace").count("Using pre-heated kernel")
                             out["preheated_opens"] = used
                             log(f"preheat: {used} of {reps * len(lessons)} opens used a pool kernel")
@@ -283,7 +286,8 @@ def table(runs: list[dict]) -> str:
         for mode, lessons in r["modes"].items():
             for name, tries in lessons.items():
                 modes.setdefault(mode, {}).setdefault(name, []).extend(tries)
-    heads = {"preheat": "Voila, lecture mode (preheated)", "cold": "Voila, no preheating", "lab": "JupyterLab, Run All"}
+    heads = {"preheat": "Voila, lecture mode (preheated)", "preheat-plain": "Voila, preheated, refills not niced",
+             "cold": "Voila, no preheating", "lab": "JupyterLab, Run All"}
     shown = [m for m in MODES if m in modes]
     lessons = sorted({name for m in shown for name in modes[m]})
     columns = (f"{heads[m]}: first, p50 / max (s) | all pictures, p50 / max (s)" for m in shown)

@@ -48,9 +48,10 @@ def _lecture_kernel_manager():
     import time
 
     from jupyter_server.services.kernels.kernelmanager import AsyncMappingKernelManager
+    from traitlets import Int
 
     class LectureKernelManager(AsyncMappingKernelManager):
-        refill_niceness = 19
+        refill_niceness = Int(19, config=True, help="niceness of the pool's refill kernels (0: as Voila starts them)")
 
         async def start_kernel(self, *args, **kwargs):
             kernel_id = await super().start_kernel(*args, **kwargs)
@@ -58,7 +59,7 @@ def _lecture_kernel_manager():
             # Voila marks pool kernels VOILA_PREHEAT=True; only a refill (asked for by a request) carries
             # the request's URL. Kernels started for a request outside the pool are VOILA_PREHEAT=False.
             if env.get("VOILA_PREHEAT") == "True":
-                if env.get("VOILA_REQUEST_URL"):
+                if env.get("VOILA_REQUEST_URL") and self.refill_niceness:
                     _renice(self.get_kernel(kernel_id), self.refill_niceness, self.log)
                 elif not getattr(self, "_ready_watch", None):
                     self._ready_watch = asyncio.get_event_loop().create_task(self._say_when_ready(time.monotonic()))
