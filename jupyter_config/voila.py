@@ -73,16 +73,20 @@ def _lecture_kernel_manager():
                 pools = getattr(self, "_pools", None)  # VoilaKernelManager's: notebook -> [task of its kernel]
                 if not pools:
                     continue
-                try:
-                    items = [task for pool in pools.values() for task in pool]
-                    ready = all(t.done() and not t.cancelled() and t.exception() is None and t.result()["task"].done()
-                                for t in items)
+                items = [task for pool in pools.values() for task in pool]
+                if not all(t.done() for t in items):
+                    continue
+                try:  # a kernel that failed to start counts as done, and is named below
+                    failed = [t for t in items if t.cancelled() or t.exception() is not None]
+                    if not all(t.result()["task"].done() for t in items if t not in failed):
+                        continue
                 except (KeyError, TypeError, AttributeError):  # another Voila's internals: say nothing
                     return
-                if ready:
-                    self.log.info("Lecture mode is ready: all %d lessons have run in their preheated kernels, "
-                                  "%.0f s after the first was started", len(items), time.monotonic() - started)
-                    return
+                self.log.info("Lecture mode is ready: all %d lessons have run in their preheated kernels, "
+                              "%.0f s after the first was started", len(items), time.monotonic() - started)
+                if failed:
+                    self.log.warning("%d of them could not start a kernel: they start one when clicked", len(failed))
+                return
 
     return LectureKernelManager
 
