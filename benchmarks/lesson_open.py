@@ -10,8 +10,9 @@ a server on 127.0.0.1 with a token, as the project config and the presentation p
              screen; stay ``--dwell`` seconds; back to the course page (Voila shuts the lesson's
              kernel down), next lesson. Voila refills each used pool after its fill_delay, during
              the walk, as in a lecture. Before each further walk the server is left to go idle again.
-``preheat-plain``  The same walk with Voila's refills at normal priority (``refill_niceness=0``),
-             to see what starting them at niceness 19 (jupyter_config/voila.py) earns.
+``preheat-plain``  The same walk with Voila's pool as it comes: refills at normal priority
+             (``refill_niceness=0``) and the first fill all at once (``first_fill_parallel=0``), to
+             see what jupyter_config/voila.py's changes earn.
 ``cold``     The same walk with a kernel started per click (`make demo` before preheating).
 ``lab``      JupyterLab: open the lesson, wait for its kernel, then time Run All; the kernel is shut
              down after each try, so each Run All imports torch afresh, as a student's first one does.
@@ -54,6 +55,7 @@ from pages import EXPLORER, PICTURE, PageProblem, open_lab_notebook  # noqa: E40
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 PROJECTOR = {"width": 1280, "height": 720}
 MODES = ("preheat", "preheat-plain", "cold", "lab")
+PLAIN_POOL = ["--LectureKernelManager.refill_niceness=0", "--LectureKernelManager.first_fill_parallel=0"]
 
 # Sampled at every animation frame from the page's start: (epoch ms, decoded pictures, pictures,
 # explorers), one entry per change.
@@ -130,6 +132,17 @@ def wait_until_ready(server, timeout: float = 600) -> float:
             return float(found.group(1))
         time.sleep(0.5)
     raise RuntimeError(f"lecture mode did not say it was ready within {timeout:.0f} s:\n{server.log_tail()}")
+
+
+def lesson_ready_s(server) -> dict[str, float]:
+    """When each lesson had run in its pool kernel during the first fill (seconds after the first
+    pool kernel was started, as the server logs it)."""
+    found = re.findall(r"\] (\S+?)\.ipynb has run in its preheated kernel, (\d+) s after",
+                       server.log.read_text(errors="replace"))
+    ready: dict[str, float] = {}
+    for name, seconds in found:
+        ready.setdefault(name, float(seconds))
+    return ready
 
 
 # --- one opening --------------------------------------------------------------------------------------
@@ -254,13 +267,14 @@ def run(modes: list[str], lessons: list[Path], reps: int, dwell: float, log=prin
                         out["modes"][mode] = open_lab(browser, server, lessons, reps, log)
                 else:
                     args = {"preheat": demo_flags(), "cold": [],
-                            "preheat-plain": [*demo_flags(), "--LectureKernelManager.refill_niceness=0"]}[mode]
+                            "preheat-plain": [*demo_flags(), *PLAIN_POOL]}[mode]
                     server = start_voila(root, tmp / f"server-{mode}", env=env, args=args)
                     with server:
                         if mode.startswith("preheat"):
                             # The first fill: every lesson's kernel started and run, all at once.
-                            out["first_fill_s"] = wait_until_ready(server)
-                            log(f"preheat: every lesson run in its pool kernel {out['first_fill_s']:.0f} s "
+                            fill = out.setdefault("first_fill_s", {})[mode] = wait_until_ready(server)
+                            out.setdefault("lesson_ready_s", {})[mode] = lesson_ready_s(server)
+                            log(f"{mode}: every lesson run in its pool kernel {fill:.0f} s "
                                 f"after the first kernel started ({time.monotonic() - started:.0f} s after the "
                                 "server was started)")
                         out["modes"][mode] = walk_voila(browser, server, lessons, reps, dwell, mode, log)
@@ -306,7 +320,13 @@ def table(runs: list[dict]) -> str:
     notes = []
     for r in runs:
         what = ", ".join(f"{m} {r['reps']} tries per lesson" for m in r["modes"])
-        extra = f"; first fill of the pools {r['first_fill_s']:.0f} s" if "first_fill_s" in r else ""
+        fills = r.get("first_fill_s", {})
+        fills = fills if isinstance(fills, dict) else {"preheat": fills}  # older runs: one number
+        extra = "".join(f"; {mode}: first fill of the pools {s:.0f} s" for mode, s in fills.items())
+        for mode, ready in r.get("lesson_ready_s", {}).items():
+            if ready:
+                order = ", ".join(f"{name[:2]} {s:.0f}" for name, s in sorted(ready.items()))
+                extra += f"; {mode}: each lesson run in its pool kernel after (s) {order}"
         dwell = f", dwell {r['dwell_s']:g} s" if set(r["modes"]) - {"lab"} else ""
         notes.append(f"{r['date']}: {what}{dwell}, {r['cores']} cores{extra}")
     return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"

@@ -42,7 +42,9 @@ c.Voila.tornado_settings.update({"jinja_template_vars": {course_page.JINJA_NAME:
 # server's environment, so EXPLAINER_PRESENTATION reaches it, and is rendered with this config (check
 # cells removed). When a pooled kernel is taken, Voila starts its replacement (after fill_delay): that
 # refill imports torch and runs the whole lesson again, on the same cores as the lesson on screen, so
-# it runs at the lowest CPU priority. The kernels of the first fill, before the lecture, keep theirs.
+# it runs at the lowest CPU priority. The kernels of the first fill, before the lecture, keep theirs;
+# that fill runs the lessons in order, two at a time, and the log says when each lesson, and then all,
+# have run.
 def _lecture_kernel_manager():
     import asyncio
     import time
@@ -52,34 +54,71 @@ def _lecture_kernel_manager():
 
     class LectureKernelManager(AsyncMappingKernelManager):
         refill_niceness = Int(19, config=True, help="niceness of the pool's refill kernels (0: as Voila starts them)")
+        first_fill_parallel = Int(2, config=True, help="lessons run at once by the first fill, in lesson order "
+                                                       "(0: all at once, as Voila does)")
 
         async def start_kernel(self, *args, **kwargs):
-            kernel_id = await super().start_kernel(*args, **kwargs)
             env = kwargs.get("env") or {}
             # Voila marks pool kernels VOILA_PREHEAT=True; only a refill (asked for by a request) carries
             # the request's URL. Kernels started for a request outside the pool are VOILA_PREHEAT=False.
-            if env.get("VOILA_PREHEAT") == "True":
-                if env.get("VOILA_REQUEST_URL") and self.refill_niceness:
-                    _renice(self.get_kernel(kernel_id), self.refill_niceness, self.log)
-                elif not getattr(self, "_ready_watch", None):
+            pooled, refill = env.get("VOILA_PREHEAT") == "True", bool(env.get("VOILA_REQUEST_URL"))
+            if pooled and not refill:
+                if not getattr(self, "_ready_watch", None):
                     self._ready_watch = asyncio.get_event_loop().create_task(self._say_when_ready(time.monotonic()))
+                await self._wait_for_turn()
+            kernel_id = await super().start_kernel(*args, **kwargs)
+            if pooled and refill and self.refill_niceness:
+                _renice(self.get_kernel(kernel_id), self.refill_niceness, self.log)
             return kernel_id
+
+        def _has_run(self, pool) -> bool:
+            """Whether every kernel of a pool has run its lesson (or failed to start)."""
+            for task in pool:
+                if not task.done():
+                    return False
+                if not task.cancelled() and task.exception() is None and not task.result()["task"].done():
+                    return False
+            return True
+
+        async def _wait_for_turn(self) -> None:
+            """The first fill runs the lessons in order, first_fill_parallel at a time, so that the first
+            lessons are ready first (all at once, each would be ready only when all are). A lesson clicked
+            before its turn (its pool task taken by the request) starts at once."""
+            if self.first_fill_parallel <= 0:
+                return
+            me = asyncio.current_task()  # the pool's task: Voila's _initialize calls start_kernel in it
+            while True:
+                pools = getattr(self, "_pools", None) or {}
+                mine = next((name for name, pool in pools.items() if me in pool), None)
+                if mine is None:
+                    return
+                try:
+                    waiting = [name for name in pools if name < mine and not self._has_run(pools[name])]
+                except (KeyError, TypeError, AttributeError):  # another Voila's internals: no order
+                    return
+                if len(waiting) < self.first_fill_parallel:
+                    return
+                await asyncio.sleep(0.25)
 
         async def _say_when_ready(self, started: float) -> None:
             """Log once when every lesson of the first fill has run in its pool kernel: the lecture can
             begin (a click before then waits for its lesson to finish running)."""
+            said = set()
             while True:
-                await asyncio.sleep(1.0)
+                await asyncio.sleep(0.5)
                 pools = getattr(self, "_pools", None)  # VoilaKernelManager's: notebook -> [task of its kernel]
                 if not pools:
                     continue
                 items = [task for pool in pools.values() for task in pool]
-                if not all(t.done() for t in items):
-                    continue
                 try:  # a kernel that failed to start counts as done, and is named below
-                    failed = [t for t in items if t.cancelled() or t.exception() is not None]
-                    if not all(t.result()["task"].done() for t in items if t not in failed):
+                    done = {name for name, pool in pools.items() if self._has_run(pool)}
+                    for name in sorted(done - said):
+                        self.log.info("%s has run in its preheated kernel, %.0f s after the first was started",
+                                      name, time.monotonic() - started)
+                    said |= done
+                    if len(done) < len(pools):
                         continue
+                    failed = [t for t in items if t.cancelled() or t.exception() is not None]
                 except (KeyError, TypeError, AttributeError):  # another Voila's internals: say nothing
                     return
                 self.log.info("Lecture mode is ready: all %d lessons have run in their preheated kernels, "

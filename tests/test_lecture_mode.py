@@ -1,8 +1,9 @@
 """Lecture mode as `make demo` serves it, with its preheated kernels (Voila's pool, DEMO_FLAGS in the
 Makefile): a lesson served from the pool was run in the presentation preset, with the project's
-server config (its check cells neither shown nor run), the server says when every lesson has run in
-its pool kernel, and the pool's refill runs at the lowest CPU priority (jupyter_config/voila.py). Plain HTTP, no browser: Voila sends the executed cells' outputs
-in the page itself."""
+server config (its check cells neither shown nor run); the first fill runs the lessons in order and
+the server says when each, and all, have run; the pool's refill runs at the lowest CPU priority
+(jupyter_config/voila.py). Plain HTTP, no browser: Voila sends the executed cells' outputs in the
+page itself."""
 
 from __future__ import annotations
 
@@ -84,3 +85,26 @@ def test_preheated_lesson_is_presented_without_check_cells(tmp_path):
         pid = int(_wait_for_log(server, r"refill kernel \(pid (\d+)\) runs at niceness 19", timeout=60).group(1))
         niceness = int(Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[16])
         assert niceness == 19, niceness
+
+
+def test_first_fill_runs_the_lessons_in_order(tmp_path):
+    """One lesson at a time (first_fill_parallel=1): each lesson has run before the next one's kernel
+    starts, so the log names them in the course's order, and the last one ends the fill."""
+    root = tmp_path / "notebooks"
+    root.mkdir()
+    names = ["c_first.ipynb", "a_second.ipynb", "b_third.ipynb"]  # written out of order
+    for name in names:
+        (root / name).write_text(json.dumps({
+            "nbformat": 4, "nbformat_minor": 5, "metadata": {"kernelspec": {"name": "python3", "language": "python",
+                                                                            "display_name": "Python 3"}},
+            "cells": [{"cell_type": "code", "execution_count": None, "metadata": {}, "outputs": [],
+                       "source": "import time\ntime.sleep(1.5)"}],
+        }))
+    args = [*demo_flags(), "--LectureKernelManager.first_fill_parallel=1"]
+    with start_voila(root, tmp_path / "server", args=args) as server:
+        _wait_for_log(server, r"Lecture mode is ready: all 3 lessons have run", timeout=120)
+        log = server.log.read_text(errors="replace")
+    ran = re.findall(r"\] (\S+) has run in its preheated kernel, (\d+) s after", log)
+    assert [name for name, _ in ran] == sorted(names), ran
+    seconds = [int(s) for _, s in ran]
+    assert seconds == sorted(seconds) and seconds[-1] - seconds[0] >= 2, ran  # one after the other
