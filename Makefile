@@ -78,7 +78,7 @@ lab: $(STAMP)
 # excludes progressive rendering. benchmarks/lesson_open.py and tests/test_lecture_mode.py use DEMO_FLAGS.
 DEMO_FLAGS := --preheat_kernel=True --pool_size=1
 demo: $(STAMP)
-	EXPLAINER_PRESENTATION=1 $(BIN)/voila notebooks --Voila.ip=127.0.0.1 --port=$(DEMO_PORT) --token $(DEMO_FLAGS)
+	EXPLAINER_PRESENTATION=1 $(BIN)/voila notebooks --Voila.ip=127.0.0.1 --port=$(DEMO_PORT) $(DEMO_FLAGS) --token
 
 # The whole suite; then the painted tests with only public matplotlib API (stock paint), and with the
 # oldest dependencies the ranges allow.
