@@ -157,23 +157,26 @@ def click_every_picture(page, explorer, label: str) -> int:
     """Click each clickable picture at points of a grid until one click repaints it.
 
     Only some regions react (e.g. an output grid, a photo panel), so the harness tries a 5x3 grid of
-    points, one at a time, and fails only if none of them changes the picture.
+    points, one at a time, and fails only if none of them changes the picture. A repaint takes well
+    under 0.5 s, so each point gets that long; a slower repaint still counts, seen while a later point
+    waits or in a last wait of 5 s after the grid (each try compares with the picture before the first).
     """
     clickable = explorer.locator(f"{PICTURE}.explainer-clickable")
     points = [(fx / 10, fy / 6) for fy in (1, 3, 5) for fx in (9, 7, 5, 3, 1)]
     for i in range(clickable.count()):
         image = clickable.nth(i)
         box = image.bounding_box()
+        before = picture_src(explorer)
         for fx, fy in points:
-            before = picture_src(explorer)
             image.click(position={"x": box["width"] * fx, "y": box["height"] * fy})
             try:
-                wait_for_new_picture(explorer, before, "", timeout=2)
+                wait_for_new_picture(explorer, before, "", timeout=0.5)
                 break
             except PageProblem:
                 continue
         else:
-            raise PageProblem(f"{label}: no click on picture {i} changed it (tried {len(points)} points)")
+            wait_for_new_picture(explorer, before, f"{label}: no click on picture {i} changed it "
+                                                   f"(tried {len(points)} points)", timeout=5)
     return clickable.count()
 
 
