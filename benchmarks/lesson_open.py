@@ -180,7 +180,53 @@ def timing(stamps: list, clicked_ms: float) -> dict:
 
 # --- the three ways ---------------------------------------------------------------------------------
 
-def walk_voila(browser, server, lessons: list[Path], reps: int, dwell: float, mode: str, log) -> dict:
+# Key press to the painted picture of the first explorer: keydown stamped in the page, then the
+# picture's new src, its decode and one animation frame (as benchmarks/browser_latency.py does).
+SLIDER_WATCH = """(explorer, selector) => {
+  window.__lat = []; window.__key = null;
+  document.addEventListener('keydown', () => { window.__key = performance.now(); }, true);
+  for (const img of explorer.querySelectorAll(selector)) {
+    new MutationObserver(() => {
+      if (window.__key === null) return;
+      const k = window.__key; window.__key = null;
+      img.decode().then(() => requestAnimationFrame(() => window.__lat.push(performance.now() - k)));
+    }).observe(img, {attributes: true, attributeFilter: ['src']});
+  }
+}"""
+
+
+def slider_moves(page, moves: int, pause: float = 0.15) -> list[float]:
+    """Time ``moves`` arrow-key steps on the first enabled slider of the lesson's explorers, back and
+    forth inside its range; [] when no explorer has one. Returns milliseconds per move."""
+    handles = page.locator(f"{EXPLORER} .widget-slider .noUi-handle")
+    handle = None
+    for i in range(handles.count()):
+        if not handles.nth(i).evaluate("h => h.closest('.noUi-target').hasAttribute('disabled')"):
+            handle = handles.nth(i)
+            break
+    if handle is None:
+        return []
+    explorer = handle.locator(f"xpath=ancestor::*[contains(@class, '{EXPLORER[1:]}')][1]")
+    explorer.scroll_into_view_if_needed()
+    explorer.evaluate(SLIDER_WATCH, PICTURE)
+    handle.focus()
+    at_max = handle.get_attribute("aria-valuenow") == handle.get_attribute("aria-valuemax")
+    key = "ArrowLeft" if at_max else "ArrowRight"
+    for _ in range(moves):
+        before = page.evaluate("() => window.__lat.length")
+        page.keyboard.press(key)
+        deadline = time.monotonic() + 5
+        while page.evaluate("() => window.__lat.length") == before and time.monotonic() < deadline:
+            time.sleep(0.01)
+        if handle.get_attribute("aria-valuenow") in (handle.get_attribute("aria-valuemax"),
+                                                      handle.get_attribute("aria-valuemin")):
+            key = "ArrowLeft" if key == "ArrowRight" else "ArrowRight"
+        time.sleep(pause)
+    return page.evaluate("() => window.__lat")
+
+
+def walk_voila(browser, server, lessons: list[Path], reps: int, dwell: float, mode: str, log,
+               moves: int = 0) -> dict:
     context = browser.new_context(viewport=PROJECTOR)
     context.add_init_script(STAMPS)
     page = context.new_page()
@@ -200,8 +246,12 @@ def walk_voila(browser, server, lessons: list[Path], reps: int, dwell: float, mo
             stamps = wait_for_all(page, lambda: not _loading(page))
             result = timing(stamps, clicked)
             results[lesson.stem].append(result)
+            if moves:  # right after the click, while Voila refills this lesson's pool (after fill_delay)
+                result["slider_ms"] = slider_moves(page, moves)
             log(f"  {lesson.stem}: first {result['first']:.2f} s, all {result['all']:.2f} s "
-                f"({result['pictures']} pictures)")
+                f"({result['pictures']} pictures)" + (
+                    f", slider p50 {statistics.median(result['slider_ms']):.0f} ms over {len(result['slider_ms'])}"
+                    if result.get("slider_ms") else ""))
             page.wait_for_timeout(dwell * 1e3)
     context.close()
     return results
@@ -244,7 +294,7 @@ def open_lab(browser, server, lessons: list[Path], reps: int, log) -> dict:
     return results
 
 
-def run(modes: list[str], lessons: list[Path], reps: int, dwell: float, log=print) -> dict:
+def run(modes: list[str], lessons: list[Path], reps: int, dwell: float, log=print, moves: int = 0) -> dict:
     from playwright.sync_api import sync_playwright
 
     env = {"EXPLAINER_PRESENTATION": "1"}
@@ -277,7 +327,7 @@ def run(modes: list[str], lessons: list[Path], reps: int, dwell: float, log=prin
                             log(f"{mode}: every lesson run in its pool kernel {fill:.0f} s "
                                 f"after the first kernel started ({time.monotonic() - started:.0f} s after the "
                                 "server was started)")
-                        out["modes"][mode] = walk_voila(browser, server, lessons, reps, dwell, mode, log)
+                        out["modes"][mode] = walk_voila(browser, server, lessons, reps, dwell, mode, log, moves)
                         if mode.startswith("preheat"):
                             used = server.log.read_text(errors="replace").count("Using pre-heated kernel")
                             out["preheated_opens"] = used
@@ -317,6 +367,14 @@ def table(runs: list[dict]) -> str:
         tries = [t for name in modes[m] for t in modes[m][name]]
         cells += [_p50_max([t["first"] for t in tries]), _p50_max([t["all"] for t in tries])]
     lines.append("| all lessons | " + " | ".join(cells) + " |")
+    slider_notes = []
+    for m in shown:
+        ms = [v for name in modes[m] for t in modes[m][name] for v in t.get("slider_ms", [])]
+        if ms:
+            ms.sort()
+            slider_notes.append(f"{heads[m]}: slider moves right after the lesson is on screen (its pool refilling): "
+                                f"p50 {statistics.median(ms):.0f} ms, p95 {ms[int(0.95 * (len(ms) - 1))]:.0f} ms, "
+                                f"max {ms[-1]:.0f} ms over {len(ms)} moves")
     notes = []
     for r in runs:
         what = ", ".join(f"{m} {r['reps']} tries per lesson" for m in r["modes"])
@@ -329,7 +387,7 @@ def table(runs: list[dict]) -> str:
                 extra += f"; {mode}: each lesson run in its pool kernel after (s) {order}"
         dwell = f", dwell {r['dwell_s']:g} s" if set(r["modes"]) - {"lab"} else ""
         notes.append(f"{r['date']}: {what}{dwell}, {r['cores']} cores{extra}")
-    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in notes) + "\n"
+    return "\n".join(lines) + "\n\n" + "\n".join(f"- {n}" for n in slider_notes + notes) + "\n"
 
 
 def write_docs(text: str) -> None:
@@ -348,6 +406,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--reps", type=int, default=3, help="tries per lesson and mode")
     parser.add_argument("--dwell", type=float, default=5.0, help="seconds a lesson stays on screen in a walk")
     parser.add_argument("--lessons", default="", help="comma-separated prefixes (default: every lesson)")
+    parser.add_argument("--slider", type=int, default=0, metavar="MOVES",
+                        help="in Voila, time MOVES slider steps right after each lesson is on screen")
     parser.add_argument("--out", type=Path, help="write the figures as JSON")
     parser.add_argument("--table", type=Path, nargs="+", help="print the table of saved runs instead")
     parser.add_argument("--docs", action="store_true", help="with --table: write it into docs/performance.md")
@@ -367,7 +427,7 @@ def main(argv: list[str] | None = None) -> None:
         raise SystemExit(f"--modes: unknown {unknown}; choose from {list(MODES)}")
     prefixes = [s.strip() for s in args.lessons.split(",") if s.strip()]
     lessons = [p for p in NOTEBOOKS if not prefixes or any(p.name.startswith(x) for x in prefixes)]
-    result = run(modes, lessons, args.reps, args.dwell, log=lambda s: print(s, flush=True))
+    result = run(modes, lessons, args.reps, args.dwell, log=lambda s: print(s, flush=True), moves=args.slider)
     if args.out:
         args.out.write_text(json.dumps(result, indent=1))
     print(table([result]))
