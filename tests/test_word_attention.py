@@ -165,7 +165,8 @@ def test_explorer_shows_the_layer_it_says_and_follows_its_controls():
     np.testing.assert_allclose(ex.view.mean.data, expected.attention.weights.mean(0).numpy(), rtol=1e-6)
     assert ex.view.words == r.words
     ex.set(weights="random")
-    assert ex.result.share < r.share and ex.view.title.get_text().startswith("random weights")
+    assert ex.result.share < r.share and ex.view.titles[0].startswith("random weights")
+    assert len(ex.view.title.get_path().vertices) > 100  # the title is drawn: its glyph outlines
     ex.set(start="what shape is the", colour="cyan", noun="thing")
     assert ex.result.words[ex.result.colour_word] == "cyan" and ex.controls["query"].max == 5
     ex.set(start="find the")

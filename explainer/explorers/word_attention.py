@@ -128,7 +128,7 @@ class WordAttentionExplorer(Explorer):
                  f"(uniform {100 / len(words):.0f} %)")
         self.view.label(words)
         self.view.update(steps.attention.weights.numpy(), i, colour, title,
-                         f"query “{words[i]}”\n(mean of the heads)")
+                         f"query “{words[i]}”")
         top = int(mean[i].argmax())
         self.info.value = (
             f"Layer <code>words_self</code> of the caption model (lesson 09), {values['weights']} weights: "

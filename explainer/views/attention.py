@@ -106,8 +106,8 @@ class MatrixView:
         self.image.set_clim(low, limit)
         rows, cols = data.shape
         height, width = self.fraction(rows, cols)
-        if self.grid != (None, None):
-            self.image.set_extent((0, width, height, 0))
+        if self.grid != (None, None) and tuple(self.image.get_extent()) != (0, width, height, 0):
+            self.image.set_extent((0, width, height, 0))  # only when the shape changes: it re-reads the data limits
         self.marker.set_visible(row is not None)
         if row is not None:
             self.marker.set_bounds(0.004 * width, row / rows * height, 0.992 * width, height / rows)

@@ -4,7 +4,8 @@ The head-averaged weight matrix (queries x keys), every head's matrix, and one q
 each named by the question's words. Drawn for blitting: axes, titles, the colour bar and the legend are
 static; a move changes image data, row outlines, the colour word's column outline, the bars, the word
 labels (one path of glyph outlines per strip, in fixed slots:
-:func:`~explainer.views.cross_attention.word_path`) and two titles.
+:func:`~explainer.views.cross_attention.word_path`) and two titles (each one path of glyph outlines too:
+:func:`~explainer.views._common.label_outline`).
 
 Notation: ``L`` words, ``h`` heads.
 """
@@ -20,9 +21,10 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import PathPatch, Rectangle
 from matplotlib.path import Path
-from matplotlib.text import Text
+from matplotlib.transforms import Affine2D, IdentityTransform
 
 from explainer.theme import Theme, get_theme
+from explainer.views._common import label_outline
 from explainer.views.attention import MatrixView, WeightBarsView, draw_colorbar, draw_matrix, draw_weight_bars
 from explainer.views.cross_attention import MAX_WORDS, word_path
 
@@ -33,6 +35,15 @@ def _label_patch(ax: Axes) -> PathPatch:
     patch = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none", transform=ax.transAxes,
                       clip_on=False)
     ax.add_patch(patch)
+    return patch
+
+
+def _title_patch(fig: Figure, x: float, y: float, theme: Theme) -> PathPatch:
+    """An empty glyph-outline path centred at figure fraction (x, y); its path is set in points."""
+    to_pixels = Affine2D().scale(fig.dpi / 72).translate(x * fig.bbox.width, y * fig.bbox.height)
+    patch = PathPatch(Path(np.zeros((1, 2))), facecolor="black", edgecolor="none",
+                      transform=to_pixels + IdentityTransform())
+    fig.add_artist(patch)
     return patch
 
 
@@ -49,11 +60,12 @@ class WordAttentionView:
     heads: tuple[MatrixView, ...]
     bars: WeightBarsView
     column: Rectangle
-    title: Text
-    bars_title: Text
+    title: PathPatch
+    bars_title: PathPatch
     labels: tuple[tuple[PathPatch, Axes, str], ...]
     theme: Theme
     words: tuple[str, ...] = field(default_factory=tuple)
+    titles: tuple[str, str] = ("", "")
 
     @property
     def artists(self) -> list:
@@ -93,8 +105,10 @@ class WordAttentionView:
         self.column.set_visible(colour_word is not None)
         if colour_word is not None:
             self.column.set_bounds(colour_word / MAX_WORDS, 0.004, 1 / MAX_WORDS, L / MAX_WORDS - 0.008)
-        self.title.set_text(title)
-        self.bars_title.set_text(bars_title)
+        if (title, bars_title) != self.titles:
+            self.title.set_path(label_outline(title, self.theme.font_size))
+            self.bars_title.set_path(label_outline(bars_title, self.theme.font_size - 2))
+            self.titles = (title, bars_title)
 
 
 def draw_word_attention(fig: Figure, heads: int, theme: Theme | None = None) -> WordAttentionView:
@@ -133,8 +147,9 @@ def draw_word_attention(fig: Figure, heads: int, theme: Theme | None = None) -> 
     bars = draw_weight_bars(fig.add_axes((0.8, bottom, 0.18, height)), "", theme)
     bars.ax.set_xlabel("keys j", fontsize=theme.font_size - 2, labelpad=pad)
     labels.append((_label_patch(bars.ax), bars.ax, "x"))
-    bars_title = bars.ax.text(0.5, 1.03, "", transform=bars.ax.transAxes, ha="center", va="bottom",
-                              fontsize=theme.font_size - 2)
-    title = fig.text(0.5, 0.985, "", ha="center", va="top", fontsize=theme.font_size, fontweight="bold")
+    bars.ax.set_title("(mean of the heads)", fontsize=theme.font_size - 2, pad=3)
+    box = bars.ax.get_position()
+    title = _title_patch(fig, 0.5, 0.955, theme)
+    bars_title = _title_patch(fig, box.x0 + box.width / 2, box.y1 + 0.075, theme)
     return WordAttentionView(mean=mean, heads=tuple(views), bars=bars, column=column, title=title,
                              bars_title=bars_title, labels=tuple(labels), theme=theme)
