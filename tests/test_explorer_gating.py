@@ -102,10 +102,10 @@ def test_a_trained_gates_walk_gives_a_fresh_explorers_picture():
 def test_gate_profiles_are_the_networks_gates_averaged_per_class():
     """The lines are each class's mean gate over the held-out scenes, computed here from the model itself;
     the bars are the probe's test accuracies at every stage, the current one highlighted."""
-    from explainer.explorers.gating import _probe_runs
+    from explainer.explorers.gating import _probe_scenes
 
     ex = gate_profiles_explorer(stage=1, gate="eca")
-    _, held, _ = _probe_runs()
+    _, held = _probe_scenes()
     assert len(held) == NUM_PROBE_IMAGES and PROBE_SEEDS[0] != PROBE_SEEDS[1]
     with torch.no_grad():
         gates = load_pretrained("eca").inspect(held.images).gates[1].channel.double()  # (N, 32)

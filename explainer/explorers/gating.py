@@ -291,19 +291,27 @@ def trained_gates_explorer(image: int = 0, stage: int = 0, overlay: bool = True,
 
 # --------------------------------------------------------------------------- class-averaged gates
 @functools.lru_cache(maxsize=1)
-def _probe_runs() -> tuple[Any, Any, dict[str, tuple[Any, Any]]]:
-    """The probe's two scene sets and every gated network's stage outputs on both (computed once)."""
+@functools.lru_cache(maxsize=1)
+def _probe_scenes() -> tuple[Any, Any]:
+    """The probe's two scene sets: fit and held out (made once)."""
     fit, held = (_hard(NUM_PROBE_IMAGES, seed) for seed in PROBE_SEEDS)
+    return fit, held
+
+
+@functools.lru_cache(maxsize=3)
+def _probe_runs(gate: str) -> tuple[Any, Any]:
+    """One gated network's stage outputs on the fit and held-out scenes (computed when first asked for:
+    the explorer opens on one network, and lesson 04's Run All should not wait for the other two)."""
+    fit, held = _probe_scenes()
+    model = load_pretrained(gate)
     with torch.no_grad():
-        runs = {gate: (load_pretrained(gate).inspect(fit.images), load_pretrained(gate).inspect(held.images))
-                for gate in ("se", "cbam", "eca")}
-    return fit, held, runs
+        return model.inspect(fit.images), model.inspect(held.images)
 
 
 @functools.lru_cache(maxsize=16)
 def _profiles_and_probe(gate: str, stage: int) -> tuple[ClassProfiles, LinearProbe]:
-    fit, held, runs = _probe_runs()
-    on_fit, on_held = (run.gates[stage].channel for run in runs[gate])  # (N, C) each
+    fit, held = _probe_scenes()
+    on_fit, on_held = (run.gates[stage].channel for run in _probe_runs(gate))  # (N, C) each
     profiles = class_gate_profiles(on_held, held.labels, len(SHAPES))
     return profiles, linear_probe(on_fit, fit.labels, on_held, held.labels, len(SHAPES))
 
