@@ -66,3 +66,22 @@ def test_save_state_writes_float16_floats_that_load_back_with_weights_only(tmp_p
     for name, value in model.state_dict().items():
         expected = value.half() if value.is_floating_point() else value
         assert stored[name].dtype == expected.dtype and torch.equal(stored[name], expected), name
+
+
+def test_train_and_save_writes_float16_weights_and_reports_with_them(tmp_path):
+    import torch
+
+    from explainer.models._weights import load_state
+    from explainer.train._cli import command_parser, train_and_save
+
+    args = command_parser("demo", "A demo.\nMore.", "demo.pt").parse_args(["--out", str(tmp_path / "w")])
+    assert args.threads is None
+    model = torch.nn.Linear(3, 2)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[0.1, 0.2, 0.3], [1 / 3, 2 / 3, 1.0]]))
+    trained, took = train_and_save(args, "demo.pt", lambda: model)
+    assert trained is model and took >= 0
+    saved = load_state(tmp_path / "w" / "demo.pt", "demo")
+    assert saved["weight"].dtype == torch.float16
+    # The model now holds exactly the shipped (float16-rounded) numbers, in its own dtype.
+    assert torch.equal(model.weight, saved["weight"].float()) and model.weight.dtype == torch.float32

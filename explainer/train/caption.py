@@ -15,17 +15,12 @@ answer loss alone had not moved after 800 steps. Nothing supervises the attentio
 
 from __future__ import annotations
 
-import argparse
-import time
-from pathlib import Path
-
 import torch
 from torch import nn
 
 from explainer.data import COLOURS, SHAPES, Scenes, hard_scenes
-from explainer.models import WEIGHTS_DIR
-from explainer.models._weights import save_state
 from explainer.models.caption import IMAGE_SIZE, PATCH_SIZE, WEIGHTS, CaptionLocator, target_cell
+from explainer.train._cli import command_parser, train_and_save
 from explainer.train._progress import Progress
 from explainer.train.vit import init_weights
 
@@ -108,21 +103,11 @@ def evaluate(model: CaptionLocator, data: Scenes) -> dict[str, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m explainer.train caption", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for caption.pt")
+    parser = command_parser("caption", __doc__, WEIGHTS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--train-size", type=int, default=TRAIN_SIZE)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 is fastest on a busy machine; default: torch's choice)")
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    model = train_caption(args.train_size, args.epochs, log=True)
-    state = save_state(model, args.out / WEIGHTS)
-    took = time.perf_counter() - start
-    model.load_state_dict(state)  # report the figures of the float16 weights that ship
+    model, took = train_and_save(args, WEIGHTS, lambda: train_caption(args.train_size, args.epochs, log=True))
     figures = evaluate(model, hard_scenes(1000, IMAGE_SIZE, seed=TEST_SEED, target="word"))
     print("caption: " + "; ".join(f"{k} {v:.3f}" for k, v in figures.items()) + f"; trained in {took:.0f} s",
           flush=True)

@@ -9,17 +9,13 @@ greedy decoding on fresh sequences (the figure the tests check).
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
-from explainer.models import WEIGHTS_DIR
-from explainer.models._weights import save_state
 from explainer.models.seq2seq import PAD, WEIGHTS, Seq2Seq, build, encode_digits, random_sources, reverse_targets
+from explainer.train._cli import command_parser, train_and_save
 from explainer.train._progress import Progress
 
 __all__ = ["TRAIN_SEED", "TEST_SEED", "MODEL_SEED", "STEPS", "BATCH", "init_weights", "train_seq2seq",
@@ -81,20 +77,10 @@ def exact_accuracy(model: Seq2Seq, sources: list[list[int]]) -> float:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m explainer.train seq2seq", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for seq2seq.pt")
+    parser = command_parser("seq2seq", __doc__, WEIGHTS)
     parser.add_argument("--steps", type=int, default=STEPS)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 is fastest on a busy machine; default: torch's choice)")
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    model = train_seq2seq(args.steps, log=True)
-    state = save_state(model, args.out / WEIGHTS)
-    took = time.perf_counter() - start
-    model.load_state_dict(state)  # report the figures of the float16 weights that ship
+    model, took = train_and_save(args, WEIGHTS, lambda: train_seq2seq(args.steps, log=True))
     test = random_sources(2000, torch.Generator().manual_seed(TEST_SEED))
     print(f"seq2seq: exact-sequence accuracy {exact_accuracy(model, test):.4f} on 2000 fresh sequences of 1-8 "
           f"digits; trained in {took:.0f} s", flush=True)

@@ -17,18 +17,14 @@ supervises the attention: where the class token looks is learned from the loss a
 
 from __future__ import annotations
 
-import argparse
 import math
-import time
-from pathlib import Path
 
 import torch
 from torch import nn
 
 from explainer.data import SHAPES, Scenes, hard_scenes
-from explainer.models import WEIGHTS_DIR
-from explainer.models._weights import save_state
 from explainer.models.vit import IMAGE_SIZE, PATCH_SIZE, WEIGHTS, TinyViT
+from explainer.train._cli import command_parser, train_and_save
 from explainer.train._progress import Progress
 
 __all__ = ["TRAIN_SEED", "TEST_SEED", "MODEL_SEED", "TRAIN_SIZE", "EPOCHS", "BATCH", "TOKEN_LOSS", "init_weights",
@@ -127,21 +123,11 @@ def rollout_on_target(model: TinyViT, data: Scenes) -> tuple[float, float]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m explainer.train vit", description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=WEIGHTS_DIR, help="folder for vit.pt")
+    parser = command_parser("vit", __doc__, WEIGHTS)
     parser.add_argument("--epochs", type=int, default=EPOCHS)
     parser.add_argument("--train-size", type=int, default=TRAIN_SIZE)
-    parser.add_argument("--threads", type=int, default=None,
-                        help="torch CPU threads (1 is fastest on a busy machine; default: torch's choice)")
     args = parser.parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    args.out.mkdir(parents=True, exist_ok=True)
-    start = time.perf_counter()
-    model = train_vit(args.train_size, args.epochs, log=True)
-    state = save_state(model, args.out / WEIGHTS)
-    took = time.perf_counter() - start
-    model.load_state_dict(state)  # report the figures of the float16 weights that ship
+    model, took = train_and_save(args, WEIGHTS, lambda: train_vit(args.train_size, args.epochs, log=True))
     test = hard_scenes(1000, IMAGE_SIZE, seed=TEST_SEED, target="image")
     on_target, share = rollout_on_target(model, test)
     print(f"vit: test accuracy {accuracy(model, test):.3f}; class-token rollout on the target {on_target:.3f} of "
