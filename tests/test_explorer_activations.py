@@ -44,8 +44,8 @@ def test_activation_explorer_shows_the_sigmoid_peak_and_the_shares():
     for k, name in enumerate(ACTIVATIONS):
         expected = dead_and_saturated(name, 1.0, 3.0)
         assert ex.result[name].dead == pytest.approx(expected.dead, abs=2e-3)
-        assert ex.shares.bars["saturated"][k].get_height() == pytest.approx(expected.saturated, abs=2e-3)
-    assert ex.shares.bars["dead"][ACTIVATIONS.index("sigmoid")].get_edgecolor()[:3] == (0, 0, 0)
+        assert ex.shares.heights("saturated")[k] == pytest.approx(expected.saturated, abs=2e-3)
+    assert tuple(ex.shares.bars["dead"].get_edgecolor()[ACTIVATIONS.index("sigmoid")][:3]) == (0, 0, 0)
 
 
 def test_relu_dead_band_covers_the_negative_inputs():

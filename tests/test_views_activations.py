@@ -28,6 +28,8 @@ def test_activation_curves_and_grouped_bars():
     assert curves.peak.get_data()[0][0] == 1.0 and np.isnan(curves.saturated.get_data()[1]).all()
     bars = draw_grouped_bars(fig.add_axes((0.6, 0.1, 0.35, 0.8)), ["a", "b"], {"s": dict(label="s")}, (-1, 1))
     bars.update({"s": np.array([0.5, -3.0])}, highlight=1)
-    first, second = bars.bars["s"]
-    assert (first.get_y(), first.get_height()) == (0.0, 0.5) and (second.get_y(), second.get_height()) == (-1.0, 1.0)
-    assert second.get_edgecolor()[:3] == (0, 0, 0) and len(bars.handles) == 1
+    first, second = (path.vertices[:, 1] for path in bars.bars["s"].get_paths())
+    assert (first.min(), first.max()) == (0.0, 0.5) and (second.min(), second.max()) == (-1.0, 0.0)
+    np.testing.assert_allclose(bars.heights("s"), [0.5, 1.0])
+    edges = bars.bars["s"].get_edgecolor()
+    assert tuple(edges[1]) == (0, 0, 0, 1) and edges[0][3] == 0 and len(bars.handles) == 1

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 from matplotlib.text import Text
@@ -81,33 +82,45 @@ def draw_activation_curves(ax: Axes, xlim: tuple[float, float], ylim: tuple[floa
 
 @dataclass
 class GroupedBarsView:
-    """Named groups of bars (one bar per series in each group), heights set per move, one group highlighted."""
+    """Named groups of bars (one bar per series in each group), heights set per move, one group highlighted.
+
+    Each series is one ``PolyCollection`` of rectangles (one artist per series, not one per bar).
+    """
 
     ax: Axes
-    bars: dict[str, list[Rectangle]]
+    bars: dict[str, PolyCollection]
+    handles: list[Rectangle]  # one legend handle per series (not drawn)
+    left: dict[str, np.ndarray]  # per series, each bar's left edge
+    width: float
     label: Text
     ylim: tuple[float, float]
     highlight_color: str
 
     @property
     def artists(self) -> list:
-        return [bar for bars in self.bars.values() for bar in bars] + [self.label]
+        return [*self.bars.values(), self.label]
 
-    @property
-    def handles(self) -> list[Rectangle]:
-        """One bar per series, for a legend."""
-        return [bars[0] for bars in self.bars.values()]
+    def heights(self, name: str) -> np.ndarray:
+        """The drawn heights of series ``name``'s bars (from the rectangles themselves)."""
+        return np.array([np.ptp(path.vertices[:, 1]) for path in self.bars[name].get_paths()])
 
     def update(self, heights: dict[str, np.ndarray], highlight: int | None = None, text: str = "") -> None:
         """``heights``: per series, one height per group (clipped to the y range); ``highlight``: a group index."""
         low, high = self.ylim
+        base = min(max(0.0, low), high)
         for name, bars in self.bars.items():
             values = np.clip(np.asarray(heights[name], float), low, high)
-            for k, (bar, v) in enumerate(zip(bars, values, strict=True)):
-                base = min(max(0.0, low), high)
-                bar.set_y(min(base, v))
-                bar.set_height(abs(v - base))
-                bar.set_edgecolor(self.highlight_color if k == highlight else "none")
+            x0 = self.left[name]
+            if values.shape != x0.shape:
+                raise ValueError(f"heights[{name!r}] must hold {len(x0)} values, got shape {values.shape}")
+            x1 = x0 + self.width
+            y = np.full_like(values, base)
+            bars.set_verts(np.stack([np.stack([x0, y], 1), np.stack([x1, y], 1), np.stack([x1, values], 1),
+                                     np.stack([x0, values], 1)], 1))  # (groups, 4, 2)
+            edges = ["none"] * len(x0)
+            if highlight is not None:
+                edges[highlight] = self.highlight_color
+            bars.set_edgecolor(edges)
         self.label.set_text(text)
 
 
@@ -116,19 +129,20 @@ def draw_grouped_bars(ax: Axes, groups: list[str], series: dict[str, dict], ylim
                       rotation: float = 0, legend: bool = True) -> GroupedBarsView:
     """Static axes: group names under the x axis, a legend of the series (``Rectangle`` styles with ``label``).
 
-    With ``legend=False`` the caller draws one (``view.handles`` are the series' first bars).
+    With ``legend=False`` the caller draws one (``view.handles``: one undrawn rectangle per series, in its style).
     """
     theme = theme or get_theme()
     n = len(series)
     width = 0.8 / n
-    bars = {}
+    bars, handles, left = {}, [], {}
     for s, (name, style) in enumerate(series.items()):
-        bars[name] = []
-        for k in range(len(groups)):
-            bar = Rectangle((k - 0.4 + s * width, 0), width * 0.92, 0, linewidth=2.2, **style)
-            ax.add_patch(bar)
-            bars[name].append(bar)
-        bars[name][0].set_label(style.get("label", name))
+        left[name] = np.arange(len(groups)) - 0.4 + s * width
+        style = dict(style)
+        handles.append(Rectangle((0, 0), 1, 1, linewidth=2.2, **{**style, "label": style.get("label", name)}))
+        style.pop("label", None)
+        alpha = style.pop("alpha", None)
+        bars[name] = PolyCollection([], linewidths=2.2, edgecolors="none", alpha=alpha, **style)
+        ax.add_collection(bars[name], autolim=False)
     ax.set_xlim(-0.6, len(groups) - 0.4)
     ax.set_ylim(*ylim)
     ax.set_autoscale_on(False)
@@ -141,7 +155,8 @@ def draw_grouped_bars(ax: Axes, groups: list[str], series: dict[str, dict], ylim
     if ylabel:
         ax.set_ylabel(ylabel, labelpad=1)
     if legend:
-        ax.legend(handles=[b[0] for b in bars.values()], loc="upper right", fontsize=theme.font_size - 2,
-                  framealpha=0.85)
+        ax.legend(handles=handles, loc="upper right", fontsize=theme.font_size - 2, framealpha=0.85)
     label = ax.text(0.02, 0.96, "", transform=ax.transAxes, ha="left", va="top", fontsize=theme.font_size - 1)
-    return GroupedBarsView(ax, bars, label, ylim, "black")
+    view = GroupedBarsView(ax, bars, handles, left, width * 0.92, label, ylim, "black")
+    view.update({name: np.zeros(len(groups)) for name in series})
+    return view
