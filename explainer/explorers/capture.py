@@ -29,6 +29,7 @@ from explainer.attention.positional import sinusoidal_positional_encoding
 from explainer.explorers._kit import Explorer, dropdown, int_slider, toggle_buttons
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
+from explainer.views.attention import clicked_row
 from explainer.views.capture import draw_recorded_attention
 
 __all__ = ["SENTENCE", "SUMMARIES", "ShownAttention", "RecordedAttentionExplorer", "default_maps",
@@ -143,13 +144,9 @@ class RecordedAttentionExplorer(Explorer):
         self.info.value = _info(self.result, self.view.labels, len(self.names), self.names.index(name))
 
     def on_click(self, px: float, py: float) -> None:
-        for view in (self.view.weights, self.view.summary):
-            point = self.painter.pixel_to_data(view.ax, px, py)
-            if point is not None:
-                row = view.row_at(point[1])
-                if row is not None:
-                    self.set(query=row)
-                return
+        row = clicked_row(self.painter, (self.view.weights, self.view.summary), px, py)
+        if row is not None:
+            self.set(query=row)
 
 
 def _rollouts(maps: dict[str, Tensor]) -> dict[str, Tensor] | None:

@@ -37,6 +37,7 @@ from explainer.explorers.vit_attention import HEAD_MODES, IMAGE_SIZE, PATCH_SIZE
 from explainer.models import load_pretrained
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
+from explainer.views.attention import clicked_row
 from explainer.views.cross_attention import draw_cross_attention
 from explainer.views.vit_attention import mask_outline
 
@@ -324,13 +325,10 @@ class CrossAttentionExplorer(Explorer):
         self.info.value = _info(r)
 
     def on_click(self, px: float, py: float) -> None:
-        for view in (self.view.self_matrix, self.view.cross_matrix, self.view.swapped_matrix):
-            point = self.painter.pixel_to_data(view.ax, px, py)
-            if point is not None:
-                row = view.row_at(point[1])
-                if row is not None:
-                    self.set(word=row)
-                return
+        row = clicked_row(self.painter, (self.view.self_matrix, self.view.cross_matrix, self.view.swapped_matrix),
+                          px, py)
+        if row is not None:
+            self.set(word=row)
 
 
 def _info(r: ShownCrossAttention) -> str:

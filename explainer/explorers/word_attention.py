@@ -27,6 +27,7 @@ from explainer.explorers.vit_attention import untrained
 from explainer.models.caption import CaptionLocator, question_self_attention
 from explainer.paint import Painter, new_figure
 from explainer.theme import Theme, get_theme
+from explainer.views.attention import clicked_row
 from explainer.views.word_attention import draw_word_attention
 
 __all__ = ["WEIGHTS", "RANDOM_SEED", "colour_share", "word_models", "ShownWordAttention", "WordAttentionExplorer",
@@ -138,13 +139,9 @@ class WordAttentionExplorer(Explorer):
             f"colour word “{html.escape(values['colour'])}” (a uniform row gives {100 / len(words):.0f} %).")
 
     def on_click(self, px: float, py: float) -> None:
-        for view in (self.view.mean, *self.view.heads):
-            point = self.painter.pixel_to_data(view.ax, px, py)
-            if point is not None:
-                row = view.row_at(point[1])
-                if row is not None:
-                    self.set(query=row)
-                return
+        row = clicked_row(self.painter, (self.view.mean, *self.view.heads), px, py)
+        if row is not None:
+            self.set(query=row)
 
 
 def word_attention_explorer(weights: str = "trained", question: str = "where is the red one", query: int | None = None,

@@ -13,8 +13,10 @@ Notation: ``N`` tokens, ``d_k`` query/key width per head, ``h`` heads.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import Any
 
 import numpy as np
 from matplotlib import colormaps
@@ -43,6 +45,7 @@ __all__ = [
     "draw_entropy",
     "draw_colorbar",
     "label_tokens",
+    "clicked_row",
     "TickStripView",
     "draw_tick_strip",
 ]
@@ -121,6 +124,16 @@ class MatrixView:
         rows = self.data.shape[0]
         height = self.fraction(rows, 1)[0]
         return row_of(y / height, rows) if y < height else None
+
+
+def clicked_row(painter: Any, views: Sequence[MatrixView], px: float, py: float) -> int | None:
+    """The row of the first of ``views`` under PNG pixel ``(px, py)`` (via ``painter.pixel_to_data``), or None
+    when the point lies outside them or below that matrix's last row."""
+    for view in views:
+        point = painter.pixel_to_data(view.ax, px, py)
+        if point is not None:
+            return view.row_at(point[1])
+    return None
 
 
 def draw_matrix(ax: Axes, title: str = "", signed: bool = True, theme: Theme | None = None,
