@@ -7,6 +7,12 @@ each glyph per font, size, dpi, antialiasing and sub-pixel offset (1/64 px, Free
 precision; a glyph moved by whole pixels is the same bitmap moved). It then makes exactly the calls
 Agg's own loop makes, with the same bitmaps at the same places, so the pixels are the same.
 
+A string drawn again at the same place (a title that stays while a slider moves) is drawn as one
+bitmap, its glyphs' bitmaps side by side, in one ``draw_text_image`` call instead of one per glyph.
+That is the same picture only where no two glyph bitmaps cover the same pixel (Agg blends glyphs one
+after another, and two blends round differently from one): where they do, the string is drawn glyph
+by glyph as before.
+
 This reaches into matplotlib 3.11's private text path (``_prepare_font``, ``FT2Font._layout``,
 ``_render_glyph``, ``_set_transform``, ``_draw_text_glyphs_and_boxes``, ``_renderer``);
 :data:`AVAILABLE` says whether this matplotlib has it. Where it does not, the painter draws text
@@ -28,9 +34,13 @@ AVAILABLE = (hasattr(RendererAgg, "_draw_text_glyphs_and_boxes") and hasattr(Ren
 
 _LAYOUT_CACHE_SIZE = 4096
 _GLYPH_CACHE_SIZE = 8192
+_STRING_CACHE_SIZE = 1024
 # Shared by every renderer: a layout and a glyph do not depend on the canvas they are drawn on.
 _LAYOUTS: OrderedDict[tuple, list[tuple]] = OrderedDict()
 _GLYPHS: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
+# A string's glyphs as one bitmap, per layout, place and canvas height: (bitmap, left column, bottom
+# row) in draw_text_image's terms, or None where glyph bitmaps overlap (drawn glyph by glyph).
+_STRINGS: OrderedDict[tuple, tuple[np.ndarray, int, int] | None] = OrderedDict()
 
 
 def _kept(cache: OrderedDict, key: tuple, make, size: int):  # noqa: ANN001, ANN202
@@ -63,18 +73,26 @@ class TextCachingRenderer(RendererAgg):
             return [(item.ft_object, item.glyph_index, item.x, item.y) for item in items]
 
         items = _kept(_LAYOUTS, key, layout, _LAYOUT_CACHE_SIZE)
-        self._draw_text_glyphs_and_boxes(
-            gc, x, y, angle, ((ft, size, index, 0, 1, dx, dy) for ft, index, dx, dy in items), [])
+        glyphs = [(ft, size, index, 0, 1, dx, dy) for ft, index, dx, dy in items]
+        if angle or not glyphs:
+            self._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, [])
+            return None
+        antialiased = gc.get_antialiased()
+        string = _kept(_STRINGS, (key, x, y, self.height, antialiased),
+                       lambda: self._one_bitmap(x, y, glyphs, antialiased), _STRING_CACHE_SIZE)
+        if string is None:
+            self._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, [])
+        else:
+            bitmap, left, bottom = string
+            self._renderer.draw_text_image(bitmap, left, bottom, 0, gc)
         return None
 
-    def _draw_text_glyphs_and_boxes(self, gc, x, y, angle, glyphs, boxes):  # noqa: ANN001, ANN201
-        """Agg's glyph loop with each glyph's bitmap kept; rotated, slanted or stretched glyphs take Agg's path."""
-        glyphs = list(glyphs)
-        if angle or any(slant != 0 or extend != 1 for _, _, _, slant, extend, _, _ in glyphs):
-            return super()._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, boxes)
+    def _placed_glyphs(self, x, y, glyphs, antialiased):  # noqa: ANN001, ANN202
+        """Per glyph: (bitmap, left column, top row) on the canvas (rows downwards), as Agg's loop places them."""
         from matplotlib.ft2font import RenderMode
 
-        flags, antialiased = get_hinting_flag(), gc.get_antialiased()
+        flags = get_hinting_flag()
+        placed = []
         for font, size, glyph_index, _, _, dx, dy in glyphs:  # dy is upwards, as in Agg's own loop
             px, py = round(0x40 * (x + dx)), round(0x40 * (self.height - y + dy))  # 26.6 fixed point
 
@@ -89,9 +107,34 @@ class TextCachingRenderer(RendererAgg):
 
             key = (font.fname, size, self.dpi, glyph_index, px & 63, py & 63, antialiased, flags)
             buffer, left, top = _kept(_GLYPHS, key, render, _GLYPH_CACHE_SIZE)
-            left, top = left + (px >> 6), top + (py >> 6)
+            placed.append((buffer, left + (px >> 6), int(self.height) - (top + (py >> 6))))
+        return placed
+
+    def _one_bitmap(self, x, y, glyphs, antialiased):  # noqa: ANN001, ANN202
+        """The glyphs side by side in one bitmap (left column, bottom row), None where two cover one pixel."""
+        placed = [(b, left, top) for b, left, top in self._placed_glyphs(x, y, glyphs, antialiased) if b.size]
+        if not placed:
+            return None
+        left = min(c for _, c, _ in placed)
+        top = min(r for _, _, r in placed)
+        right = max(c + b.shape[1] for b, c, _ in placed)
+        bottom = max(r + b.shape[0] for b, _, r in placed)
+        bitmap = np.zeros((bottom - top, right - left), np.uint8)
+        for buffer, c, r in placed:
+            region = bitmap[r - top:r - top + buffer.shape[0], c - left:c - left + buffer.shape[1]]
+            if np.any((region != 0) & (buffer != 0)):
+                return None  # two glyphs blend into one pixel: only Agg's glyph-by-glyph order gives its pixels
+            region |= buffer
+        return bitmap, left, bottom
+
+    def _draw_text_glyphs_and_boxes(self, gc, x, y, angle, glyphs, boxes):  # noqa: ANN001, ANN201
+        """Agg's glyph loop with each glyph's bitmap kept; rotated, slanted or stretched glyphs take Agg's path."""
+        glyphs = list(glyphs)
+        if angle or any(slant != 0 or extend != 1 for _, _, _, slant, extend, _, _ in glyphs):
+            return super()._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, boxes)
+        for buffer, left, top in self._placed_glyphs(x, y, glyphs, gc.get_antialiased()):
             # draw_text_image's y is downwards and the bitmap's bottom side, as in Agg's own loop.
-            self._renderer.draw_text_image(buffer, left, int(self.height) - top + buffer.shape[0], 0, gc)
+            self._renderer.draw_text_image(buffer, left, top + buffer.shape[0], 0, gc)
         if boxes:  # mathtext's rules and fraction bars
             super()._draw_text_glyphs_and_boxes(gc, x, y, angle, [], boxes)
         return None
