@@ -40,4 +40,22 @@ def test_cross_view_writes_words_in_fixed_slots_and_normalises_each_matrix():
     assert np.allclose(view.cross_matrix.data, cross / cross.max())
     assert view.cross_matrix.row_at((2 + 0.5) / MAX_WORDS) == 2 and view.cross_matrix.row_at(0.9) is None
     assert [t.get_text() for t in view.titles] == ["a", "b", "c"] and plt.get_fignums() == []
-    assert patch_labels(8)[-1] == (56, "r7c0")
+    assert patch_labels(8)[-2:] == [(56, "r7c0"), (63, "r7c7")]  # the axis's last patch is named
+    assert patch_labels(3, every=2)[-2:] == [(6, "r2c0"), (8, "r2c2")]  # the last patch is already a step: once
+    assert patch_labels(2, every=3) == [(0, "r0c0"), (3, "r1c1")]
+    assert patch_labels(8, every=10)[-1] == (60, "r7c4")  # 63 would crowd 60: left out
+
+
+@pytest.mark.parametrize("presentation", [False, True])
+def test_patch_labels_under_the_matrices_do_not_touch(presentation):
+    """Lesson 09's patch names (r0c0 ... r7c0 and the last, r7c7) stay apart in both presets."""
+    theme = get_theme(presentation)
+    fig = new_figure(8.6, 5.2, theme=theme)
+    view = draw_cross_attention(fig, 32, 8, theme)
+    renderer = fig.canvas.get_renderer()
+    for matrix in (view.cross_matrix, view.swapped_matrix):
+        labels = matrix.ax.get_xticklabels()
+        assert [t.get_text() for t in labels][-2:] == ["r7c0", "r7c7"]
+        boxes = [t.get_window_extent(renderer) for t in labels]
+        for left, right in zip(boxes, boxes[1:]):
+            assert right.x0 > left.x1, (left, right)

@@ -66,13 +66,20 @@ def word_path(words: tuple[str, ...], axis: str, size: tuple[float, float], font
 
 
 def patch_labels(grid: int, every: int = 8) -> list[tuple[int, str]]:
-    """``(index, "r<row>")`` for every ``every``-th of ``grid*grid`` row-major patches (the first of each row).
+    """``(index, "r<row>c<col>")`` for every ``every``-th of ``grid*grid`` row-major patches, and the last one.
+
+    The last patch is named too (the axis ends there), unless it lies within half a step of the
+    label before it (the two would crowd each other).
 
     Example:
-        >>> patch_labels(8)[:3]
-        [(0, 'r0c0'), (8, 'r1c0'), (16, 'r2c0')]
+        >>> patch_labels(8)[:2], patch_labels(8)[-2:]
+        ([(0, 'r0c0'), (8, 'r1c0')], [(56, 'r7c0'), (63, 'r7c7')])
     """
-    return [(i, f"r{i // grid}c{i % grid}") for i in range(0, grid * grid, every)]
+    pairs = [(i, f"r{i // grid}c{i % grid}") for i in range(0, grid * grid, every)]
+    last = grid * grid - 1
+    if last - pairs[-1][0] >= max(every // 2, 1):
+        pairs.append((last, f"r{last // grid}c{last % grid}"))
+    return pairs
 
 
 @dataclass
