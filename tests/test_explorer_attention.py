@@ -303,13 +303,21 @@ def test_a_tick_strip_puts_each_label_beside_its_row():
     fig = new_figure(3, 3)
     strip = draw_tick_strip(fig.add_axes((0.1, 0.1, 0.2, 0.8)), "y", "position", span=(0.1, 0.9))
     strip.update(10)
-    assert strip.values == [0, 3, 6, 9]
+    assert strip.values == [0, 2, 4, 6, 9]  # every 2nd row (13.8 pt apart) and the last; 8 would crowd 9
     # One closed tick mark and one glyph outline per label; each pair centred on its row (y up in axes units).
     polygons = [p for p in strip.patch.get_path().to_polygons(closed_only=False)]
     marks = [p for p in polygons if len(p) == 5 and p[:, 0].max() == pytest.approx(1.0)]
-    assert len(marks) == 4
+    assert len(marks) == 5
     for mark, v in zip(sorted(marks, key=lambda m: -m[:, 1].mean()), strip.values):
         assert mark[:4, 1].mean() == pytest.approx(1 - (0.1 + (v + 0.5) / 10 * 0.8), abs=1e-9)
     assert strip.patch.get_path().get_extents().x1 == pytest.approx(1.0)  # labels left of the marks
     strip.update(3)  # fewer rows: fewer labels
     assert strip.values == [0, 1, 2] and isinstance(strip.patch.get_path(), Path)
+    for count in (1, 2, 7, 37, 64, 200):  # the first and the last position are always named, the rest a step apart
+        strip.update(count)
+        values = strip.values
+        assert values[0] == 0 and values[-1] == count - 1
+        steps = np.diff(values[:-1])
+        assert len(set(steps)) <= 1 and all(s & (s - 1) == 0 for s in steps)  # one power-of-two step
+        if len(values) > 1:
+            assert values[-1] - values[-2] >= (steps[0] if len(steps) else 1)

@@ -33,7 +33,8 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D
 
 from explainer.theme import Theme, get_theme
-from explainer.views._common import label_outline, matrix_axes, unit_square
+from explainer.views._common import _drawn, label_outline, matrix_axes, unit_square
+from explainer.views.token_axes import ROW_GAP, index_ticks, tick_step
 
 __all__ = [
     "MatrixView",
@@ -314,12 +315,23 @@ class TickStripView:
         return [self.patch]
 
     def update(self, count: int) -> None:
-        """Label indices ``0 .. count - 1`` (``MaxNLocator(nbins=4, integer=True)``), index ``i`` at ``(i + 0.5) / count``."""
-        ticks = MaxNLocator(nbins=4, integer=True).tick_values(0, count - 1)
-        self.values = [int(v) for v in ticks if 0 <= v <= count - 1]
-        where = tuple(self.span[0] + (v + 0.5) / count * (self.span[1] - self.span[0]) for v in self.values)
+        """Label indices ``0, step, 2 step, ...`` and the last, ``count - 1``, index ``i`` at ``(i + 0.5) / count``.
+
+        ``step`` is the smallest power of two that keeps the labels apart
+        (:func:`~explainer.views.token_axes.tick_step`), and a regular label less than one step before
+        the last is left out (:func:`~explainer.views.token_axes.index_ticks`).
+        """
         box = self.ax.get_position()
         size = (72 * box.width * self.ax.figure.get_figwidth(), 72 * box.height * self.ax.figure.get_figheight())
+        font_size = self.theme.font_size - 3
+        if self.axis == "y":
+            length, gap = size[1], ROW_GAP * font_size
+        else:
+            widest = _drawn(label_outline(str(count - 1), font_size))[:, 0]
+            length, gap = size[0], float(np.ptp(widest)) + font_size
+        step = tick_step(count, length * (self.span[1] - self.span[0]), gap)
+        self.values = index_ticks(count, step, apart=step)
+        where = tuple(self.span[0] + (v + 0.5) / count * (self.span[1] - self.span[0]) for v in self.values)
         self.patch.set_path(_strip_path(self.axis, tuple(map(str, self.values)), where, size,
                                         self.theme.font_size - 3, self.theme.line_scale))
 
