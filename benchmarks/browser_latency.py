@@ -63,7 +63,8 @@ from pages import (  # noqa: E402
 NOTEBOOK = "latency.ipynb"
 KERNEL_LOG = "kernel_updates.jsonl"  # written by the kernel, next to the notebook
 # Installed by the notebook's first cell: every explorer update (a move or a click) appends
-# [explorer name, Explorer.last_update_ms] to KERNEL_LOG, after the picture has left.
+# [explorer name, Explorer.last_update_ms, Explorer.last_update_parts] to KERNEL_LOG, after the
+# picture has left.
 KERNEL_HOOK = f"""
 import json
 from explainer.explorers._kit import Explorer
@@ -73,7 +74,8 @@ def _logged(update, log=open({KERNEL_LOG!r}, "a")):
         frames = self.frames
         update(self)
         if self.frames > frames:
-            log.write(json.dumps([getattr(self, "bench_name", "?"), self.last_update_ms]) + "\\n")
+            log.write(json.dumps([getattr(self, "bench_name", "?"), self.last_update_ms,
+                                  getattr(self, "last_update_parts", {{}})]) + "\\n")
             log.flush()
     return logged
 
@@ -613,7 +615,7 @@ def measure_front_end(front_end: str, browser, root: Path, names: list[str], mov
             results, drags, problems = measure_page(front_end, browser, server, names, moves)
         finally:
             server.stop()
-        return results, drags, problems, kernel_times(root / KERNEL_LOG)
+        return results, drags, problems, kernel_updates(root / KERNEL_LOG)
     finally:
         shutil.rmtree(base, ignore_errors=True)
 
@@ -705,22 +707,35 @@ def _explorer_row(name: str, rows: list[ControlResult], pooled: list[float], ove
 
 def kernel_times(path: Path) -> dict[str, list[float]]:
     """Python update times (ms) the kernel logged per explorer, building updates excluded."""
-    times: dict[str, list[float]] = {}
+    return {name: [ms for ms, _ in rows] for name, rows in kernel_updates(path).items()}
+
+
+def kernel_updates(path: Path) -> dict[str, list[tuple[float, dict]]]:
+    """(update ms, its parts in ms) the kernel logged per explorer, building updates excluded."""
+    updates: dict[str, list[tuple[float, dict]]] = {}
     if path.exists():
         for line in path.read_text().splitlines():
-            name, ms = json.loads(line)
-            times.setdefault(name, []).append(ms)
-    return {name: values[1:] for name, values in times.items()}  # the first is the explorer's construction
+            name, ms, *parts = json.loads(line)
+            updates.setdefault(name, []).append((ms, parts[0] if parts else {}))
+    return {name: values[1:] for name, values in updates.items()}  # the first is the explorer's construction
 
 
-def kernel_table(front_end: str, times: dict[str, list[float]], names: list[str]) -> str:
-    """Markdown: the Python update inside the kernel, per explorer, during this front-end's run."""
+PARTS = ("compute", "draw", "encode")  # Explorer.last_update_parts
+
+
+def kernel_table(front_end: str, updates: dict[str, list[tuple[float, dict]]], names: list[str]) -> str:
+    """Markdown: the Python update inside the kernel, per explorer, during this front-end's run, and the
+    p50 of its parts (limits + render, the painter's artists, PNG + data URL)."""
     lines = [f"### {front_end}: Python update inside the kernel during the run (ms; the moves above, the "
              "restoring steps and the drags)", "",
-             "| explorer | updates | p50 | p95 | max |", "|---|---:|---:|---:|---:|"]
+             "| explorer | updates | p50 | p95 | max | " + " | ".join(f"{p} p50" for p in PARTS) + " |",
+             "|---|---:|---:|---:|---:|" + "---:|" * len(PARTS)]
     for name in names:
-        p50, p95, top = summarize(times.get(name, []))
-        lines.append(f"| {name} | {len(times.get(name, []))} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} |")
+        rows = updates.get(name, [])
+        p50, p95, top = summarize([ms for ms, _ in rows])
+        parts = [_ms(summarize([d[p] for _, d in rows if p in d])[0]) if any(p in d for _, d in rows) else "-"
+                 for p in PARTS]
+        lines.append(f"| {name} | {len(rows)} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | " + " | ".join(parts) + " |")
     return "\n".join(lines)
 
 

@@ -190,12 +190,16 @@ def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
 
 def test_kernel_times_drop_each_explorers_first_update_and_tabulate(tmp_path):
     log = tmp_path / bench.KERNEL_LOG
-    log.write_text('["conv", 30.0]\n["floor", 5.0]\n["conv", 2.0]\n["conv", 4.0]\n["floor", 0.5]\n')
-    times = bench.kernel_times(log)
+    parts = '{"compute": 1.0, "draw": 0.5, "encode": 0.25}'
+    log.write_text(f'["conv", 30.0, {parts}]\n["floor", 5.0]\n["conv", 2.0, {parts}]\n'
+                   '["conv", 4.0, {"compute": 3.0, "draw": 0.5, "encode": 0.75}]\n["floor", 0.5]\n')
+    times = bench.kernel_times(log)  # lines without parts (older logs) still count
     assert times == {"conv": [2.0, 4.0], "floor": [0.5]}
     assert bench.kernel_times(tmp_path / "missing.jsonl") == {}
-    table = bench.kernel_table("lab", times, ["conv", "refs", "floor"]).splitlines()
-    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 |", "| refs | 0 | - | - | - |", "| floor | 1 | 0.5 | 0.5 | 0.5 |"]
+    table = bench.kernel_table("lab", bench.kernel_updates(log), ["conv", "refs", "floor"]).splitlines()
+    assert table[2].endswith("| compute p50 | draw p50 | encode p50 |")
+    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 | 2.0 | 0.5 | 0.5 |", "| refs | 0 | - | - | - | - | - | - |",
+                         "| floor | 1 | 0.5 | 0.5 | 0.5 | - | - | - |"]
 
 
 def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_path, monkeypatch):
@@ -212,5 +216,8 @@ def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_pat
     for value in (1, 2, 2, 0):  # the repeated 2 changes nothing: no update, no line
         ex.controls["picture"].value = value
     lines = [json.loads(line) for line in (tmp_path / bench.KERNEL_LOG).read_text().splitlines()]
-    assert [name for name, _ in lines] == ["?", "floor", "floor", "floor"]  # construction, then 3 moves
-    assert all(ms >= 0 for _, ms in lines) and len(lines) == ex.frames
+    assert [name for name, _, _ in lines] == ["?", "floor", "floor", "floor"]  # construction, then 3 moves
+    assert all(ms >= 0 for _, ms, _ in lines) and len(lines) == ex.frames
+    for _, ms, parts in lines[1:]:  # the floor draws nothing: its PNGs were encoded up front
+        assert set(parts) == {"compute", "draw", "encode"} and parts["draw"] == 0.0
+        assert 0 <= parts["compute"] + parts["encode"] <= ms

@@ -88,6 +88,8 @@ class Explorer(widgets.VBox):
         last_error: ``"Type: message"`` of the last failure, or None after a good update.
         frames: number of frames painted so far.
         last_update_ms: Python-side time of the last update (limits + render + paint).
+        last_update_parts: that time split into ``{"compute": limits and render, "draw": the painter's
+            artists, "encode": the PNG and its data URL}`` in ms (benchmarks/browser_latency.py prints them).
     """
 
     def __init__(
@@ -106,6 +108,7 @@ class Explorer(widgets.VBox):
         self.last_error: str | None = None
         self.frames = 0
         self.last_update_ms = 0.0
+        self.last_update_parts: dict[str, float] = {}
         self._hold_depth = 0
         self._held: ExitStack | None = None  # hold_sync contexts of the controls, hints and info
         self._release_scheduled = False
@@ -201,16 +204,22 @@ class Explorer(widgets.VBox):
                 with one_torch_thread():
                     values = self._apply_limits()
                     self.render(values)
+                computed = time.perf_counter()
                 png = self.painter.frame()
             except Exception as exc:  # noqa: BLE001 - shown to the user, by design
                 self._show_error(exc)
                 return
-            self.image.value = DATA_URL_PREFIX + base64.b64encode(png)  # leaves now; the held messages follow
+            url = DATA_URL_PREFIX + base64.b64encode(png)
+            encoded = time.perf_counter()
+            self.image.value = url  # leaves now; the held messages follow
         finally:
             self._release_text_and_ranges()
         self.frames += 1
         self._clear_error()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
+        draw = min(getattr(self.painter, "last_draw_ms", 0.0), (encoded - computed) * 1e3)
+        self.last_update_parts = {"compute": (computed - start) * 1e3, "draw": draw,
+                                  "encode": (encoded - computed) * 1e3 - draw}
 
     def _hold_text_and_ranges(self) -> None:
         """Hold the browser updates of the controls, hints and info until :meth:`_release_text_and_ranges`.

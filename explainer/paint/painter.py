@@ -11,6 +11,7 @@ close the heatmaps come).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable
 
 import numpy as np
@@ -84,6 +85,7 @@ class Painter:
         self._images = ImageDrawer() if "heatmap" in self.fast_paths and _images.AVAILABLE else None
         self._animated: list[Artist] = []
         self._background = None
+        self.last_draw_ms = 0.0
 
     @property
     def size(self) -> tuple[int, int]:
@@ -108,8 +110,10 @@ class Painter:
         self._background = None
 
     def frame(self) -> bytes:
-        """Return the current picture as PNG bytes."""
+        """Return the current picture as PNG bytes (``last_draw_ms``: the time :meth:`render` took)."""
+        start = time.perf_counter()
         self.render()
+        self.last_draw_ms = (time.perf_counter() - start) * 1e3
         return self.encode()
 
     def render(self) -> None:
