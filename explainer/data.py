@@ -195,32 +195,73 @@ def _shape_mask(kind: int, cy: float, cx: float, r: float, ys: torch.Tensor, xs:
 
 CLUTTER_DENSITY = 48 / 1024  # strokes per pixel: 48 on a 32x32 scene
 _CLUTTER_COLOURS = (*COLOURS.values(), (0.05, 0.05, 0.05), (0.95, 0.95, 0.95))
+_CLUTTER_PALETTE = np.array(_CLUTTER_COLOURS, dtype=np.float32)  # (K, 3), the values torch.tensor gives them
+
+
+def _stroke_offsets(radius: float = 6.5) -> tuple[np.ndarray, np.ndarray]:
+    """Pixel offsets ``(dy, dx)``, each (K,), from ``floor(c)`` that can hold a pixel of a stroke centred at ``c``.
+
+    A stroke (half-length <= 6, half-width 0.6) covers only pixels closer than sqrt(6^2 + 0.6^2) < 6.04 px
+    to its centre, and ``c - floor(c)`` lies in the unit square: the offsets within ``radius`` of that
+    square hold all of them.
+    """
+    oy, ox = np.meshgrid(np.arange(-7, 9), np.arange(-7, 9), indexing="ij")  # (16, 16)
+    gap_y, gap_x = np.maximum(np.maximum(-oy, oy - 1), 0), np.maximum(np.maximum(-ox, ox - 1), 0)
+    keep = gap_y**2 + gap_x**2 <= radius**2
+    return oy[keep], ox[keep]
+
+
+_STROKE_DY, _STROKE_DX = _stroke_offsets()
+_STROKE_DY_F, _STROKE_DX_F = _STROKE_DY.astype(np.float32), _STROKE_DX.astype(np.float32)
+_STROKE_PAD = 8  # more than any offset: strokes are drawn on the grid padded by this much, then cropped
 
 
 def _background(size: tuple[int, int], g: torch.Generator, density: float = CLUTTER_DENSITY) -> torch.Tensor:
-    """Textured clutter: a tinted base, coarse and fine noise, and short strokes of every palette colour.
+    """Textured clutter (3, H, W) float32: a tinted base, coarse and fine noise, short strokes of every palette colour.
 
     The strokes (4 to 12 px long, 1 px wide, any angle, in the objects' own colours plus black and
     white) make colour alone useless for finding the objects: a network has to pick out the large
     shapes from busy surroundings, which is what a spatial gate can help with.
     """
+    return torch.from_numpy(_clutter(size, g, density))
+
+
+def _clutter(size: tuple[int, int], g: torch.Generator, density: float) -> np.ndarray:
+    """:func:`_background` as a (3, H, W) float32 array.
+
+    The draws from ``g`` and the float32 arithmetic are those of painting every stroke over the whole
+    grid (Python scalars cast to float32 as torch casts them; cos and sin from torch), so the values are
+    bit for bit the same; only each stroke is tested on the pixels near its centre (:func:`_stroke_offsets`), in numpy.
+    """
     h, w = size
-    base = 0.35 + 0.3 * torch.rand(3, 1, 1, generator=g)
+    f = np.float32
+    base = f(0.35) + f(0.3) * torch.rand(3, 1, 1, generator=g).numpy()  # (3, 1, 1)
     coarse = torch.rand(1, 3, 4, 4, generator=g) - 0.5
-    coarse = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0]
-    image = (base + 0.25 * coarse + 0.08 * (torch.rand(3, h, w, generator=g) - 0.5)).clamp(0, 1)  # (3, H, W)
+    coarse = torch.nn.functional.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=False)[0].numpy()
+    noise = torch.rand(3, h, w, generator=g).numpy()
+    image = np.clip(base + f(0.25) * coarse + f(0.08) * (noise - f(0.5)), f(0), f(1))  # (3, H, W)
     n = max(1, round(density * h * w))
-    colour = torch.randint(len(_CLUTTER_COLOURS), (n,), generator=g)
+    colour = torch.randint(len(_CLUTTER_COLOURS), (n,), generator=g).numpy()
     cy, cx, half, angle = torch.rand(4, n, 1, 1, generator=g)  # each (n, 1, 1)
-    cy, cx, half, angle = cy * h, cx * w, 2 + 4 * half, angle * torch.pi
-    dy, dx = torch.arange(h).view(1, -1, 1) - cy, torch.arange(w).view(1, 1, -1) - cx  # (n, H, 1), (n, 1, W)
-    along = dx * angle.cos() + dy * angle.sin()
-    across = dy * angle.cos() - dx * angle.sin()
-    on = (along.abs() <= half) & (across.abs() <= 0.6)  # (n, H, W)
-    top = torch.where(on, torch.arange(1, n + 1).view(-1, 1, 1), 0).amax(0)  # (H, W): last stroke drawn, 0 if none
-    palette = torch.tensor(_CLUTTER_COLOURS)[colour].T  # (3, n)
-    strokes = palette[:, (top - 1).clamp(min=0)]  # (3, H, W)
-    return torch.where(top > 0, strokes, image)
+    angle = angle * torch.pi
+    cos, sin = angle.cos().numpy(), angle.sin().numpy()
+    cy, cx, half = cy.numpy() * f(h), cx.numpy() * f(w), f(2) + f(4) * half.numpy()
+    cy, cx, half, cos, sin = (a.reshape(-1, 1) for a in (cy, cx, half, cos, sin))  # each (n, 1)
+    iy, ix = np.floor(cy), np.floor(cx)  # (n, 1)
+    # The grid's dy = (iy + DY) - cy is one rounding of the real number DY - (cy - iy), as is this (cy - iy is exact).
+    dy, dx = _STROKE_DY_F - (cy - iy), _STROKE_DX_F - (cx - ix)  # (n, K)
+    along = dx * cos + dy * sin  # (n, K)
+    across = dy * cos - dx * sin
+    stroke, k = np.nonzero((np.abs(along) <= half) & (np.abs(across) <= f(0.6)))
+    p, width = _STROKE_PAD, w + 2 * _STROKE_PAD
+    centre = (iy.astype(np.int64) + p) * width + ix.astype(np.int64) + p  # (n, 1): index in the padded grid
+    pixel = centre[stroke, 0] + (_STROKE_DY * width + _STROKE_DX)[k]
+    top = np.zeros((h + 2 * p) * width, dtype=np.int64)  # the last stroke drawn over each pixel (1-based), 0 if none
+    np.maximum.at(top, pixel, stroke + 1)
+    top = top.reshape(h + 2 * p, width)[p:p + h, p:p + w].reshape(-1)  # (H W,)
+    drawn = top > 0
+    image.reshape(3, -1)[:, drawn] = _CLUTTER_PALETTE[colour[top[drawn] - 1]].T
+    return image
 
 
 def _scene(size: tuple[int, int], g: torch.Generator, max_objects: int) -> tuple:
@@ -352,62 +393,95 @@ def _hard_shape_mask(kind: int, cy: float, cx: float, r: float, angle: float, ys
                      xs: torch.Tensor) -> torch.Tensor:
     """Mask (H, W) of shape ``kind`` of area ``pi r^2``, centred at (cy, cx), turned by ``angle`` radians.
 
-    Every shape has the area of the disc of radius ``r``, so "larger" means the same for all of them.
-    Rotation turns the coordinates rigidly about the centre (counter-clockwise on screen for angle > 0):
-    a turned square is still a square (a diamond at 45 degrees), a turned triangle still a triangle
-    (equilateral, centred at its centroid), a turned cross still a cross, so the classes stay apart.
+    ``ys`` (H, 1) and ``xs`` (1, W) are the pixel coordinates. Every shape has the area of the disc of
+    radius ``r``, so "larger" means the same for all of them. Rotation turns the coordinates rigidly
+    about the centre (counter-clockwise on screen for angle > 0): a turned square is still a square
+    (a diamond at 45 degrees), a turned triangle still a triangle (equilateral, centred at its
+    centroid), a turned cross still a cross, so the classes stay apart.
     """
-    dy, dx = ys - cy, xs - cx  # (H, 1), (1, W)
-    c, s = math.cos(angle), math.sin(angle)
-    v, u = dy * c + dx * s, dx * c - dy * s  # (H, W): the offsets in the shape's own frame
+    if not ys.is_floating_point():
+        ys, xs = ys.float(), xs.float()
+    return torch.from_numpy(_hard_shape_array(kind, cy, cx, r, angle, ys.numpy(), xs.numpy()))
+
+
+def _hard_shape_array(kind: int, cy: float, cx: float, r: float, angle: float, ys: np.ndarray,
+                      xs: np.ndarray) -> np.ndarray:
+    """:func:`_hard_shape_mask` on arrays ``ys`` (H, 1) and ``xs`` (1, W): a bool (H, W) array.
+
+    Numpy, because a scene tries several centres per object and torch's per-call cost dominates on a
+    32 x 32 grid. Each Python number is cast to the coordinates' dtype before it meets them, as torch
+    casts a scalar, so every intermediate value (and so the mask) is the one the tensor formula gives.
+    """
+    t = ys.dtype.type
+    dy, dx = ys - t(cy), xs - t(cx)  # (H, 1), (1, W)
+    if angle == 0:  # cos 1, sin 0: dy * 1 + dx * 0 is dy exactly (and dx * 1 - dy * 0 is dx), so skip the (H, W) sums
+        v, u = dy, dx
+    else:
+        c, s = t(math.cos(angle)), t(math.sin(angle))
+        v, u = dy * c + dx * s, dx * c - dy * s  # (H, W): the offsets in the shape's own frame
     name = SHAPES[kind]
     if name == "circle":
-        return v**2 + u**2 <= r**2
+        return v**2 + u**2 <= t(r**2)
     if name == "square":  # half-side a with 4 a^2 = pi r^2
         a = 0.5 * math.sqrt(math.pi) * r
-        return (v.abs() <= a) & (u.abs() <= a)
+        return (np.abs(v) <= t(a)) & (np.abs(u) <= t(a))
     if name == "triangle":  # equilateral, apex up, side t with (sqrt(3)/4) t^2 = pi r^2, centred at the centroid
-        t = r * math.sqrt(4 * math.pi / math.sqrt(3))
-        height = t * math.sqrt(3) / 2
-        return (v <= height / 3) & (u.abs() <= (v + 2 * height / 3) / math.sqrt(3))
+        side = r * math.sqrt(4 * math.pi / math.sqrt(3))
+        height = side * math.sqrt(3) / 2
+        return (v <= t(height / 3)) & (np.abs(u) <= (v + t(2 * height / 3)) / t(math.sqrt(3)))
     # cross: arms of half-length L, half-width 0.35 L; area 8 L w - 4 w^2 = pi r^2
     arm = r * math.sqrt(math.pi / (8 * 0.35 - 4 * 0.35**2))
     w = 0.35 * arm
-    return ((v.abs() <= w) & (u.abs() <= arm)) | ((u.abs() <= w) & (v.abs() <= arm))
+    return ((np.abs(v) <= t(w)) & (np.abs(u) <= t(arm))) | ((np.abs(u) <= t(w)) & (np.abs(v) <= t(arm)))
+
+
+def _grown(mask: np.ndarray) -> np.ndarray:
+    """``mask`` (H, W) bool grown by 1 px in all 8 directions (a 3 x 3 max-pool with padding 1)."""
+    rows = mask.copy()
+    rows[1:] |= mask[:-1]
+    rows[:-1] |= mask[1:]
+    grown = rows.copy()
+    grown[:, 1:] |= rows[:, :-1]
+    grown[:, :-1] |= rows[:, 1:]
+    return grown
 
 
 def _place(size: tuple[int, int], g: torch.Generator, kinds: list[int], radii: list[float], angles: list[float],
-           ys: torch.Tensor, xs: torch.Tensor) -> list[torch.Tensor] | None:
-    """Masks for objects placed one after another, each fully inside and 1 px clear of the others, or None."""
+           ys: np.ndarray, xs: np.ndarray) -> list[np.ndarray] | None:
+    """Masks (H, W) for objects placed one after another, each fully inside and 1 px clear of the others, or None."""
     h, w = size
-    near = torch.zeros(h, w, dtype=torch.bool)  # the placed objects grown by 1 px
+    f = np.float32
+    near = np.zeros((h, w), dtype=bool)  # the placed objects grown by 1 px
     masks, placed = [], []  # placed: (cy, cx, inner radius) of every object so far
     for kind, r, angle in zip(kinds, radii, angles, strict=True):
         reach = _REACH[SHAPES[kind]] * r + 0.5
         inner = _INNER[SHAPES[kind]] * r
-        cys = reach + torch.rand(60, generator=g) * max(h - 1 - 2 * reach, 0.0)  # (60,) candidate centres
-        cxs = reach + torch.rand(60, generator=g) * max(w - 1 - 2 * reach, 0.0)
+        cys = f(reach) + torch.rand(60, generator=g).numpy() * f(max(h - 1 - 2 * reach, 0.0))  # (60,) candidate centres
+        cxs = f(reach) + torch.rand(60, generator=g).numpy() * f(max(w - 1 - 2 * reach, 0.0))
         for cy, cx in zip(cys.tolist(), cxs.tolist(), strict=True):
             if any(math.hypot(cy - py, cx - px) < inner + pr for py, px, pr in placed):
                 continue  # the discs inscribed in both shapes overlap: so do the shapes
-            mask = _hard_shape_mask(kind, cy, cx, r, angle, ys, xs)
-            if mask.any() and not (mask & near).any():
+            mask = _hard_shape_array(kind, cy, cx, r, angle, ys, xs)
+            if np.count_nonzero(mask) and not np.count_nonzero(mask & near):
                 break
         else:
             return None
         placed.append((cy, cx, inner))
-        near |= torch.nn.functional.max_pool2d(mask[None, None].float(), 3, 1, 1)[0, 0].bool()
+        near |= _grown(mask)
         masks.append(mask)
     return masks
 
 
+_OBJECT_PALETTE = np.array(list(COLOURS.values()), dtype=np.float32)  # (len(COLOURS), 3)
+
+
 def _hard_scene(size: tuple[int, int], g: torch.Generator, objects: tuple[int, int], scale: tuple[float, float],
-                rotate: bool, target: str, contrast: float) -> tuple:
-    h, w = size
-    ys, xs = torch.arange(h, dtype=torch.float32).view(-1, 1), torch.arange(w, dtype=torch.float32).view(1, -1)
-    image = _background(size, g, HARD_CLUTTER_DENSITY)
+                rotate: bool, target: str, contrast: float, ys: np.ndarray, xs: np.ndarray) -> tuple:
+    """One scene: ``(image (3, H, W) float32 array, masks [(H, W) bool array per object], kinds, colours,
+    radii, angles, question, word)``, the lists with one entry per object, the target first."""
+    image = _clutter(size, g, HARD_CLUTTER_DENSITY)
     names = list(COLOURS)
-    short = min(h, w)
+    short = min(size)
     zoom = scale[0] + float(torch.rand(1, generator=g)) * (scale[1] - scale[0])  # kept while layouts are redrawn
     u = torch.rand(objects[1], generator=g).tolist()  # the sizes, too: failed layouts must not bias them
     for attempt in range(80):  # redraw the layout until every object fits (at scale 1, almost always at once)
@@ -433,27 +507,28 @@ def _hard_scene(size: tuple[int, int], g: torch.Generator, objects: tuple[int, i
             break
     else:
         raise ValueError(f"objects do not fit: size={size} is too small for objects={objects} at scale={scale}")
-    m = objects[1]
-    all_masks = torch.zeros(m, h, w, dtype=torch.bool)
-    boxes = torch.zeros(m, 4)
-    fields = {"shapes": torch.full((m,), -1, dtype=torch.int64), "colours": torch.full((m,), -1, dtype=torch.int64),
-              "radii": torch.zeros(m), "angles": torch.zeros(m)}
-    for i, mask in enumerate(masks):
-        colour = torch.tensor(COLOURS[names[colours[i]]]).view(3, 1, 1)
-        image = torch.where(mask, contrast * colour + (1 - contrast) * image, image)  # low contrast: blended in
-        rows, cols = mask.any(1).nonzero(), mask.any(0).nonzero()
-        boxes[i] = torch.tensor([float(cols.min()), float(rows.min()), float(cols.max()) + 1, float(rows.max()) + 1])
-        all_masks[i] = mask
-        for key, value in zip(fields, (kinds[i], colours[i], radii[i], angles[i]), strict=True):
-            fields[key][i] = value
+    for mask, colour in zip(masks, colours, strict=True):  # low contrast: blended in (the masks never overlap)
+        paint = np.float32(contrast) * _OBJECT_PALETTE[colour][:, None]  # (3, 1), as torch's contrast * colour
+        image[:, mask] = paint + np.float32(1 - contrast) * image[:, mask]
     if target == "image":
         question, named = _IMAGE_QUESTION, "largest"
     else:
         template = _TEMPLATES[int(torch.randint(len(_TEMPLATES), (1,), generator=g))]
         named = names[colours[0]]
         question = template.format(c=named, n=_NOUNS[int(torch.randint(len(_NOUNS), (1,), generator=g))])
-    word = question.split().index(named)
-    return image, all_masks, boxes, fields, question, word
+    return image, masks, kinds, colours, radii, angles, question, question.split().index(named)
+
+
+def _boxes(masks: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """Write into ``out`` (..., 4) the ``(x0, y0, x1, y1)`` of each non-empty mask of ``masks`` (..., H, W), in pixels
+    (x1, y1 one past the last column and row); the entries of empty masks are left as they are."""
+    rows, cols = masks.any(-1), masks.any(-2)  # (..., H), (..., W)
+    h, w = rows.shape[-1], cols.shape[-1]
+    found = rows.any(-1)  # (...)
+    first_row, last_row = rows.argmax(-1), h - rows[..., ::-1].argmax(-1)
+    first_col, last_col = cols.argmax(-1), w - cols[..., ::-1].argmax(-1)
+    out[found] = np.stack([first_col, first_row, last_col, last_row], -1)[found]
+    return out
 
 
 def _check_range(name: str, value: object, low: float, high: float, integer: bool) -> tuple:
@@ -531,10 +606,26 @@ def hard_scenes(n: int, size: int | Sequence[int] = 32, seed: int = 0, target: s
         raise TypeError(f"rotate must be a bool, got {rotate!r}")
     if isinstance(contrast, bool) or not isinstance(contrast, numbers.Real) or not 0.2 <= contrast <= 1:
         raise ValueError(f"contrast must be a number in [0.2, 1], got {contrast!r}")
-    parts = [_hard_scene((height, width), g, objects, scale, rotate, target, float(contrast)) for _ in range(n)]
-    images, masks, boxes, fields, questions, words = zip(*parts, strict=True)
-    stacked = {key: torch.stack([f[key] for f in fields]) for key in fields[0]}  # each (N, M)
-    return Scenes(torch.stack(images), stacked["shapes"][:, 0].clone(), torch.stack(masks), torch.stack(boxes),
-                  stacked["shapes"], tuple(questions), colours=stacked["colours"],
+    m = objects[1]
+    images = np.empty((n, 3, height, width), dtype=np.float32)
+    masks = np.zeros((n, m, height, width), dtype=bool)
+    boxes = np.zeros((n, m, 4), dtype=np.float32)
+    shapes, colours = np.full((n, m), -1, dtype=np.int64), np.full((n, m), -1, dtype=np.int64)
+    radii, angles = np.zeros((n, m), dtype=np.float32), np.zeros((n, m), dtype=np.float32)
+    ys, xs = np.arange(height, dtype=np.float32).reshape(-1, 1), np.arange(width, dtype=np.float32).reshape(1, -1)
+    questions, words = [], []
+    for i in range(n):
+        image, placed, *per_object, question, word = _hard_scene((height, width), g, objects, scale, rotate, target,
+                                                                 float(contrast), ys, xs)
+        k = len(placed)
+        images[i], masks[i, :k] = image, placed
+        for field, values in zip((shapes, colours, radii, angles), per_object, strict=True):
+            field[i, :k] = values
+        questions.append(question)
+        words.append(word)
+    _boxes(masks, out=boxes)
+    shapes_t = torch.from_numpy(shapes)  # (N, M)
+    return Scenes(torch.from_numpy(images), shapes_t[:, 0].clone(), torch.from_numpy(masks), torch.from_numpy(boxes),
+                  shapes_t, tuple(questions), colours=torch.from_numpy(colours),
                   tokens=torch.stack([tokenize(q) for q in questions]), word=torch.tensor(words, dtype=torch.int64),
-                  radii=stacked["radii"], angles=stacked["angles"])
+                  radii=torch.from_numpy(radii), angles=torch.from_numpy(angles))
