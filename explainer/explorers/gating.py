@@ -291,7 +291,6 @@ def trained_gates_explorer(image: int = 0, stage: int = 0, overlay: bool = True,
 
 # --------------------------------------------------------------------------- class-averaged gates
 @functools.lru_cache(maxsize=1)
-@functools.lru_cache(maxsize=1)
 def _probe_scenes() -> tuple[Any, Any]:
     """The probe's two scene sets: fit and held out (made once)."""
     fit, held = (_hard(NUM_PROBE_IMAGES, seed) for seed in PROBE_SEEDS)
