@@ -64,3 +64,12 @@ def test_the_text_path_is_there_on_the_matplotlib_it_was_written_for():
         _frame(0.5, 0.5, {"s": "kept: layouts and glyphs"}, 80, ["text"])
         assert any(key[0] == "kept: layouts and glyphs" for key in _text._LAYOUTS)
         assert len(_text._GLYPHS) > 10
+        # Drawn twice at one place (two frames): the second time, and from then on, as one bitmap.
+        kept = [v for k, v in _text._STRINGS.items() if k[0][0] == "kept: layouts and glyphs"]
+        assert len(kept) == 1 and kept[0] is not _text._SEEN  # a bitmap, or None: two glyphs share a pixel
+        _frame(0.5, 0.5, {"s": "gate 0.57"}, 80, ["text"])  # a string no other test draws
+        kept = [v for k, v in _text._STRINGS.items() if k[0][0] == "gate 0.57"]
+        assert len(kept) == 1 and isinstance(kept[0], tuple) and kept[0][0].dtype == np.uint8
+        _frame(0.3, 0.5, {"s": "drawn once, 0.123"}, 80, ["text"], restyle={"text": "drawn once, 0.456"})
+        once = {k[0][0]: v for k, v in _text._STRINGS.items() if k[0][0].startswith("drawn once")}
+        assert once == {"drawn once, 0.123": _text._SEEN, "drawn once, 0.456": _text._SEEN}  # no bitmap made

@@ -7,11 +7,11 @@ each glyph per font, size, dpi, antialiasing and sub-pixel offset (1/64 px, Free
 precision; a glyph moved by whole pixels is the same bitmap moved). It then makes exactly the calls
 Agg's own loop makes, with the same bitmaps at the same places, so the pixels are the same.
 
-A string drawn again at the same place (a title that stays while a slider moves) is drawn as one
-bitmap, its glyphs' bitmaps side by side, in one ``draw_text_image`` call instead of one per glyph.
-That is the same picture only where no two glyph bitmaps cover the same pixel (Agg blends glyphs one
-after another, and two blends round differently from one): where they do, the string is drawn glyph
-by glyph as before.
+A string drawn again at the same place (a title that stays while a slider moves) is drawn, from its
+second time on, as one bitmap, its glyphs' bitmaps side by side, in one ``draw_text_image`` call
+instead of one per glyph. That is the same picture only where no two glyph bitmaps cover the same
+pixel (Agg blends glyphs one after another, and two blends round differently from one): where they
+do, the string is drawn glyph by glyph as before.
 
 This reaches into matplotlib 3.11's private text path (``_prepare_font``, ``FT2Font._layout``,
 ``_render_glyph``, ``_set_transform``, ``_draw_text_glyphs_and_boxes``, ``_renderer``);
@@ -39,8 +39,10 @@ _STRING_CACHE_SIZE = 1024
 _LAYOUTS: OrderedDict[tuple, list[tuple]] = OrderedDict()
 _GLYPHS: OrderedDict[tuple, tuple[np.ndarray, int, int]] = OrderedDict()
 # A string's glyphs as one bitmap, per layout, place and canvas height: (bitmap, left column, bottom
-# row) in draw_text_image's terms, or None where glyph bitmaps overlap (drawn glyph by glyph).
-_STRINGS: OrderedDict[tuple, tuple[np.ndarray, int, int] | None] = OrderedDict()
+# row) in draw_text_image's terms, None where glyph bitmaps overlap (drawn glyph by glyph), or _SEEN
+# after the first draw (a number that changes on every move is drawn once: no bitmap is made for it).
+_SEEN = "seen"
+_STRINGS: OrderedDict[tuple, tuple[np.ndarray, int, int] | str | None] = OrderedDict()
 
 
 def _kept(cache: OrderedDict, key: tuple, make, size: int):  # noqa: ANN001, ANN202
@@ -78,9 +80,12 @@ class TextCachingRenderer(RendererAgg):
             self._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, [])
             return None
         antialiased = gc.get_antialiased()
-        string = _kept(_STRINGS, (key, x, y, self.height, antialiased),
-                       lambda: self._one_bitmap(x, y, glyphs, antialiased), _STRING_CACHE_SIZE)
-        if string is None:
+        where = (key, x, y, self.height, antialiased)
+        seen = where in _STRINGS
+        string = _kept(_STRINGS, where, lambda: _SEEN, _STRING_CACHE_SIZE)
+        if seen and string is _SEEN:  # drawn here once before: from now on as one bitmap
+            string = _STRINGS[where] = self._one_bitmap(x, y, glyphs, antialiased)
+        if string is None or string is _SEEN:
             self._draw_text_glyphs_and_boxes(gc, x, y, angle, glyphs, [])
         else:
             bitmap, left, bottom = string
