@@ -33,8 +33,8 @@ from matplotlib.ticker import MaxNLocator
 from matplotlib.transforms import Affine2D
 
 from explainer.theme import Theme, get_theme
-from explainer.views._common import _drawn, label_outline, matrix_axes, unit_square
-from explainer.views.token_axes import ROW_GAP, index_ticks, tick_step
+from explainer.views._common import label_outline, matrix_axes, unit_square
+from explainer.views.token_axes import index_ticks, label_gap, tick_step
 
 __all__ = [
     "MatrixView",
@@ -323,13 +323,8 @@ class TickStripView:
         """
         box = self.ax.get_position()
         size = (72 * box.width * self.ax.figure.get_figwidth(), 72 * box.height * self.ax.figure.get_figheight())
-        font_size = self.theme.font_size - 3
-        if self.axis == "y":
-            length, gap = size[1], ROW_GAP * font_size
-        else:
-            widest = _drawn(label_outline(str(count - 1), font_size))[:, 0]
-            length, gap = size[0], float(np.ptp(widest)) + font_size
-        step = tick_step(count, length * (self.span[1] - self.span[0]), gap)
+        length = (size[1] if self.axis == "y" else size[0]) * (self.span[1] - self.span[0])
+        step = tick_step(count, length, label_gap(self.axis, count, self.theme.font_size - 3))
         self.values = index_ticks(count, step, apart=step)
         where = tuple(self.span[0] + (v + 0.5) / count * (self.span[1] - self.span[0]) for v in self.values)
         self.patch.set_path(_strip_path(self.axis, tuple(map(str, self.values)), where, size,

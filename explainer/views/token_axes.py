@@ -26,8 +26,8 @@ from matplotlib.path import Path
 from explainer.theme import Theme, get_theme
 from explainer.views._common import _drawn, label_outline
 
-__all__ = ["index_ticks", "tick_step", "spaced_ticks", "labels_path", "IndexLabels", "draw_index_labels", "label_room",
-           "axes_points", "ROW_GAP"]
+__all__ = ["index_ticks", "tick_step", "label_gap", "spaced_ticks", "labels_path", "IndexLabels", "draw_index_labels",
+           "label_room", "axes_points", "ROW_GAP"]
 
 MARK, PAD = 3.0, 5.0  # tick mark length and gap from the axes to a label, in points (times the line scale)
 WORD_PAD = 2.0  # gap from the axes to a label without a mark (words), in points (times the line scale)
@@ -142,6 +142,21 @@ def label_room(longest: str, font_size: float, line_scale: float = 1.0, turn: bo
     return pad + width + 2.0, pad + (width if turn else height) + 3.0
 
 
+def label_gap(axis: str, count: int, font_size: float) -> float:
+    """Points the centres of two neighbouring index labels of ``count`` positions must keep apart.
+
+    Rows (``"y"``): :data:`ROW_GAP` font sizes. Columns (``"x"``, labels written upright): the width
+    of the widest label, ``count - 1``, plus one font size.
+
+    Example:
+        >>> label_gap("y", 100, 7.0) == ROW_GAP * 7.0, label_gap("x", 100, 7.0) > label_gap("x", 10, 7.0) > 7.0
+        (True, True)
+    """
+    if axis == "y":
+        return ROW_GAP * font_size
+    return float(np.ptp(_drawn(label_outline(str(count - 1), font_size))[:, 0])) + font_size
+
+
 def spaced_ticks(count: int, length: float, gap: float) -> list[int]:
     """:func:`index_ticks` with labels at least ``gap`` points apart on an axis ``length`` points long.
 
@@ -194,10 +209,8 @@ class IndexLabels:
         self.size = self.size or axes_points(self.ax)  # explorers never move or resize their axes
         width, height = self.size
         size = self.theme.font_size - 3
-        gaps = (ROW_GAP * size, float(np.ptp(_drawn(label_outline(str(cols - 1), size))[:, 0])) + size)
-        self.rows, self.cols = ([spaced_ticks(count, length, gap) if axis in self.axes else []
-                                 for axis, count, length, gap in (("y", rows, height, gaps[0]),
-                                                                  ("x", cols, width, gaps[1]))])
+        self.rows, self.cols = ([spaced_ticks(count, length, label_gap(axis, count, size)) if axis in self.axes else []
+                                 for axis, count, length in (("y", rows, height), ("x", cols, width))])
         self.patch.set_path(labels_path(tuple(((i + 0.5) / rows, str(i)) for i in self.rows),
                                         tuple(((j + 0.5) / cols, str(j)) for j in self.cols),
                                         (width, height), size, self.theme.line_scale))
