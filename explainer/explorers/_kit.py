@@ -217,7 +217,7 @@ class Explorer(widgets.VBox):
         self.frames += 1
         self._clear_error()
         self.last_update_ms = (time.perf_counter() - start) * 1e3
-        draw = min(getattr(self.painter, "last_draw_ms", 0.0), (encoded - computed) * 1e3)
+        draw = min(self.painter.last_draw_ms, (encoded - computed) * 1e3)  # a frame() override may not set it
         self.last_update_parts = {"compute": (computed - start) * 1e3, "draw": draw,
                                   "encode": (encoded - computed) * 1e3 - draw}
 
