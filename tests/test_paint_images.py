@@ -144,3 +144,52 @@ def test_the_drawer_refuses_other_renderers():
     fig = new_figure(1, 1)
     image = fig.add_subplot().imshow(np.zeros((2, 2)), interpolation="nearest")
     assert ImageDrawer().draw(image, RendererSVG(10, 10, io.StringIO())) is False
+
+
+# ----------------------------------------------------------------------------- colour-mapping
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+from hypothesis.extra.numpy import arrays  # noqa: E402
+from matplotlib.colors import ListedColormap  # noqa: E402
+
+_FEW = ListedColormap(["#440154", "#21918c", "#fde725"], name="three").with_extremes(
+    under="#ff0000", over="#00ff00", bad="#0000ff")
+_CMAPS = ["viridis", "RdBu_r", "gray", _FEW]
+_VALUES = st.one_of(st.floats(-5, 5, width=32), st.sampled_from([np.nan, np.inf, -np.inf, 0.0, 1.0, -1.0, 0.5]))
+
+
+@settings(max_examples=300, deadline=None)
+@given(data=arrays(st.sampled_from([np.float64, np.float32]), st.tuples(st.integers(1, 6), st.integers(1, 7)),
+                   elements=_VALUES),
+       limits=st.tuples(st.floats(-3, 3), st.floats(0, 4)) | st.tuples(st.integers(-3, 3), st.integers(0, 4)),
+       cmap=st.sampled_from(_CMAPS), form=st.sampled_from(["array", "as set_data keeps it", "masked, no mask"]))
+def test_cell_colours_are_matplotlibs_colour_mapping(data, limits, cmap, form):
+    """The fast colour-mapping gives to_rgba's bytes for every float array, limits (equal ones
+    included) and colormap, with NaN, infinities, and values at, under and over the limits; as a
+    plain array, as the masked array ``AxesImage.set_data`` keeps (invalid cells masked), and as a
+    masked array without a mask."""
+    low, width = limits
+    fig = new_figure(1, 1)
+    image = fig.add_subplot().imshow(np.zeros((2, 2)), cmap=cmap, vmin=low, vmax=low + width)
+    if form == "as set_data keeps it":
+        image.set_data(data)
+        data = image.get_array()
+    elif form == "masked, no mask":
+        data = np.ma.MaskedArray(data)
+    fast = _images.cell_colours(image, data)
+    assert fast is not None
+    np.testing.assert_array_equal(fast, image.to_rgba(data, bytes=True))
+
+
+@pytest.mark.parametrize("case", ["integer data", "log norm", "clipping norm"])
+def test_cell_colours_leave_other_cases_to_matplotlib(case):
+    fig = new_figure(1, 1)
+    data = rng.random((3, 4))
+    image = fig.add_subplot().imshow(data, vmin=0.1, vmax=0.9)
+    if case == "integer data":
+        data = (data * 10).astype(int)
+    elif case == "log norm":
+        image.set_norm(__import__("matplotlib.colors").colors.LogNorm(0.1, 0.9))
+    else:
+        image.norm.clip = True
+    assert _images.cell_colours(image, data) is None
