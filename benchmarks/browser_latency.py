@@ -63,19 +63,22 @@ from pages import (  # noqa: E402
 NOTEBOOK = "latency.ipynb"
 KERNEL_LOG = "kernel_updates.jsonl"  # written by the kernel, next to the notebook
 # Installed by the notebook's first cell: every explorer update (a move or a click) appends
-# [explorer name, Explorer.last_update_ms, Explorer.last_update_parts] to KERNEL_LOG, after the
-# picture has left.
+# [explorer name, Explorer.last_update_ms, Explorer.last_update_parts + {"cpu": the update's CPU
+# time in ms}] to KERNEL_LOG, after the picture has left. CPU time below the update's time is time
+# the kernel waited for a core (the browser, its server and the kernel share two).
 KERNEL_HOOK = f"""
-import json
+import json, time
 from explainer.explorers._kit import Explorer
 
 def _logged(update, log=open({KERNEL_LOG!r}, "a")):
     def logged(self):
         frames = self.frames
+        c0 = time.thread_time()
         update(self)
+        cpu = (time.thread_time() - c0) * 1e3
         if self.frames > frames:
-            log.write(json.dumps([getattr(self, "bench_name", "?"), self.last_update_ms,
-                                  getattr(self, "last_update_parts", {{}})]) + "\\n")
+            parts = {{**getattr(self, "last_update_parts", {{}}), "cpu": cpu}}
+            log.write(json.dumps([getattr(self, "bench_name", "?"), self.last_update_ms, parts]) + "\\n")
             log.flush()
     return logged
 
@@ -222,6 +225,7 @@ class ControlResult:
     arrivals: list[float] = field(default_factory=list)  # key press -> new src set (transport + kernel)
     missed: int = 0
     floor: list[float] = field(default_factory=list)  # the floor moves interleaved with these (key -> paint)
+    floor_arrivals: list[float] = field(default_factory=list)  # those floor moves' key -> new src
     note: str = ""
 
 
@@ -381,9 +385,9 @@ class Beside:
     owner: Any  # the locator of the explorer measured, watched again after each block
     direction: int = +1
 
-    def moves(self, page, waits: list[float]) -> list[float]:
-        """Timed floor moves, one per wait (key -> paint ms of those that painted), then watch the
-        owner's picture again."""
+    def moves(self, page, waits: list[float]) -> list[tuple[float, float]]:
+        """Timed floor moves, one per wait ((key -> paint, key -> new src) ms of those that painted),
+        then watch the owner's picture again."""
         watch(self.explorer, scroll=False)
         times = []
         for wait in waits:
@@ -391,7 +395,7 @@ class Beside:
             key, self.direction = next_key(state["now"], state["low"], state["high"], self.direction)
             hit = None if key is None else press_and_wait(page, self.slider, key, wait)
             if hit is not None:
-                times.append(hit[0])
+                times.append(hit)
         watch(self.owner, scroll=False)
         return times
 
@@ -530,12 +534,17 @@ def measure_control(page, control: Control, result: ControlResult, moves: int,
             misses = 0
         pending += 1
         if beside is not None and pending == FLOOR_BLOCK:
-            result.floor += beside.moves(page, [next(waits) for _ in range(pending)])
+            _add_floor(result, beside.moves(page, [next(waits) for _ in range(pending)]))
             pending = 0
     if beside is not None and pending:
-        result.floor += beside.moves(page, [next(waits) for _ in range(pending)])
+        _add_floor(result, beside.moves(page, [next(waits) for _ in range(pending)]))
     restore(page, control, start)
     return result
+
+
+def _add_floor(result: ControlResult, hits: list[tuple[float, float]]) -> None:
+    result.floor += [paint for paint, _ in hits]
+    result.floor_arrivals += [arrived for _, arrived in hits]
 
 
 def restore(page, control: Control, value: float) -> None:
@@ -663,8 +672,9 @@ def latency_table(front_end: str, results: list[ControlResult], names: list[str]
     'floor p50' column); the floor's own rows, which have none, divide by all floor moves."""
     pooled = [t for r in results if r.explorer == FLOOR for t in r.times]
     lines = [f"### {front_end}: key press -> first painted frame with new pixels (ms)", "",
-             "| explorer | control | moves | p50 | p95 | max | p50 / floor | floor p50 | key -> new src p50 | target |",
-             "|---|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+             "| explorer | control | moves | p50 | p95 | max | p50 / floor | floor p50 | key -> new src p50 | "
+             "floor: key -> new src p50 | target |",
+             "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|"]
     for name in names:
         rows = [r for r in results if r.explorer == name]
         lines += [_control_row(r, pooled) for r in rows]
@@ -682,27 +692,33 @@ def _floor_p50(rows: list[ControlResult], pooled: list[float]) -> float:
 
 def _control_row(r: ControlResult, pooled: list[float]) -> str:
     if r.note:
-        return f"| {r.explorer} | {r.control} | 0 ({r.note}) | - | - | - | - | - | - | |"
+        return f"| {r.explorer} | {r.control} | 0 ({r.note}) | - | - | - | - | - | - | - | |"
     missed = f" ({r.missed} without a new picture)" if r.missed else ""
     p50, p95, top = summarize(r.times)
     floor = _floor_p50([r], pooled)
     return (f"| {r.explorer} | {r.control} | {len(r.times)}{missed} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | "
-            f"{p50 / floor:.2f} | {_ms(floor)} | {_ms(summarize(r.arrivals)[0])} | |")
+            f"{p50 / floor:.2f} | {_ms(floor)} | {_ms(summarize(r.arrivals)[0])} | {_arrival(r.floor_arrivals)} | |")
 
 
 def _explorer_row(name: str, rows: list[ControlResult], pooled: list[float], over: str) -> str:
     """The bold row of one explorer over ``rows``: ``over`` is "sliders" (targeted) or "controls"."""
     times = [t for r in rows for t in r.times]
     if not times:
-        return f"| **{name}** | (no enabled {over[:-1]}) | 0 | - | - | - | - | - | - | - |"
+        return f"| **{name}** | (no enabled {over[:-1]}) | 0 | - | - | - | - | - | - | - | - |"
     p50, p95, top = summarize(times)
     floor = _floor_p50(rows, pooled)
     ratio = p50 / floor
     met = ratio <= TARGET_RATIO and p95 < TARGET_P95_MS
     verdict = ("met" if met else "MISSED") if over == "sliders" else "(not targeted)"
     arrival = summarize([a for r in rows for a in r.arrivals])[0]
+    floor_arrival = _arrival([a for r in rows for a in r.floor_arrivals])
     return (f"| **{name}** | **all {over}** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
-            f"**{ratio:.2f}** | {_ms(floor)} | {_ms(arrival)} | {verdict} |")
+            f"**{ratio:.2f}** | {_ms(floor)} | {_ms(arrival)} | {floor_arrival} | {verdict} |")
+
+
+def _arrival(times: list[float]) -> str:
+    """p50 of key -> new src times, "-" where there are none (the floor's own rows)."""
+    return _ms(summarize(times)[0]) if times else "-"
 
 
 def kernel_times(path: Path) -> dict[str, list[float]]:
@@ -720,12 +736,12 @@ def kernel_updates(path: Path) -> dict[str, list[tuple[float, dict]]]:
     return {name: values[1:] for name, values in updates.items()}  # the first is the explorer's construction
 
 
-PARTS = ("compute", "draw", "encode")  # Explorer.last_update_parts
+PARTS = ("compute", "draw", "encode", "cpu")  # Explorer.last_update_parts, and the update's CPU time
 
 
 def kernel_table(front_end: str, updates: dict[str, list[tuple[float, dict]]], names: list[str]) -> str:
-    """Markdown: the Python update inside the kernel, per explorer, during this front-end's run, and the
-    p50 of its parts (limits + render, the painter's artists, PNG + data URL)."""
+    """Markdown: the Python update inside the kernel, per explorer, during this front-end's run, the
+    p50 of its parts (limits + render, the painter's artists, PNG + data URL) and of its CPU time."""
     lines = [f"### {front_end}: Python update inside the kernel during the run (ms; the moves above, the "
              "restoring steps and the drags)", "",
              "| explorer | updates | p50 | p95 | max | " + " | ".join(f"{p} p50" for p in PARTS) + " |",
@@ -794,12 +810,12 @@ def summary_table(report: str) -> str:
         if f"### {front_end}: Python update" in report:
             for line in report.split(f"### {front_end}: Python update")[1].split("###")[0].splitlines():
                 cells = [c.strip() for c in line.strip("|").split("|")]
-                if len(cells) == 5 and cells[1].isdigit():
+                if len(cells) >= 5 and cells[1].isdigit():  # 5 cells in reports without the parts
                     kernel[cells[0]] = cells[2]
         sliders, controls = {}, {}  # explorer -> the cells of its bold rows
         for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
             cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
-            if len(cells) == 10 and line.startswith("| **"):
+            if len(cells) in (10, 11) and line.startswith("| **"):  # 10: reports before the floor's new-src column
                 (sliders if "slider" in cells[1] else controls)[cells[0]] = cells
         for name, cells in sliders.items():
             moves, p50, p95, top, ratio, floor = cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]

@@ -118,11 +118,11 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 
 ### lab: Python update inside the kernel during the run (ms; the moves above, the restoring steps and the drags)
 
-| explorer | updates | p50 | p95 | max |
-|---|---:|---:|---:|---:|
-| conv | 52 | 7.5 | 9.0 | 11.0 |
-| refs | 0 | - | - | - |
-| floor | 70 | 0.3 | 0.9 | 1.2 |
+| explorer | updates | p50 | p95 | max | compute p50 | draw p50 | encode p50 | cpu p50 |
+|---|---:|---:|---:|---:|---:|---:|---:|---:|
+| conv | 52 | 7.5 | 9.0 | 11.0 | 2.0 | 4.0 | 1.0 | 5.5 |
+| refs | 0 | - | - | - | - | - | - | - |
+| floor | 70 | 0.3 | 0.9 | 1.2 | 0.1 | 0.0 | 0.0 | 0.3 |
 
 ### voila: key press -> first painted frame with new pixels (ms)
 
@@ -157,7 +157,8 @@ def test_summary_table_summarises_each_front_end_and_explorer(tmp_path):
 def _moves(explorer: str, control: str, kind: str, ms: float, count: int = 30,
            floor: float | None = None) -> bench.ControlResult:
     return bench.ControlResult(explorer, control, kind, times=[ms] * count, arrivals=[ms / 2] * count,
-                               floor=[] if floor is None else [floor] * count)
+                               floor=[] if floor is None else [floor] * count,
+                               floor_arrivals=[] if floor is None else [floor / 4] * count)
 
 
 def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
@@ -169,17 +170,19 @@ def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
                _moves("floor", "picture", "slider", 32.0, 61)]
     table = bench.latency_table("lab", results, ["conv", "refs", "floor"]).splitlines()
     assert table[4:] == [
-        "| conv | kernel | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | 20.0 | |",
-        "| conv | mask (toggle buttons) | 30 | 50.0 | 50.0 | 50.0 | 1.43 | 35.0 | 25.0 | |",
-        "| conv | groups | 0 (disabled, skipped) | - | - | - | - | - | - | |",
-        "| **conv** | **all sliders** | 30 | **40.0** | **40.0** | 40.0 | **1.60** | 25.0 | 20.0 | MISSED |",
-        "| **conv** | **all controls** | 60 | **45.0** | **50.0** | 50.0 | **1.50** | 30.0 | 22.5 | (not targeted) |",
-        "| refs | network (drop-down) | 30 | 33.0 | 33.0 | 33.0 | 1.10 | 30.0 | 16.5 | |",
-        "| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - | - |",
-        "| **refs** | **all controls** | 30 | **33.0** | **33.0** | 33.0 | **1.10** | 30.0 | 16.5 | (not targeted) |",
-        "| floor | picture (beside conv) | 60 | 30.0 | 30.0 | 30.0 | 0.94 | 32.0 | 15.0 | |",
-        "| floor | picture | 61 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | 16.0 | |",
-        "| **floor** | **all sliders** | 121 | **32.0** | **32.0** | 32.0 | **1.00** | 32.0 | 16.0 | met |"]
+        "| conv | kernel | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | 20.0 | 6.2 | |",
+        "| conv | mask (toggle buttons) | 30 | 50.0 | 50.0 | 50.0 | 1.43 | 35.0 | 25.0 | 8.8 | |",
+        "| conv | groups | 0 (disabled, skipped) | - | - | - | - | - | - | - | |",
+        "| **conv** | **all sliders** | 30 | **40.0** | **40.0** | 40.0 | **1.60** | 25.0 | 20.0 | 6.2 | MISSED |",
+        "| **conv** | **all controls** | 60 | **45.0** | **50.0** | 50.0 | **1.50** | 30.0 | 22.5 | 7.5 | "
+        "(not targeted) |",
+        "| refs | network (drop-down) | 30 | 33.0 | 33.0 | 33.0 | 1.10 | 30.0 | 16.5 | 7.5 | |",
+        "| **refs** | (no enabled slider) | 0 | - | - | - | - | - | - | - | - |",
+        "| **refs** | **all controls** | 30 | **33.0** | **33.0** | 33.0 | **1.10** | 30.0 | 16.5 | 7.5 | "
+        "(not targeted) |",
+        "| floor | picture (beside conv) | 60 | 30.0 | 30.0 | 30.0 | 0.94 | 32.0 | 15.0 | - | |",
+        "| floor | picture | 61 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | 16.0 | - | |",
+        "| **floor** | **all sliders** | 121 | **32.0** | **32.0** | 32.0 | **1.00** | 32.0 | 16.0 | - | met |"]
     # The table a run prints is the table the summary in docs/performance.md reads.
     report = "\n\n".join(["machine: m", "\n".join(table), bench.drag_table([])])
     assert bench.summary_table(report).splitlines()[4:] == [
@@ -190,16 +193,17 @@ def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
 
 def test_kernel_times_drop_each_explorers_first_update_and_tabulate(tmp_path):
     log = tmp_path / bench.KERNEL_LOG
-    parts = '{"compute": 1.0, "draw": 0.5, "encode": 0.25}'
+    parts = '{"compute": 1.0, "draw": 0.5, "encode": 0.25, "cpu": 1.5}'
     log.write_text(f'["conv", 30.0, {parts}]\n["floor", 5.0]\n["conv", 2.0, {parts}]\n'
-                   '["conv", 4.0, {"compute": 3.0, "draw": 0.5, "encode": 0.75}]\n["floor", 0.5]\n')
+                   '["conv", 4.0, {"compute": 3.0, "draw": 0.5, "encode": 0.75, "cpu": 2.5}]\n["floor", 0.5]\n')
     times = bench.kernel_times(log)  # lines without parts (older logs) still count
     assert times == {"conv": [2.0, 4.0], "floor": [0.5]}
     assert bench.kernel_times(tmp_path / "missing.jsonl") == {}
     table = bench.kernel_table("lab", bench.kernel_updates(log), ["conv", "refs", "floor"]).splitlines()
-    assert table[2].endswith("| compute p50 | draw p50 | encode p50 |")
-    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 | 2.0 | 0.5 | 0.5 |", "| refs | 0 | - | - | - | - | - | - |",
-                         "| floor | 1 | 0.5 | 0.5 | 0.5 | - | - | - |"]
+    assert table[2].endswith("| compute p50 | draw p50 | encode p50 | cpu p50 |")
+    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 | 2.0 | 0.5 | 0.5 | 2.0 |",
+                         "| refs | 0 | - | - | - | - | - | - | - |",
+                         "| floor | 1 | 0.5 | 0.5 | 0.5 | - | - | - | - |"]
 
 
 def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_path, monkeypatch):
@@ -219,5 +223,6 @@ def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_pat
     assert [name for name, _, _ in lines] == ["?", "floor", "floor", "floor"]  # construction, then 3 moves
     assert all(ms >= 0 for _, ms, _ in lines) and len(lines) == ex.frames
     for _, ms, parts in lines[1:]:  # the floor draws nothing: its PNGs were encoded up front
-        assert set(parts) == {"compute", "draw", "encode"} and parts["draw"] == 0.0
+        assert set(parts) == {"compute", "draw", "encode", "cpu"} and parts["draw"] == 0.0
         assert 0 <= parts["compute"] + parts["encode"] <= ms
+        assert 0 < parts["cpu"] <= ms + 1  # the CPU time of the whole update (thread_time's coarser clock)
