@@ -13,6 +13,7 @@ made here from ``seed``; the global RNG is never seeded nor consumed.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -188,15 +189,44 @@ def stack_weights(depth: int, width: int, activation: str = "relu", init: str = 
     """The weights :func:`build_stack` (linear blocks) draws, as tensors, without building modules.
 
     Returns ``(head_weight (CLASSES, width), head_bias (CLASSES,), weights (depth, width, width),
-    biases (depth, width))``.
+    biases (depth, width))``, new tensors on every call. The blocks are drawn one after another
+    from one generator, so a deeper stack starts with a shallower one's blocks: small draws (teaching
+    sizes) are kept per (width, activation, init, seed, dtype) and extended when a deeper stack is
+    asked for, which gives the same numbers as drawing afresh (tests/test_depth.py) and spares the
+    gradient-flow explorer drawing up to 50 blocks twice (plain and residual) per move.
     """
     activation = check_choice("activation", activation, tuple(_KAIMING))
     init = check_choice("init", init, INITS)
     depth, width = check_int("depth", depth, minimum=1), check_int("width", width, minimum=1)
-    g = torch.Generator().manual_seed(check_int("seed", seed))
-    head = init_weights((CLASSES, width), "default", activation, g, dtype)
-    layers = [init_weights((width, width), init, activation, g, dtype) for _ in range(depth)]
-    return (*head, torch.stack([w for w, _ in layers]), torch.stack([b for _, b in layers]))
+    seed = check_int("seed", seed)
+    small = depth * width * width <= _KEPT_NUMBERS
+    drawn = (_drawn_layers if small else _Draws)(width, activation, init, seed, dtype)
+    layers = drawn.upto(depth)
+    return (drawn.head[0].clone(), drawn.head[1].clone(), torch.stack([w for w, _ in layers]),
+            torch.stack([b for _, b in layers]))
+
+
+class _Draws:
+    """A stack's head and blocks in the order :func:`stack_weights` draws them, drawn as far as asked."""
+
+    def __init__(self, width: int, activation: str, init: str, seed: int, dtype: torch.dtype) -> None:
+        self.shape, self.activation, self.init, self.dtype = (width, width), activation, init, dtype
+        self.generator = torch.Generator().manual_seed(seed)
+        self.head = init_weights((CLASSES, width), "default", activation, self.generator, dtype)
+        self.layers: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def upto(self, depth: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+        while len(self.layers) < depth:
+            self.layers.append(init_weights(self.shape, self.init, self.activation, self.generator, self.dtype))
+        return self.layers[:depth]
+
+
+_KEPT_NUMBERS = 2**18  # draws of at most this many weights are kept (1 MiB in float32; 16 settings kept)
+
+
+@functools.lru_cache(maxsize=16)
+def _drawn_layers(width: int, activation: str, init: str, seed: int, dtype: torch.dtype) -> _Draws:
+    return _Draws(width, activation, init, seed, dtype)
 
 
 @dataclass(frozen=True)

@@ -82,6 +82,32 @@ def test_stack_weights_are_the_modules_weights_and_plain_and_residual_share_them
         torch.testing.assert_close(torch.stack([b.layer.bias for b in blocks]).detach(), biases, rtol=0, atol=0)
 
 
+@pytest.mark.parametrize("init", ["default", "xavier", "kaiming"])
+def test_stack_weights_kept_between_calls_are_the_modules_weights_in_any_order(init):
+    """Draws kept and extended across calls (shallow, deeper, shallower, again) give the modules' numbers,
+    and a caller changing the returned tensors in place changes nothing for the next call."""
+    for depth in (3, 7, 2, 7, 5):
+        head_w, head_b, weights, biases = stack_weights(depth, 6, "relu", init, seed=11)
+        stack = build_stack(depth, 6, "relu", init, "none", False, seed=11)
+        torch.testing.assert_close(stack.head.weight, head_w, rtol=0, atol=0)
+        torch.testing.assert_close(stack.head.bias, head_b, rtol=0, atol=0)
+        blocks = stack.blocks
+        torch.testing.assert_close(torch.stack([b.layer.weight for b in blocks]).detach(), weights, rtol=0, atol=0)
+        torch.testing.assert_close(torch.stack([b.layer.bias for b in blocks]).detach(), biases, rtol=0, atol=0)
+        for tensor in (head_w, head_b, weights, biases):
+            tensor.add_(1.0)
+
+
+def test_stack_weights_too_large_to_keep_are_drawn_afresh_with_the_same_numbers(monkeypatch):
+    import explainer.depth as depth_module
+
+    kept = stack_weights(5, 6, "relu", "default", seed=4)
+    monkeypatch.setattr(depth_module, "_KEPT_NUMBERS", 10)  # now nothing is small enough to keep
+    afresh = stack_weights(5, 6, "relu", "default", seed=4)
+    for a, b in zip(kept, afresh, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
+
+
 def test_a_deeper_stack_starts_with_the_shallower_ones_head_and_blocks():
     short, deep = stack_weights(3, 5, seed=2), stack_weights(8, 5, seed=2)
     for a, b in zip(short, deep, strict=True):

@@ -104,18 +104,21 @@ class GradientFlowExplorer(Explorer):
         chosen = "residual" if values["shortcut"] else "plain"
         self.grads.update({n: d["grad_norms"] for n, d in drawn.items()})
         self.spread.update({n: d["std"] for n, d in drawn.items()})
-        self.hist.update_rows(drawn[chosen]["rows"], f"outputs per layer, {chosen} stack")
+        shown = drawn[chosen]
+        if "rows" not in shown:  # only the stack whose histograms are shown needs them
+            shown["rows"] = histogram_rows(shown["flow"].outputs.numpy(), _EDGES)
+        self.hist.update_rows(shown["rows"], f"outputs per layer, {chosen} stack")
         self.shares.update({"dead": drawn[chosen]["dead"], "saturated": drawn[chosen]["saturated"]}, f"{chosen} stack")
         self.info.value = _flow_html(values, self.result, chosen)
 
     def _flow(self, v: dict[str, Any], residual: bool) -> dict[str, Any]:
-        """The result and what the views draw of it (numpy, histogram rows), kept per setting."""
+        """The result and what the views draw of it (numpy; histogram rows added by render), kept per setting."""
         key = (v["depth"], v["activation"], v["init"], v["norm"], v["seed"], residual)
 
         def make() -> dict[str, Any]:
             flow = gradient_flow(v["depth"], WIDTH, v["activation"], v["init"], v["norm"], residual, BATCH, v["seed"])
             return dict(flow=flow, grad_norms=flow.grad_norms.numpy(), std=flow.std.numpy(), dead=flow.dead.numpy(),
-                        saturated=flow.saturated.numpy(), rows=histogram_rows(flow.outputs.numpy(), _EDGES))
+                        saturated=flow.saturated.numpy())  # + "rows" (histograms) once shown
 
         return self._kept.fetch(key, make)
 
