@@ -84,8 +84,9 @@ def test_the_shown_matrix_is_the_recorded_one_for_every_setting():
     for name in maps:
         for b in range(2):
             for h in range(3):
-                ex.set(layer=name, item=b, head=h, query=3)
+                ex.set(layer=name, item=b, head=h + 1, query=3)  # heads are numbered from 1
                 assert torch.equal(ex.result.weights, maps[name][b, h].double()), (name, b, h)
+                assert ex.result.head == h and f"head {h + 1}" in ex.info.value
                 torch.testing.assert_close(ex.result.summary, maps[name][b].double().mean(0))
                 assert ex.view.bars.bars.get_paths()[2].vertices[:, 1].max() == pytest.approx(
                     float(maps[name][b, h, 3, 2]))
@@ -133,9 +134,9 @@ def test_clicking_a_row_of_either_matrix_selects_that_query(ex):
 def test_heads_and_queries_follow_the_layer():
     maps = {"wide": torch.softmax(torch.randn(1, 4, 6, 6, generator=torch.Generator().manual_seed(1)), -1),
             "narrow": torch.softmax(torch.randn(1, 2, 3, 6, generator=torch.Generator().manual_seed(2)), -1)}
-    ex = recorded_attention_explorer(maps, head=3, query=5)
+    ex = recorded_attention_explorer(maps, head=4, query=5)
     ex.set(layer="narrow")
-    assert ex.values["head"] == 1 and ex.values["query"] == 2 and ex.last_error is None
+    assert ex.values["head"] == 2 and ex.values["query"] == 2 and ex.last_error is None
     assert ex.controls["item"].disabled and "one input in the batch" in ex.hints.value
     assert names(ex.view.weights.ax, "y") == ["0", "1", "2"]  # no tokens given: indices
 
@@ -143,8 +144,8 @@ def test_heads_and_queries_follow_the_layer():
 def test_a_walk_gives_a_fresh_explorers_picture():
     factory = functools.partial(recorded_attention_explorer, decoder_maps(), WORDS, PATCHES)
     ex = factory()
-    walk = [dict(head=2), dict(layer="layers.0.multihead_attn"), dict(query=3), dict(item=1),
-            dict(layer="layers.1.self_attn", head=0), dict(query=0), dict(layer="layers.1.multihead_attn")]
+    walk = [dict(head=3), dict(layer="layers.0.multihead_attn"), dict(query=3), dict(item=1),
+            dict(layer="layers.1.self_attn", head=1), dict(query=0), dict(layer="layers.1.multihead_attn")]
     assert_walk_matches_fresh(ex, factory, walk)
 
 
@@ -174,7 +175,8 @@ def test_the_recorder_itself_can_be_shown():
     (dict(tokens="the cat"), TypeError, "tokens must be a list of strings"),
     (dict(layer="encoder"), ValueError, "layer must be one of"),
     (dict(layer=3), ValueError, "layer must be an integer in [0, 2], got 3"),
-    (dict(head=4), ValueError, "head must be an integer in [0, 3], got 4"),
+    (dict(head=5), ValueError, "head must be an integer in [1, 4], got 5"),
+    (dict(head=0), ValueError, "head must be an integer in [1, 4], got 0"),
     (dict(query=10), ValueError, "query must be an integer in [0, 9], got 10"),
     (dict(summary="max"), ValueError, "summary must be one of"),
 ])
@@ -189,10 +191,10 @@ def test_a_failing_update_shows_in_the_error_area_and_the_explorer_recovers(ex, 
         raise RuntimeError("broken on purpose")
 
     monkeypatch.setattr(ex.view, "update", broken)
-    ex.set(head=1)
+    ex.set(head=2)
     assert ex.last_error == "RuntimeError: broken on purpose" and ex.errors.layout.display == "block"
     monkeypatch.undo()
-    ex.set(head=2)
+    ex.set(head=3)
     assert ex.last_error is None and ex.errors.layout.display == "none"
 
 
@@ -214,5 +216,5 @@ def test_a_long_layer_name_is_cut_at_its_start_in_the_title():
     name = "transformer.encoder.layers.11.self_attention"
     ex = recorded_attention_explorer({name: w})
     title = ex.view.titles[0].get_text()
-    assert title.startswith("…") and title.endswith("layers.11.self_attention, head 0") and len(title) < len(name)
+    assert title.startswith("…") and title.endswith("layers.11.self_attention, head 1") and len(title) < len(name)
     assert name in ex.info.value

@@ -93,8 +93,9 @@ def test_builds_and_shows_the_models_own_weights(ex):
     out = inspected(0, QUESTION)  # the model's own weights (its inspect), not the recording
     torch.testing.assert_close(r.weights, getattr(out, r.layer)[0].double().mean(0))  # heads' mean by default
     for layer, head in itertools.product(cross_layers(), (0, 3)):
-        ex.set(layer=layer, heads="one head", head=head, word=2)
+        ex.set(layer=layer, heads="one head", head=head + 1, word=2)  # heads are numbered from 1
         torch.testing.assert_close(ex.result.weights, getattr(out, layer)[0, head].double())
+        assert ex.result.head == head and f"head {head + 1}" in ex.info.value
         torch.testing.assert_close(ex.result.word_map.flatten(), getattr(out, layer)[0, head, 2].double())
         torch.testing.assert_close(ex.result.self_weights, out.words_self[0, head].double())
     torch.testing.assert_close(ex.result.weights.sum(-1), torch.ones(6, dtype=torch.float64))
@@ -106,7 +107,7 @@ def test_the_shown_maps_are_capture_attentions_record():
     ex = cross_attention_explorer(model=model(), image=5, question=QUESTION, heads="one head")
     for name in cross_layers():
         for head in range(4):
-            ex.set(layer=name, head=head)
+            ex.set(layer=name, head=head + 1)
             assert torch.equal(ex.result.weights, rec.maps[name][0, head].double())
     assert isinstance(model().get_submodule(cross_layers()[0]), MultiHeadAttention)
 
@@ -114,7 +115,7 @@ def test_the_shown_maps_are_capture_attentions_record():
 def test_one_head_and_the_swap_recomputed_by_slow_loops():
     image, head = 3, 2
     scores = slow_scores(model(), lesson_scenes().images[image], QUESTION, cross_layers()[0], head)  # (L, P)
-    ex = cross_attention_explorer(model=model(), image=image, question=QUESTION, heads="one head", head=head)
+    ex = cross_attention_explorer(model=model(), image=image, question=QUESTION, heads="one head", head=head + 1)
     rows = torch.tensor([softmax(row) for row in scores], dtype=torch.float64)  # softmax over the patches
     columns = torch.tensor([softmax(list(col)) for col in zip(*scores, strict=True)], dtype=torch.float64).T
     torch.testing.assert_close(ex.result.weights, rows, atol=2e-6, rtol=1e-4)
@@ -226,7 +227,8 @@ def test_a_failing_update_shows_in_the_error_area_and_the_explorer_recovers(ex, 
     (dict(question=3), TypeError, "question must be a str"),
     (dict(question=QUESTION, word=6), ValueError, "word must be an integer in [0, 5], got 6"),
     (dict(layer="words_self"), ValueError, "layer must be one of"),
-    (dict(head=4), ValueError, "head must be an integer in [0, 3], got 4"),
+    (dict(head=5), ValueError, "head must be an integer in [1, 4], got 5"),
+    (dict(head=0), ValueError, "head must be an integer in [1, 4], got 0"),
     (dict(heads="all"), ValueError, "heads must be one of"),
     (dict(model="caption"), TypeError, "model must be a torch.nn.Module"),
 ])

@@ -54,8 +54,9 @@ def test_builds_and_shows_the_models_own_weights(ex):
     assert ex.png()[:4] == b"\x89PNG" and ex.frames == 1 and ex.last_error is None
     w = inspected(0).weights  # the model's own per-head weights, not the recording
     for layer, head, query in ((1, 0, 0), (3, 2, 28), (2, 3, 64)):
-        ex.set(layer=layer, head=head, query=query)
+        ex.set(layer=layer, head=head + 1, query=query)  # heads are numbered from 1, like the layers
         torch.testing.assert_close(ex.result.row, w[layer - 1][0, head, query].double())
+        assert ex.result.head == head and f"head {head + 1}" in ex.info.value
         torch.testing.assert_close(ex.result.patch_map.flatten(), w[layer - 1][0, head, query, 1:].double())
     ex.set(heads="mean of heads", layer=2, query=10)
     torch.testing.assert_close(ex.result.row, w[1][0, :, 10].double().mean(0))
@@ -84,7 +85,7 @@ def test_one_head_recomputed_by_a_slow_loop_from_the_layers_weights():
         top = max(scores)
         e = [math.exp(s - top) for s in scores]
         slow = torch.tensor([v / sum(e) for v in e], dtype=torch.float64)
-    ex = vit_attention_explorer(model=model(), image=2, layer=layer + 1, head=head, query=query)
+    ex = vit_attention_explorer(model=model(), image=2, layer=layer + 1, head=head + 1, query=query)
     torch.testing.assert_close(ex.result.row, slow, atol=2e-6, rtol=1e-4)  # the model runs in float32
 
 
@@ -151,7 +152,7 @@ def test_moves_only_blit_the_static_background_is_never_redrawn(ex, name, value)
 def test_a_walk_gives_a_fresh_explorers_picture():
     factory = functools.partial(vit_attention_explorer, model())
     walk = [dict(query=30), dict(layer=3), dict(image=1), dict(heads="mean of heads"), dict(stage=3),
-            dict(heads="one head", head=1), dict(image=0, query=0)]
+            dict(heads="one head", head=2), dict(image=0, query=0)]
     assert_walk_matches_fresh(factory(), factory, walk)
 
 
@@ -170,7 +171,8 @@ def test_a_failing_update_shows_in_the_error_area_and_the_explorer_recovers(ex, 
 @pytest.mark.parametrize("kwargs, error, words", [
     (dict(image=12), ValueError, "image must be an integer in [0, 11], got 12"),
     (dict(layer=4), ValueError, "layer must be an integer in [1, 3], got 4"),
-    (dict(head=4), ValueError, "head must be an integer in [0, 3], got 4"),
+    (dict(head=5), ValueError, "head must be an integer in [1, 4], got 5"),
+    (dict(head=0), ValueError, "head must be an integer >= 1, got 0"),
     (dict(query=65), ValueError, "query must be an integer in [0, 64], got 65"),
     (dict(stage=0), ValueError, "stage must be an integer in [1, 3], got 0"),
     (dict(heads="all"), ValueError, "heads must be one of"),

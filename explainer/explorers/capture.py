@@ -79,7 +79,8 @@ class ShownAttention:
     """What the explorer shows now.
 
     Attributes:
-        layer: the layer's name; ``head``, ``item``, ``query`` its indices.
+        layer: the layer's name; ``head``, ``item``, ``query`` indices into its weights (0-based; the
+            slider and the pictures number heads from 1, as in every lesson).
         weights: ``(Tq, Tk)`` that head's weights for that batch item.
         summary: ``(Tq, Tk)`` the mean over the heads, or the rollout up to this layer.
         summary_kind: one of :data:`SUMMARIES`.
@@ -119,7 +120,7 @@ class RecordedAttentionExplorer(Explorer):
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         B, H, Tq, _ = self.maps[values["layer"]].shape
         limits: dict[str, Any] = {
-            "head": (0, H - 1, "this layer has one head" if H == 1 else None),
+            "head": (1, H, "this layer has one head" if H == 1 else None),
             "query": (0, Tq - 1, None),
             "item": (0, B - 1, "one input in the batch" if B == 1 else None),
         }
@@ -128,7 +129,7 @@ class RecordedAttentionExplorer(Explorer):
         return limits
 
     def render(self, values: dict[str, Any]) -> None:
-        name, h, b, i = values["layer"], values["head"], values["item"], values["query"]
+        name, h, b, i = values["layer"], values["head"] - 1, values["item"], values["query"]  # h: an index
         w = self.images[name]  # (B, H, Tq, Tk)
         weights = w[b, h]  # (Tq, Tk)
         if values["summary"] == SUMMARIES[1] and self.rollouts is not None:
@@ -138,7 +139,7 @@ class RecordedAttentionExplorer(Explorer):
         if self.view.label(*_labels(weights.shape, self.tokens, self.key_tokens)):
             self.painter.invalidate()  # other tokens on the axes: the static text changed
         shown = name if len(name) <= _TITLE_CHARS else "…" + name[-(_TITLE_CHARS - 1):]  # long names: their end
-        self.view.update(weights.numpy(), summary.numpy(), i, (f"{shown}, head {h}", title))
+        self.view.update(weights.numpy(), summary.numpy(), i, (f"{shown}, head {h + 1}", title))
         self.result = ShownAttention(layer=name, head=h, item=b, query=i, weights=weights, summary=summary,
                                      summary_kind=values["summary"] if self.rollouts is not None else SUMMARIES[0])
         self.info.value = _info(self.result, self.view.labels, len(self.names), self.names.index(name))
@@ -182,7 +183,7 @@ def _controls(v: dict[str, Any], maps: dict[str, Tensor], rollout: bool, theme: 
     T = max(w.shape[2] for w in maps.values())
     return {
         "layer": dropdown("layer", list(maps), v["layer"], theme=theme),
-        "head": int_slider("head h", v["head"], 0, max(H - 1, 1), tooltip="one head of the layer", theme=theme),
+        "head": int_slider("head h", v["head"], 1, max(H, 2), tooltip="one head of the layer", theme=theme),
         "query": int_slider("query i", v["query"], 0, max(T - 1, 1), tooltip="or click a row", theme=theme),
         "item": int_slider("batch item", v["item"], 0, max(B - 1, 1), tooltip="which input of the batch",
                            theme=theme),
@@ -200,9 +201,9 @@ def _info(s: ShownAttention, labels: tuple[tuple[str, ...], tuple[str, ...]], la
         f"<span style='background:rgba(0,114,178,{max(float(x), 0.0):.2f});padding:0 2px'>{html.escape(word)}</span>"
         for word, x in zip(keys, torch.nan_to_num(row, nan=0.0).tolist(), strict=True))
     if not bool(torch.isfinite(row).all()):
-        return (f"Layer <b>{html.escape(s.layer)}</b> ({index + 1} of {layers}), head {s.head}: query {s.query} "
+        return (f"Layer <b>{html.escape(s.layer)}</b> ({index + 1} of {layers}), head {s.head + 1}: query {s.query} "
                 f"“{html.escape(queries[s.query])}” was masked out entirely (PyTorch gives NaN weights: grey).")
-    return (f"Layer <b>{html.escape(s.layer)}</b> ({index + 1} of {layers}), head {s.head}, batch item {s.item}: "
+    return (f"Layer <b>{html.escape(s.layer)}</b> ({index + 1} of {layers}), head {s.head + 1}, batch item {s.item}: "
             f"query <b>{s.query}</b> “{html.escape(queries[s.query])}” attends most to key {top} "
             f"“{html.escape(keys[top])}” (weight {float(row[top]):.2f}; uniform would be {1 / len(keys):.2f}). "
             f"Each row of a matrix sums to 1.<br>{words}")
@@ -242,7 +243,7 @@ def _check_tokens(name: str, tokens: Any, lengths: set[int]) -> list[str] | None
 
 
 def recorded_attention_explorer(maps: Any = None, tokens: Sequence[str] | None = None,
-                                key_tokens: Sequence[str] | None = None, layer: str | int = 0, head: int = 0,
+                                key_tokens: Sequence[str] | None = None, layer: str | int = 0, head: int = 1,
                                 query: int = 0, item: int = 0, summary: str = "mean of heads",
                                 presentation: bool | None = None) -> RecordedAttentionExplorer:
     """Build (not display) an explorer of recorded attention maps.
@@ -256,7 +257,8 @@ def recorded_attention_explorer(maps: Any = None, tokens: Sequence[str] | None =
         key_tokens: names of the keys of layers whose keys are other tokens (a decoder's memory, image
             patches); None: ``tokens`` where they fit, else indices.
         layer: the layer shown, by name or index.
-        head: the head ``h`` (limited to the layer's heads).
+        head: the head ``h``, 1 to the layer's ``H`` (numbered from 1, as in every lesson; the index
+            into the weights is ``h - 1``).
         query: the outlined query row ``i`` (or click a row).
         item: the batch item ``b``.
         summary: the matrix beside the head's: ``"mean of heads"`` or ``"rollout"`` (the product
@@ -279,7 +281,7 @@ def recorded_attention_explorer(maps: Any = None, tokens: Sequence[str] | None =
     B, H, Tq, _ = maps[layer].shape
     tokens = _check_tokens("tokens", tokens, {w.shape[2] for w in maps.values()})
     key_tokens = _check_tokens("key_tokens", key_tokens, {w.shape[3] for w in maps.values()})
-    values = dict(layer=layer, head=check_int("head", head, 0, H - 1), query=check_int("query", query, 0, Tq - 1),
+    values = dict(layer=layer, head=check_int("head", head, 1, H), query=check_int("query", query, 0, Tq - 1),
                   item=check_int("item", item, 0, B - 1), summary=check_choice("summary", summary, SUMMARIES))
     if summary == SUMMARIES[1] and not _rollout_possible(maps):
         raise ValueError("summary='rollout' needs self-attention layers over one token count; these maps have "

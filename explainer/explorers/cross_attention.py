@@ -191,7 +191,8 @@ class ShownCrossAttention:
 
     Attributes:
         image, question, layer: the scene index, the question and the cross-attention layer's name.
-        word: the index of the chosen word in ``words``; ``head`` the head, None for the heads' mean.
+        word: the index of the chosen word in ``words``; ``head`` the head's index (0-based; the pictures
+            and the slider number heads from 1), None for the heads' mean.
         weights: ``(L, P)`` the layer's weights (that head or the mean), words x patches; rows sum to 1.
         word_map: ``(g, g)`` the chosen word's row over the patch grid.
         importance: ``(g, g)`` :func:`importance_map` of ``weights`` over the words.
@@ -247,7 +248,7 @@ class CrossAttentionExplorer(Explorer):
                                theme=theme),
             "layer": toggle_buttons("layer", self.layers, values["layer"], theme=theme),
             "heads": toggle_buttons("heads", list(HEAD_MODES), values["heads"], theme=theme),
-            "head": int_slider("head h", values["head"], 0, self.heads - 1, theme=theme),
+            "head": int_slider("head h", values["head"], 1, self.heads, theme=theme),
         }
         super().__init__(controls, painter, title="Words attending to image regions", theme=theme)
         self.enable_clicks()
@@ -264,7 +265,7 @@ class CrossAttentionExplorer(Explorer):
         if values["heads"] == HEAD_MODES[1]:
             limits["head"] = (values["head"], values["head"], "the mean of all heads is shown")
         else:
-            limits["head"] = (0, self.heads - 1, None)
+            limits["head"] = (1, self.heads, None)
         return limits
 
     def _named(self, image: int, colour: str) -> int | None:
@@ -282,7 +283,7 @@ class CrossAttentionExplorer(Explorer):
     def render(self, values: dict[str, Any]) -> None:
         i, layer, word = values["image"], values["layer"], values["word"]
         question = compose(values["start"], values["colour"], values["noun"])
-        head = values["head"] if values["heads"] == HEAD_MODES[0] else None
+        head = values["head"] - 1 if values["heads"] == HEAD_MODES[0] else None  # an index
         q = self._record(i, question)
         pick = (lambda w: w[head]) if head is not None else (lambda w: w.mean(0))  # noqa: E731
         weights, swapped = pick(q.cross[layer]), pick(q.swapped[layer])  # (L, P) each
@@ -309,7 +310,7 @@ class CrossAttentionExplorer(Explorer):
         present = f"the {r.words[-2]} object: outlined" if r.named is not None else f"no {r.words[-2]} object here"
         v.scene.update(self.scenes.images[r.image].permute(1, 2, 0).numpy(), outline, square,
                        f"“{r.question}”\n{present}")
-        heads = f"head {r.head}" if r.head is not None else "mean of heads"
+        heads = f"head {r.head + 1}" if r.head is not None else "mean of heads"
         top = float(r.word_map.max())
         v.word_map.update((r.word_map / top).numpy(), outline, None,
                           f"“{r.words[r.word]}” → patches\n{r.layer} · {heads} · max {top:.2f}")
@@ -333,7 +334,7 @@ class CrossAttentionExplorer(Explorer):
 
 def _info(r: ShownCrossAttention) -> str:
     word = html.escape(r.words[r.word])
-    heads = f"head {r.head}" if r.head is not None else "the mean of the heads"
+    heads = f"head {r.head + 1}" if r.head is not None else "the mean of the heads"
     if r.named is None:
         where = f"There is no {html.escape(r.words[-2])} object in this scene: the question names nothing here."
     else:
@@ -348,7 +349,7 @@ def _info(r: ShownCrossAttention) -> str:
 
 def cross_attention_explorer(model: nn.Module | None = None, image: int = 0, question: str | None = None,
                              word: int | None = None, layer: str | None = None, heads: str = "mean of heads",
-                             head: int = 0, presentation: bool | None = None) -> CrossAttentionExplorer:
+                             head: int = 1, presentation: bool | None = None) -> CrossAttentionExplorer:
     """Build (not display) the explorer of words attending to image patches.
 
     Args:
@@ -360,7 +361,7 @@ def cross_attention_explorer(model: nn.Module | None = None, image: int = 0, que
         word: the word whose attention is shown; None: the colour word.
         layer: the cross-attention layer's name; None: the first.
         heads: ``"one head"`` or ``"mean of heads"``.
-        head: the head shown with ``"one head"``.
+        head: the head shown with ``"one head"``, 1 to ``H`` (numbered from 1, as in every lesson).
         presentation: True for the lecture-hall theme, None for the global setting.
 
     Example:
@@ -383,5 +384,5 @@ def cross_attention_explorer(model: nn.Module | None = None, image: int = 0, que
     layer = next(iter(first.cross)) if layer is None else check_choice("layer", layer, tuple(first.cross))
     H = next(iter(first.cross.values())).shape[0]
     values = dict(image=image, start=start, colour=colour, noun=noun, word=word, layer=layer,
-                  heads=check_choice("heads", heads, HEAD_MODES), head=check_int("head", head, 0, H - 1))
+                  heads=check_choice("heads", heads, HEAD_MODES), head=check_int("head", head, 1, H))
     return CrossAttentionExplorer(model, values, get_theme(presentation), first)

@@ -177,7 +177,8 @@ class ShownViTAttention:
     Attributes:
         image, layer, query: the scene, the layer index (0-based) and the query token (0 = ``[CLS]``,
             ``1 + r*g + c`` the patch in row ``r``, column ``c``).
-        head: the head, or None for the heads' mean.
+        head: the head's index (0-based; the pictures and the slider number heads from 1), or None for
+            the heads' mean.
         row: ``(T,)`` the query's weights over every key (``[CLS]`` first); sums to 1.
         patch_map: ``(g, g)`` the weights on the patches.
         rollout: ``(g, g)`` the class token's rollout up to this layer over the patches.
@@ -239,7 +240,7 @@ class ViTAttentionExplorer(Explorer):
                                 theme=theme),
             "layer": int_slider("layer", values["layer"], 1, self.layers, theme=theme),
             "heads": toggle_buttons("heads", list(HEAD_MODES), values["heads"], theme=theme),
-            "head": int_slider("head h", values["head"], 0, self.heads - 1, theme=theme),
+            "head": int_slider("head h", values["head"], 1, self.heads, theme=theme),
             "query": int_slider("query token", values["query"], 0, GRID * GRID,
                                 tooltip="0 = [CLS]; or click a patch", theme=theme),
             "stage": int_slider("CNN stage", values["stage"], 1, len(self.fields), theme=theme),
@@ -258,11 +259,11 @@ class ViTAttentionExplorer(Explorer):
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         if values["heads"] == HEAD_MODES[1]:
             return {"head": (values["head"], values["head"], "the mean of all heads is shown")}
-        return {"head": (0, self.heads - 1, None)}
+        return {"head": (1, self.heads, None)}
 
     def render(self, values: dict[str, Any]) -> None:
         i, layer, query, stage = values["image"], values["layer"] - 1, values["query"], values["stage"] - 1
-        head = values["head"] if values["heads"] == HEAD_MODES[0] else None
+        head = values["head"] - 1 if values["heads"] == HEAD_MODES[0] else None  # an index
         s = self._scene(i)
         w = s.weights[layer]  # (H, T, T)
         row = (w[head] if head is not None else w.mean(0))[query]  # (T,)
@@ -296,14 +297,14 @@ class ViTAttentionExplorer(Explorer):
         v = self.view
         v.scene.update(picture, outline, square, f"largest: {label}\nmodel says: {SHAPES[r.prediction]}", box)
         who = "[CLS]" if r.query == 0 else f"patch {r.query}"
-        heads = f"head {r.head}" if r.head is not None else "mean"
+        heads = f"head {r.head + 1}" if r.head is not None else "mean"
         top = float(r.patch_map.max())
         v.attention.update((r.patch_map / top).numpy(), outline, square,
                            f"{who} · layer {r.layer + 1} · {heads}\nmax {top:.2f}, [CLS] {float(r.row[0]):.2f}")
         roll = r.rollout / r.rollout.max()
         v.rollout.update(roll.numpy(), outline, None,
                          f"[CLS] rollout, layer {r.layer + 1}\n{r.on_target:.0%} on target "
-                         f"({r.on_target / r.mask_share:.1f}× its area)")
+                         f"({r.on_target / r.mask_share:.1f}× area)")  # short: the panel is narrow on a projector
         chosen_head = r.head if r.head is not None else None
         query_distance = (s.distances[r.layer, :, r.query - 1] if r.query else s.distances[r.layer].mean(-1))
         ring = float(query_distance[chosen_head]) if chosen_head is not None else float(query_distance.mean())
@@ -323,7 +324,7 @@ class ViTAttentionExplorer(Explorer):
 def _info(r: ShownViTAttention, ring: float, values: dict[str, Any]) -> str:
     who = "the class token [CLS]" if r.query == 0 else f"patch {r.query} (row {(r.query - 1) // GRID}, column " \
         f"{(r.query - 1) % GRID})"
-    heads = f"head {r.head}" if r.head is not None else "the mean of the heads"
+    heads = f"head {r.head + 1}" if r.head is not None else "the mean of the heads"
     d_min, d_max = float(r.distances[r.layer].min()), float(r.distances[r.layer].max())
     y0, x0, y1, x1 = r.cnn_box
     return (f"Query: {html.escape(who)}, layer {r.layer + 1}, {heads}. Its weights over the {len(r.row)} tokens sum to "
@@ -336,7 +337,7 @@ def _info(r: ShownViTAttention, ring: float, values: dict[str, Any]) -> str:
 
 
 def vit_attention_explorer(model: nn.Module | None = None, image: int = 0, layer: int = 1, heads: str = "one head",
-                           head: int = 0, query: int = 0, stage: int = 1,
+                           head: int = 1, query: int = 0, stage: int = 1,
                            presentation: bool | None = None) -> ViTAttentionExplorer:
     """Build (not display) the explorer of a ViT's attention on image patches.
 
@@ -347,7 +348,8 @@ def vit_attention_explorer(model: nn.Module | None = None, image: int = 0, layer
         image: the scene, 0 to ``NUM_IMAGES - 1``.
         layer: the layer, 1 to ``L``.
         heads: ``"one head"`` or ``"mean of heads"``.
-        head: the head shown with ``"one head"``.
+        head: the head shown with ``"one head"``, 1 to ``H`` (heads are numbered from 1, as head_1 ...
+            head_h in Vaswani et al. 2017 and in every lesson).
         query: the query token: 0 for ``[CLS]``, ``1 + r*8 + c`` for the patch in row ``r``, column ``c``.
         stage: the CNN stage whose receptive field is drawn (1 to 3).
         presentation: True for the lecture-hall theme, None for the global setting.
@@ -361,12 +363,12 @@ def vit_attention_explorer(model: nn.Module | None = None, image: int = 0, layer
         raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
     model = default_vit() if model is None else model
     values = dict(image=check_int("image", image, 0, NUM_IMAGES - 1), layer=check_int("layer", layer, minimum=1),
-                  heads=check_choice("heads", heads, HEAD_MODES), head=check_int("head", head, minimum=0),
+                  heads=check_choice("heads", heads, HEAD_MODES), head=check_int("head", head, minimum=1),
                   query=check_int("query", query, 0, GRID * GRID), stage=check_int("stage", stage, 1, 3))
     attention = scene_attention(model, lesson_scenes().images[values["image"]])
     L, H, T, _ = attention.weights.shape
     if T != 1 + GRID * GRID:
         raise ValueError(f"model must attend over 1 + {GRID}*{GRID} tokens (class token and patches), got {T}")
     check_int("layer", layer, 1, L)
-    check_int("head", head, 0, H - 1)
+    check_int("head", head, 1, H)
     return ViTAttentionExplorer(model, values, get_theme(presentation), attention)

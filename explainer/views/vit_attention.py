@@ -156,7 +156,7 @@ def draw_distances(ax: Axes, layers: int, heads: int, ymax: float, theme: Theme)
     ax.grid(True, axis="y", color=theme.grid_color, alpha=0.3, linewidth=0.6)
     cmap = colormaps["tab10"]
     lines = [ax.plot([], [], "o-", color=cmap(h), ms=4.5 * theme.line_scale, lw=0.8 * theme.line_scale,
-                     label=f"head {h}")[0] for h in range(heads)]
+                     label=f"head {h + 1}")[0] for h in range(heads)]
     (cnn,) = ax.plot([], [], "s--", color=theme.accent3, ms=6 * theme.line_scale, lw=1.5 * theme.line_scale,
                      label="CNN field")
     (chosen,) = ax.plot([], [], "o", ms=11 * theme.line_scale, mfc="none", mec="black", mew=1.5 * theme.line_scale)
