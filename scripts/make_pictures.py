@@ -106,7 +106,7 @@ PICTURES = (
             sweep=("sharpness", [0.3, 1.0, 3.0, 10.0, 30.0]), fps=1),
     # Any model's recorded attention (a seeded nn.TransformerEncoder here): one head, the rollout, one query.
     Picture("recorded_attention", "recorded_attention_explorer", dict(summary="rollout", layer=2, query=5),
-            sweep=("head", [0, 1, 2, 3]), fps=1),
+            sweep=("head", [1, 2, 3, 4]), fps=1),
     # A ViT on a hard scene: one patch's attention, the class token's rollout, distances beside a CNN's field.
     Picture("vit_attention", "vit_attention_explorer", dict(query=28, layer=3),
             sweep=("image", [0, 1, 2, 3, 4, 5]), fps=1),
@@ -120,7 +120,7 @@ PICTURES = (
     Picture("activations", "activation_explorer", dict(), sweep=("std", [0.5, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0]), fps=2),
     Picture("normalisation", "normalisation_explorer", dict(),
             sweep=("batches_seen", [0, 1, 2, 4, 8, 16, 32, 60]), fps=2),
-    Picture("pooling", "pooling_explorer", dict(dx=0), sweep=("dx", [0, 2, 4, 6, 8]), fps=2),
+    Picture("pooling", "pooling_explorer", dict(dx=4), sweep=("dx", [0, 2, 4, 6, 8]), fps=2),
     # Lesson 13: where each family sees far, holds its weights and does its work; the bottleneck at 256 channels.
     Picture("cnn_families", "cnn_families_explorer", dict(network="vgg16", comparison="bottleneck", channels=256),
             sweep=("network", ["alexnet", "vgg16", "inception", "bottleneck", "transformer"]), fps=1),

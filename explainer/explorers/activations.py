@@ -116,8 +116,9 @@ class ActivationExplorer(Explorer):
         dead = (value == 0) & (derivative == 0)
         saturated = ~dead & (np.abs(derivative) < SATURATION)
         top = int(np.argmax(derivative))
+        at = round(float(x[top]), 6) + 0.0  # the grid's -3.3e-16 reads as 0
         self.curves.update(x, value, derivative, density, dead, saturated,
-                           f"largest f′ = {derivative[top]:.3g} at x = {x[top]:.2g}")
+                           f"largest f′ = {derivative[top]:.3g} at x = {at:.2g}")
         self.title.set_text(f"f = {name}")  # the input distribution is on the sliders (text costs a layout per move)
         self.shares.update({"dead": [shares[a].dead for a in ACTIVATIONS],
                             "saturated": [shares[a].saturated for a in ACTIVATIONS]},
@@ -300,15 +301,17 @@ class PoolingExplorer(Explorer):
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         fig = new_figure(8.6, 3.9, theme=theme)
-        self.before = draw_map(fig.add_axes((0.01, 0.2, 0.19, 0.6)), "feature map (3 × 16 × 16)", theme=theme)
-        self.after = draw_map(fig.add_axes((0.22, 0.2, 0.19, 0.6)), "shifted (wrapping around)", theme=theme)
+        self.before = draw_map(fig.add_axes((0.01, 0.2, 0.19, 0.6)), "feature map\n(3 × 16 × 16)", theme=theme)
+        self.after = draw_map(fig.add_axes((0.22, 0.2, 0.19, 0.6)), "shifted\n(wrapping around)", theme=theme)
         series = {"before": dict(facecolor="#bbbbbb", label="before the shift"),
                   "after": dict(facecolor=theme.accent, label="after")}
-        classes = [f"class {k}" for k in range(_K)]
+        classes = [str(k) for k in range(_K)]  # "class" under the axes: wide labels collide on a projector
         self.gap = draw_grouped_bars(fig.add_axes((0.5, 0.14, 0.22, 0.7)), classes, series, (-1.6, 2.0),
                                      title="GAP + linear", ylabel="logit", theme=theme, legend=False)
         self.fc = draw_grouped_bars(fig.add_axes((0.77, 0.14, 0.22, 0.7)), classes, series, (-1.6, 2.0),
                                     title="flatten + linear", theme=theme, legend=False)
+        for view in (self.gap, self.fc):
+            view.ax.set_xlabel("class", labelpad=1)
         fig.legend(handles=self.gap.handles, loc="upper center", bbox_to_anchor=(0.74, 1.0), ncol=2,
                    fontsize=theme.font_size - 1, frameon=False)
         painter = Painter(fig)
