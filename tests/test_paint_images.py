@@ -178,7 +178,9 @@ def test_cell_colours_are_matplotlibs_colour_mapping(data, limits, cmap, form):
         data = np.ma.MaskedArray(data)
     fast = _images.cell_colours(image, data)
     assert fast is not None
-    np.testing.assert_array_equal(fast, image.to_rgba(data, bytes=True))
+    with np.errstate(over="ignore"):  # matplotlib's own warning for limits a hair apart
+        expected = image.to_rgba(data, bytes=True)
+    np.testing.assert_array_equal(fast, expected)
 
 
 @pytest.mark.parametrize("case", ["integer data", "log norm", "clipping norm"])
