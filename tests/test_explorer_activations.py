@@ -75,6 +75,10 @@ def test_pooling_explorer_gap_ignores_the_shift_and_flatten_does_not():
     ex = pooling_explorer(dx=3, dy=-2)
     torch.testing.assert_close(ex.result["after"].gap, ex.result["before"].gap)
     assert not torch.allclose(ex.result["after"].flatten, ex.result["before"].flatten)
+    fc_change = float((ex.result["after"].flatten - ex.result["before"].flatten).abs().max())
+    assert ex.fc.label.get_text() == f"max |Δ logit| = {fc_change:.2g}" and fc_change > 0.1  # the picture says it
+    gap_change = float((ex.result["after"].gap - ex.result["before"].gap).abs().max())
+    assert ex.gap.label.get_text() == f"max |Δ logit| = {gap_change:.2g}" and gap_change < 1e-12
     assert "GAP + linear <b>16</b>, flatten + linear <b>3,076</b>" in ex.info.value
     assert "<b>2,049,000</b> versus <b>100,353,000</b>" in ex.info.value
 

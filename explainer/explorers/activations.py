@@ -335,9 +335,9 @@ class PoolingExplorer(Explorer):
         gap_change = float((after.gap - before.gap).abs().max())
         fc_change = float((after.flatten - before.flatten).abs().max())
         self.gap.update({"before": before.gap[0].numpy(), "after": after.gap[0].numpy()},
-                        text=f"change ≤ {gap_change:.2g}")
+                        text=f"max |Δ logit| = {gap_change:.2g}")
         self.fc.update({"before": before.flatten[0].numpy(), "after": after.flatten[0].numpy()},
-                       text=f"change ≤ {fc_change:.2g}")
+                       text=f"max |Δ logit| = {fc_change:.2g}")
         small, big = head_parameters(3, _SIZE, _SIZE, _K), head_parameters(2048, 7, 7, 1000)
         self.info.value = (
             "GAP averages each channel over all positions, so moving the content around (here wrapping around "
