@@ -696,8 +696,9 @@ def _control_row(r: ControlResult, pooled: list[float]) -> str:
     missed = f" ({r.missed} without a new picture)" if r.missed else ""
     p50, p95, top = summarize(r.times)
     floor = _floor_p50([r], pooled)
+    arrival, floor_arrival = summarize(r.arrivals)[0], summarize(r.floor_arrivals)[0]  # NaN ("-") where none
     return (f"| {r.explorer} | {r.control} | {len(r.times)}{missed} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | "
-            f"{p50 / floor:.2f} | {_ms(floor)} | {_ms(summarize(r.arrivals)[0])} | {_arrival(r.floor_arrivals)} | |")
+            f"{p50 / floor:.2f} | {_ms(floor)} | {_ms(arrival)} | {_ms(floor_arrival)} | |")
 
 
 def _explorer_row(name: str, rows: list[ControlResult], pooled: list[float], over: str) -> str:
@@ -711,14 +712,10 @@ def _explorer_row(name: str, rows: list[ControlResult], pooled: list[float], ove
     met = ratio <= TARGET_RATIO and p95 < TARGET_P95_MS
     verdict = ("met" if met else "MISSED") if over == "sliders" else "(not targeted)"
     arrival = summarize([a for r in rows for a in r.arrivals])[0]
-    floor_arrival = _arrival([a for r in rows for a in r.floor_arrivals])
+    floor_arrival = summarize([a for r in rows for a in r.floor_arrivals])[0]  # NaN ("-") for the floor's own rows
     return (f"| **{name}** | **all {over}** | {len(times)} | **{_ms(p50)}** | **{_ms(p95)}** | {_ms(top)} | "
-            f"**{ratio:.2f}** | {_ms(floor)} | {_ms(arrival)} | {floor_arrival} | {verdict} |")
+            f"**{ratio:.2f}** | {_ms(floor)} | {_ms(arrival)} | {_ms(floor_arrival)} | {verdict} |")
 
-
-def _arrival(times: list[float]) -> str:
-    """p50 of key -> new src times, "-" where there are none (the floor's own rows)."""
-    return _ms(summarize(times)[0]) if times else "-"
 
 
 def kernel_times(path: Path) -> dict[str, list[float]]:
