@@ -173,7 +173,7 @@ class ImageDrawer:
             rgba = cell_colours(image, data) if data.ndim == 2 else None
             if rgba is None:
                 rgba = image.to_rgba(data, bytes=True)
-            rgba = np.ascontiguousarray(rgba, dtype=np.uint8)  # (rows, cols, 4)
+            rgba = np.array(rgba, dtype=np.uint8, order="C")  # (rows, cols, 4); a copy: to_rgba may hand back the data
             if alpha is not None:  # matplotlib scales a greyscale image's alpha channel by a scalar alpha
                 rgba[..., 3] = (rgba[..., 3].astype(np.float32) * alpha).astype(np.uint8)
             kept = self._kept[image] = _Kept(colours, data.copy(), rgba)
