@@ -64,7 +64,7 @@ NOTEBOOK = "latency.ipynb"
 KERNEL_LOG = "kernel_updates.jsonl"  # written by the kernel, next to the notebook
 # Installed by the notebook's first cell: every explorer update (a move or a click) appends
 # [explorer name, Explorer.last_update_ms, Explorer.last_update_parts + {"cpu": the update's CPU
-# time in ms}] to KERNEL_LOG, after the picture has left. CPU time below the update's time is time
+# time in ms, "reused": 1 if it showed a kept picture}] to KERNEL_LOG, after the picture has left. CPU time below the update's time is time
 # the kernel waited for a core (the browser, its server and the kernel share two).
 KERNEL_HOOK = f"""
 import json, time
@@ -77,7 +77,8 @@ def _logged(update, log=open({KERNEL_LOG!r}, "a")):
         update(self)
         cpu = (time.thread_time() - c0) * 1e3
         if self.frames > frames:
-            parts = {{**getattr(self, "last_update_parts", {{}}), "cpu": cpu}}
+            parts = {{**getattr(self, "last_update_parts", {{}}), "cpu": cpu,
+                      "reused": float(getattr(self, "last_update_reused", False))}}
             log.write(json.dumps([getattr(self, "bench_name", "?"), self.last_update_ms, parts]) + "\\n")
             log.flush()
     return logged
@@ -97,7 +98,7 @@ TARGET_RATIO, TARGET_P95_MS, TARGET_DRAG_MS = 1.3, 100.0, 150.0
 # Installed once per page. Keys and paints are performance.now() stamps on the page's own clock.
 PROBE_JS = """
 () => {
-  const b = window.__bench = {keys: [], paints: [], mutated: 0, observer: null, onpaint: null};
+  const b = window.__bench = {keys: [], paints: [], mutated: 0, observer: null, onpaint: null, shown: new WeakMap()};
   // Capturing: runs before the control's own keydown handler sees the key. A drop-down picked
   // with the mouse (select_option) is stamped at its change event instead.
   document.addEventListener('keydown', () => b.keys.push(performance.now()), true);
@@ -105,12 +106,15 @@ PROBE_JS = """
   b.watch = (img) => {
     if (b.observer) b.observer.disconnect();
     b.paints = [];
+    if (!b.shown.has(img)) b.shown.set(img, new Set());
+    const shown = b.shown.get(img);  // every src this picture has had: a repeat is a setting seen before
     b.observer = new MutationObserver(() => {
-      const src = img.src, arrived = b.mutated = performance.now();
+      const src = img.src, arrived = b.mutated = performance.now(), repeat = shown.has(src);
+      shown.add(src);
       // New pixels reach the screen in the first frame after the new image has decoded; a src
       // replaced before it decoded is never shown (decode() rejects) and is not counted.
       img.decode().then(() => requestAnimationFrame(() => {
-        b.paints.push({t: performance.now(), src, arrived});
+        b.paints.push({t: performance.now(), src, arrived, repeat});
         if (b.onpaint) b.onpaint();
       }), () => {});
     });
@@ -121,7 +125,7 @@ PROBE_JS = """
     const timer = setTimeout(() => { b.onpaint = null; resolve(null); }, timeout);
     b.onpaint = () => {
       const p = b.paints.find(p => p.t > after);
-      if (p) { clearTimeout(timer); b.onpaint = null; resolve({key: after, paint: p.t, arrived: p.arrived}); }
+      if (p) { clearTimeout(timer); b.onpaint = null; resolve({key: after, paint: p.t, arrived: p.arrived, repeat: p.repeat}); }
     };
     b.onpaint();
   });
@@ -226,6 +230,7 @@ class ControlResult:
     missed: int = 0
     floor: list[float] = field(default_factory=list)  # the floor moves interleaved with these (key -> paint)
     floor_arrivals: list[float] = field(default_factory=list)  # those floor moves' key -> new src
+    repeats: list[bool] = field(default_factory=list)  # per move of ``times``: a picture shown before
     note: str = ""
 
 
@@ -385,8 +390,8 @@ class Beside:
     owner: Any  # the locator of the explorer measured, watched again after each block
     direction: int = +1
 
-    def moves(self, page, waits: list[float]) -> list[tuple[float, float]]:
-        """Timed floor moves, one per wait ((key -> paint, key -> new src) ms of those that painted),
+    def moves(self, page, waits: list[float]) -> list[tuple[float, float, bool]]:
+        """Timed floor moves, one per wait (:func:`press_and_wait`'s figures of those that painted),
         then watch the owner's picture again."""
         watch(self.explorer, scroll=False)
         times = []
@@ -499,14 +504,14 @@ def phase_delays(count: int, seed: int = 0) -> list[float]:
     return [float(w) for w in np.random.default_rng(seed).uniform(0, FRAME_S, count)]
 
 
-def press_and_wait(page, control: Control, key: str, wait: float = 0.0) -> tuple[float, float] | None:
+def press_and_wait(page, control: Control, key: str, wait: float = 0.0) -> tuple[float, float, bool] | None:
     """Step ``control`` by ``key`` after ``wait`` seconds (see :func:`phase_delays`); (key -> paint,
-    key -> new src) in ms, None if no picture came."""
+    key -> new src) in ms and whether that picture was shown before, None if no picture came."""
     if wait:
         time.sleep(wait)
     control.press(page, key)
     hit = page.evaluate("t => __bench.paintAfter(__bench.keys[__bench.keys.length - 1], t)", MOVE_TIMEOUT_MS)
-    return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"])
+    return None if hit is None else (hit["paint"] - hit["key"], hit["arrived"] - hit["key"], hit["repeat"])
 
 
 def measure_control(page, control: Control, result: ControlResult, moves: int,
@@ -531,6 +536,7 @@ def measure_control(page, control: Control, result: ControlResult, moves: int,
         else:
             result.times.append(hit[0])
             result.arrivals.append(hit[1])
+            result.repeats.append(hit[2])
             misses = 0
         pending += 1
         if beside is not None and pending == FLOOR_BLOCK:
@@ -543,8 +549,8 @@ def measure_control(page, control: Control, result: ControlResult, moves: int,
 
 
 def _add_floor(result: ControlResult, hits: list[tuple[float, float]]) -> None:
-    result.floor += [paint for paint, _ in hits]
-    result.floor_arrivals += [arrived for _, arrived in hits]
+    result.floor += [hit[0] for hit in hits]
+    result.floor_arrivals += [hit[1] for hit in hits]
 
 
 def restore(page, control: Control, value: float) -> None:
@@ -684,6 +690,29 @@ def latency_table(front_end: str, results: list[ControlResult], names: list[str]
     return "\n".join(lines)
 
 
+def repeat_table(front_end: str, results: list[ControlResult], names: list[str]) -> str:
+    """Markdown: each explorer's slider moves split into those to a picture not shown before in the
+    page and those back to one it had shown (a setting seen before, whose picture the explorer keeps),
+    with each part's p50 over the floor moves interleaved with the same controls."""
+    pooled = [t for r in results if r.explorer == FLOOR for t in r.times]
+    lines = [f"### {front_end}: slider moves to a new picture and back to one shown before (ms)", "",
+             "| explorer | new: moves | new: p50 | new: p50 / floor | shown before: moves | shown before: p50 | "
+             "shown before: p50 / floor |",
+             "|---|---:|---:|---:|---:|---:|---:|"]
+    for name in names:
+        rows = [r for r in results if r.explorer == name and r.kind == "slider" and r.times]
+        if name == FLOOR or not rows:
+            continue
+        floor = _floor_p50(rows, pooled)
+        cells = []
+        for repeat in (False, True):
+            times = [t for r in rows for t, seen in zip(r.times, r.repeats) if seen == repeat]
+            p50 = summarize(times)[0] if times else float("nan")
+            cells += [str(len(times)), _ms(p50), "-" if not times else f"{p50 / floor:.2f}"]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def _floor_p50(rows: list[ControlResult], pooled: list[float]) -> float:
     """p50 of the floor moves interleaved with ``rows``; of ``pooled`` where they have none."""
     beside = [t for r in rows for t in r.floor]
@@ -738,17 +767,21 @@ PARTS = ("compute", "draw", "encode", "cpu")  # Explorer.last_update_parts, and 
 
 def kernel_table(front_end: str, updates: dict[str, list[tuple[float, dict]]], names: list[str]) -> str:
     """Markdown: the Python update inside the kernel, per explorer, during this front-end's run, the
-    p50 of its parts (limits + render, the painter's artists, PNG + data URL) and of its CPU time."""
+    p50 of its parts (limits + render, the painter's artists, PNG + data URL) and of its CPU time, and
+    the share of updates that showed a kept picture (Explorer.frame_memory: no draw, no encode)."""
     lines = [f"### {front_end}: Python update inside the kernel during the run (ms; the moves above, the "
              "restoring steps and the drags)", "",
-             "| explorer | updates | p50 | p95 | max | " + " | ".join(f"{p} p50" for p in PARTS) + " |",
-             "|---|---:|---:|---:|---:|" + "---:|" * len(PARTS)]
+             "| explorer | updates | p50 | p95 | max | " + " | ".join(f"{p} p50" for p in PARTS) + " | kept pictures |",
+             "|---|---:|---:|---:|---:|" + "---:|" * len(PARTS) + "---:|"]
     for name in names:
         rows = updates.get(name, [])
         p50, p95, top = summarize([ms for ms, _ in rows])
         parts = [_ms(summarize([d[p] for _, d in rows if p in d])[0]) if any(p in d for _, d in rows) else "-"
                  for p in PARTS]
-        lines.append(f"| {name} | {len(rows)} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | " + " | ".join(parts) + " |")
+        reused = [d["reused"] for _, d in rows if "reused" in d]
+        kept = f"{100 * sum(reused) / len(reused):.0f} %" if reused else "-"
+        lines.append(f"| {name} | {len(rows)} | {_ms(p50)} | {_ms(p95)} | {_ms(top)} | " + " | ".join(parts)
+                     + f" | {kept} |")
     return "\n".join(lines)
 
 
@@ -797,9 +830,9 @@ def summary_table(report: str) -> str:
             drags[(cells[0], cells[1])] = f"{cells[5]} ({cells[6]})"
     rows = [f"Measured on {machine}.", "",
             "| front-end | explorer | slider moves | p50 ms | p95 ms | max ms | p50 / floor | floor p50 ms | "
-            "all controls: moves, p50 ms, p50 / floor | "
+            "new pictures only: moves, p50 / floor | all controls: moves, p50 ms, p50 / floor | "
             "drag: last key to final picture ms (pictures drawn) | Python update in the kernel p50 ms |",
-            "|---|---|---:|---:|---:|---:|---:|---:|---|---|---:|"]
+            "|---|---|---:|---:|---:|---:|---:|---:|---|---|---|---:|"]
     for front_end, label in FRONT_END_NAMES.items():
         if f"### {front_end}:" not in report:
             continue
@@ -809,6 +842,12 @@ def summary_table(report: str) -> str:
                 cells = [c.strip() for c in line.strip("|").split("|")]
                 if len(cells) >= 5 and cells[1].isdigit():  # 5 cells in reports without the parts
                     kernel[cells[0]] = cells[2]
+        new = {}  # explorer -> "moves, p50 / floor" of its slider moves to pictures not shown before
+        if f"### {front_end}: slider moves to a new picture" in report:
+            for line in report.split(f"### {front_end}: slider moves to a new picture")[1].split("###")[0].splitlines():
+                cells = [c.strip() for c in line.strip("|").split("|")]
+                if len(cells) == 7 and cells[1].isdigit():
+                    new[cells[0]] = f"{cells[1]}, {cells[3]}"
         sliders, controls = {}, {}  # explorer -> the cells of its bold rows
         for line in report.split(f"### {front_end}:")[1].split("###")[0].splitlines():
             cells = [c.strip().strip("*") for c in line.strip("|").split("|")]
@@ -818,7 +857,8 @@ def summary_table(report: str) -> str:
             moves, p50, p95, top, ratio, floor = cells[2], cells[3], cells[4], cells[5], cells[6], cells[7]
             every = controls.get(name)
             every = "sliders only" if every is None else f"{every[2]}, {every[3]}, {every[6]}"
-            rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | {floor} | {every} | "
+            rows.append(f"| {label} | {name} | {moves} | {p50} | {p95} | {top} | {ratio} | {floor} | "
+                        f"{new.get(name, '-')} | {every} | "
                         f"{drags.get((front_end, name), '-')} | {kernel.get(name, '-')} |")
     return "\n".join(rows)
 
@@ -883,6 +923,7 @@ def report_all(browser, root: Path, names: list[str], front_ends: list[str], mov
     for front_end in front_ends:
         results, front_drags, problems, kernel = measure_front_end(front_end, browser, root, names, moves, stock)
         parts.append(latency_table(front_end, results, names))
+        parts.append(repeat_table(front_end, results, names))
         parts.append(kernel_table(front_end, kernel, names))
         drags += [(front_end, d) for d in front_drags]
         if problems:

@@ -39,11 +39,16 @@ class PrerenderedPainter(Painter):
 class FloorExplorer(Explorer):
     """One slider selecting one of ``pictures`` PNGs encoded at construction.
 
+    It keeps no pictures of its own (``frame_memory = 0``): every move takes ``frame()`` and the
+    data URL, the path the floor has measured since the benchmark began.
+
     Args:
         pictures: how many distinct PNGs the slider walks over (at least 2).
         width: figure width in inches (800 px at the default theme's 100 dpi).
         height: figure height in inches (450 px at 100 dpi).
     """
+
+    frame_memory = 0
 
     def __init__(self, pictures: int = 16, width: float = 8.0, height: float = 4.5) -> None:
         if pictures < 2:

@@ -124,6 +124,12 @@ REPORT = """machine: 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; the pr
 | refs | 0 | - | - | - | - | - | - | - |
 | floor | 70 | 0.3 | 0.9 | 1.2 | 0.1 | 0.0 | 0.0 | 0.3 |
 
+### lab: slider moves to a new picture and back to one shown before (ms)
+
+| explorer | new: moves | new: p50 | new: p50 / floor | shown before: moves | shown before: p50 | shown before: p50 / floor |
+|---|---:|---:|---:|---:|---:|---:|
+| conv | 12 | 44.8 | 1.40 | 18 | 36.8 | 1.15 |
+
 ### voila: key press -> first painted frame with new pixels (ms)
 
 | explorer | control | moves | p50 | p95 | max | p50 / floor | floor p50 | key -> new src p50 | target |
@@ -144,10 +150,11 @@ def test_summary_table_summarises_each_front_end_and_explorer(tmp_path):
     lines = table.splitlines()
     assert lines[0] == ("Measured on 2 cores (x86_64, load 0.10, 0.20, 0.30), Chromium 1; "
                         "the project's jupyter_config.")
-    assert lines[4:] == ["| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 32.0 | 60, 45.0, 1.41 | 70.2 (3) | 7.5 |",
-                         "| JupyterLab | refs | 0 | - | - | - | - | - | 30, 33.0, 1.03 | - | - |",
-                         "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | 32.0 | sliders only | - | 0.3 |",
-                         "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 20.0 | sliders only | 40.5 (2) | - |"]
+    assert lines[4:] == [
+        "| JupyterLab | conv | 30 | 40.0 | 50.0 | 60.0 | 1.25 | 32.0 | 12, 1.40 | 60, 45.0, 1.41 | 70.2 (3) | 7.5 |",
+        "| JupyterLab | refs | 0 | - | - | - | - | - | - | 30, 33.0, 1.03 | - | - |",
+        "| JupyterLab | floor | 60 | 32.0 | 46.0 | 51.9 | 1.00 | 32.0 | - | sliders only | - | 0.3 |",
+        "| Voila | conv | 30 | 30.0 | 40.0 | 45.0 | 1.50 | 20.0 | - | sliders only | 40.5 (2) | - |"]
     page = tmp_path / "performance.md"
     page.write_text("intro\n<!-- latency-table -->\nold table\n<!-- /latency-table -->\nafter\n")
     bench.write_summary_table(REPORT, page)
@@ -186,24 +193,37 @@ def test_latency_table_divides_by_the_floor_beside_and_targets_the_sliders():
     # The table a run prints is the table the summary in docs/performance.md reads.
     report = "\n\n".join(["machine: m", "\n".join(table), bench.drag_table([])])
     assert bench.summary_table(report).splitlines()[4:] == [
-        "| JupyterLab | conv | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | 60, 45.0, 1.50 | - | - |",
-        "| JupyterLab | refs | 0 | - | - | - | - | - | 30, 33.0, 1.10 | - | - |",
-        "| JupyterLab | floor | 121 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | sliders only | - | - |"]
+        "| JupyterLab | conv | 30 | 40.0 | 40.0 | 40.0 | 1.60 | 25.0 | - | 60, 45.0, 1.50 | - | - |",
+        "| JupyterLab | refs | 0 | - | - | - | - | - | - | 30, 33.0, 1.10 | - | - |",
+        "| JupyterLab | floor | 121 | 32.0 | 32.0 | 32.0 | 1.00 | 32.0 | - | sliders only | - | - |"]
+
+
+def test_repeat_table_splits_slider_moves_into_new_pictures_and_pictures_shown_before():
+    conv = bench.ControlResult("conv", "kernel", "slider", times=[40.0, 50.0, 30.0, 20.0],
+                               repeats=[False, False, True, True], floor=[25.0] * 4)
+    refs = _moves("refs", "network (drop-down)", "drop-down", 33.0, floor=30.0)  # not a slider: not split
+    floor = _moves("floor", "picture", "slider", 32.0, 10)
+    table = bench.repeat_table("lab", [conv, refs, floor], ["conv", "refs", "floor"]).splitlines()
+    assert table[0] == "### lab: slider moves to a new picture and back to one shown before (ms)"
+    assert table[4:] == ["| conv | 2 | 45.0 | 1.80 | 2 | 25.0 | 1.00 |"]
+    only_new = bench.ControlResult("conv", "kernel", "slider", times=[40.0], repeats=[False], floor=[20.0])
+    assert bench.repeat_table("lab", [only_new], ["conv"]).splitlines()[4:] == ["| conv | 1 | 40.0 | 2.00 | 0 | - | - |"]
 
 
 def test_kernel_times_drop_each_explorers_first_update_and_tabulate(tmp_path):
     log = tmp_path / bench.KERNEL_LOG
     parts = '{"compute": 1.0, "draw": 0.5, "encode": 0.25, "cpu": 1.5}'
     log.write_text(f'["conv", 30.0, {parts}]\n["floor", 5.0]\n["conv", 2.0, {parts}]\n'
-                   '["conv", 4.0, {"compute": 3.0, "draw": 0.5, "encode": 0.75, "cpu": 2.5}]\n["floor", 0.5]\n')
+                   '["conv", 4.0, {"compute": 3.0, "draw": 0.5, "encode": 0.75, "cpu": 2.5, "reused": 1.0}]\n'
+                   '["floor", 0.5]\n')
     times = bench.kernel_times(log)  # lines without parts (older logs) still count
     assert times == {"conv": [2.0, 4.0], "floor": [0.5]}
     assert bench.kernel_times(tmp_path / "missing.jsonl") == {}
     table = bench.kernel_table("lab", bench.kernel_updates(log), ["conv", "refs", "floor"]).splitlines()
-    assert table[2].endswith("| compute p50 | draw p50 | encode p50 | cpu p50 |")
-    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 | 2.0 | 0.5 | 0.5 | 2.0 |",
-                         "| refs | 0 | - | - | - | - | - | - | - |",
-                         "| floor | 1 | 0.5 | 0.5 | 0.5 | - | - | - | - |"]
+    assert table[2].endswith("| compute p50 | draw p50 | encode p50 | cpu p50 | kept pictures |")
+    assert table[4:] == ["| conv | 2 | 3.0 | 3.9 | 4.0 | 2.0 | 0.5 | 0.5 | 2.0 | 100 % |",  # of those that say
+                         "| refs | 0 | - | - | - | - | - | - | - | - |",
+                         "| floor | 1 | 0.5 | 0.5 | 0.5 | - | - | - | - | - |"]
 
 
 def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_path, monkeypatch):
@@ -223,6 +243,7 @@ def test_the_notebooks_hook_logs_each_painted_update_of_a_named_explorer(tmp_pat
     assert [name for name, _, _ in lines] == ["?", "floor", "floor", "floor"]  # construction, then 3 moves
     assert all(ms >= 0 for _, ms, _ in lines) and len(lines) == ex.frames
     for _, ms, parts in lines[1:]:  # the floor draws nothing: its PNGs were encoded up front
-        assert set(parts) == {"compute", "draw", "encode", "cpu"} and parts["draw"] == 0.0
+        assert set(parts) == {"compute", "draw", "encode", "cpu", "reused"} and parts["draw"] == 0.0
+        assert parts["reused"] == 0.0  # the floor keeps no pictures: every move takes frame()
         assert 0 <= parts["compute"] + parts["encode"] <= ms
         assert 0 < parts["cpu"] <= ms + 1  # the CPU time of the whole update (thread_time's coarser clock)

@@ -8,7 +8,10 @@ matplotlib artists, paints them with a :class:`~explainer.paint.Painter` and sho
   (and kept in ``last_error``) while the widget keeps working;
 * controls cannot reach invalid states: ``limits`` narrows slider ranges before rendering and
   the reason is shown under the controls;
-* one move costs one render: ``set`` changes several controls with a single update.
+* one move costs one render: ``set`` changes several controls with a single update;
+* a setting seen lately is not painted again: the PNG of each recent setting is kept
+  (:attr:`Explorer.frame_memory`), so dragging a slider back over positions it passed, or
+  flipping between two heads, costs the compute only.
 
 It also carries the lecture-hall features every explorer shares: a theme (``presentation=``
 on every factory, or :func:`explainer.set_presentation`) whose larger fonts and controls are
@@ -90,7 +93,14 @@ class Explorer(widgets.VBox):
         last_update_ms: Python-side time of the last update (limits + render + paint).
         last_update_parts: that time split into ``{"compute": limits and render, "draw": the painter's
             artists, "encode": the PNG and its data URL}`` in ms (benchmarks/browser_latency.py prints them).
+        last_update_reused: whether the last update showed a kept picture (draw and encode were 0).
+        frame_memory: how many recent pictures are kept (class attribute; 0 keeps none).
     """
+
+    # Pictures of recent settings, kept as data URLs of about 40-110 KB each. A setting is the control
+    # values after the limits plus frame_state(); its picture is reused only if render() drew the
+    # same pixels for it every time (tests/test_frame_memory.py walks every explorer to check it).
+    frame_memory = 32
 
     def __init__(
         self,
@@ -109,6 +119,8 @@ class Explorer(widgets.VBox):
         self.frames = 0
         self.last_update_ms = 0.0
         self.last_update_parts: dict[str, float] = {}
+        self.last_update_reused = False
+        self._pictures: OrderedDict[Hashable, bytes] = OrderedDict()
         self._hold_depth = 0
         self._held: ExitStack | None = None  # hold_sync contexts of the controls, hints and info
         self._release_scheduled = False
@@ -153,6 +165,15 @@ class Explorer(widgets.VBox):
 
     def on_click(self, px: float, py: float) -> None:
         """React to a click at PNG pixel (px, py); the explorer re-renders afterwards."""
+
+    def frame_state(self) -> Hashable:
+        """What the picture depends on besides the control values, asked after :meth:`render`.
+
+        The default, ``()``, says nothing else: explorers that keep other state the picture shows
+        (a clicked unit, a decoding step, a trained result) return it, so that a kept picture is
+        only reused for the same state. None keeps no picture of the current state.
+        """
+        return ()
 
     # ----------------------------------------------------------------- public
     @property
@@ -203,13 +224,22 @@ class Explorer(widgets.VBox):
             try:
                 with one_torch_thread():
                     values = self._apply_limits()
-                    self.render(values)
+                    self.render(values)  # also for a kept picture: artists, result and info follow the controls
+                    key = self._setting(values)
                 computed = time.perf_counter()
-                png = self.painter.frame()
+                url = self._pictures.get(key) if key is not None else None
+                if url is None:
+                    png = self.painter.frame()
             except Exception as exc:  # noqa: BLE001 - shown to the user, by design
                 self._show_error(exc)
                 return
-            url = DATA_URL_PREFIX + base64.b64encode(png)
+            self.last_update_reused = url is not None
+            if url is None:
+                url = DATA_URL_PREFIX + base64.b64encode(png)
+                self._keep(key, url)
+            else:
+                self._pictures.move_to_end(key)
+                self.painter.last_draw_ms = 0.0
             encoded = time.perf_counter()
             self.image.value = url  # leaves now; the held messages follow
         finally:
@@ -220,6 +250,31 @@ class Explorer(widgets.VBox):
         draw = min(self.painter.last_draw_ms, (encoded - computed) * 1e3)  # a frame() override may not set it
         self.last_update_parts = {"compute": (computed - start) * 1e3, "draw": draw,
                                   "encode": (encoded - computed) * 1e3 - draw}
+
+    def _setting(self, values: dict[str, Any]) -> Hashable | None:
+        """The key of the current picture: control values and :meth:`frame_state` (None: not kept)."""
+        if self.frame_memory <= 0:
+            return None
+        state = self.frame_state()
+        if state is None:
+            return None
+        key = (tuple(values.items()), state)
+        try:
+            hash(key)
+        except TypeError:  # an unhashable control value: nothing to key the picture by
+            return None
+        return key
+
+    def _keep(self, key: Hashable | None, url: bytes) -> None:
+        if key is None:
+            return
+        self._pictures[key] = url
+        while len(self._pictures) > self.frame_memory:
+            self._pictures.popitem(last=False)
+
+    def forget_pictures(self) -> None:
+        """Drop the kept pictures (after changing state that :meth:`frame_state` does not name)."""
+        self._pictures.clear()
 
     def _hold_text_and_ranges(self) -> None:
         """Hold the browser updates of the controls, hints and info until :meth:`_release_text_and_ranges`.

@@ -220,6 +220,10 @@ class DegradationExplorer(Explorer):
         super().__init__(controls, painter, title="The degradation problem: deeper plain networks train worse",
                          extra=[widgets.HBox([self.button, self.progress])], theme=theme)
 
+    def frame_state(self) -> Any:
+        """The settings trained so far decide which curves are drawn: kept pictures are per set."""
+        return frozenset(_trained)
+
     def render(self, values: dict[str, Any]) -> None:
         depth, norm = values["depth"], values["norm"]
         result = _known(depth, norm)

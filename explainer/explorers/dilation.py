@@ -172,6 +172,10 @@ class DilationExplorer(Explorer):
         super().__init__(controls, painter, title="Dilated convolution: taps, field and gridding", theme=theme)
         self.enable_clicks()
 
+    def frame_state(self) -> Any:
+        """The clicked centre is shown too: kept pictures are per centre."""
+        return (self.centre,)
+
     def render(self, values: dict[str, Any]) -> None:
         state = self._compute(values)
         k, d, (cy, cx) = state.kernel_size, state.dilation, state.centre
@@ -381,6 +385,10 @@ class DeformationExplorer(Explorer):
                         self.markers)
         super().__init__(controls, painter, title="Deformable convolution: where the taps go", theme=theme)
         self.enable_clicks()
+
+    def frame_state(self) -> Any:
+        """The clicked unit is shown too: kept pictures are per unit."""
+        return (self.unit,)
 
     def limits(self, values: dict[str, Any]) -> dict[str, Any]:
         if values["noise"] > 0 or values["mask"] == "random":
@@ -653,6 +661,10 @@ class LearnedOffsetsExplorer(Explorer):
         super().__init__(controls, painter, title="Learned offsets: where a trained deformable layer reads",
                          theme=theme)
         self.enable_clicks()
+
+    def frame_state(self) -> Any:
+        """The clicked unit is shown too: kept pictures are per unit."""
+        return (self.unit,)
 
     def render(self, values: dict[str, Any]) -> None:
         if values["seed"] != self._seed_shown:  # a new scene: back to the cell under its object

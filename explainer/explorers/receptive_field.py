@@ -159,6 +159,10 @@ class ReceptiveFieldExplorer(Explorer):
         self.enable_clicks()
 
     # ----------------------------------------------------------------- explorer hooks
+    def frame_state(self) -> Any:
+        """The clicked focus is shown too: kept pictures are per focus."""
+        return (self.focus,)
+
     def limits(self, values: dict[str, Any]) -> dict[str, tuple[int, int, str | None]]:
         deepest = _deepest(self.input_size, values["kernel_size"], values["stride"], values["dilation"],
                            values["pool_every"])

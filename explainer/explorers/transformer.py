@@ -182,6 +182,10 @@ class DecodingExplorer(Explorer):
         self.step = 0
         self.update()
 
+    def frame_state(self) -> Any:
+        """The decoding step is shown too: kept pictures are per step."""
+        return (self.step,)
+
     def render(self, values: dict[str, Any]) -> None:
         from explainer.models.seq2seq import VOCAB, token_names
 
