@@ -1,9 +1,12 @@
-"""Kept pictures (Explorer.frame_memory): a setting seen lately shows the picture painted for it before.
+"""Kept pictures (Explorer.frame_memory): a setting seen lately shows the picture painted for it before,
+and the picture of a slider's next step is painted ahead (Explorer.paint_ahead_of).
 
 That is only right if an explorer's picture is a function of its control values and of what its
-``frame_state`` names. Every explorer is walked here twice in lock step, once keeping pictures and
-once painting every frame, through control moves that come back to earlier settings and clicks on
-the picture: after every step both must show the same PNG bytes and the same info text.
+``frame_state`` names, and if painting ahead leaves nothing behind. Every explorer is walked here
+twice in lock step, once keeping pictures (and painting a random slider's next step ahead after
+each move) and once painting every frame, through control moves that come back to earlier
+settings and clicks on the picture: after every step both must show the same PNG bytes and the
+same info text.
 """
 
 from __future__ import annotations
@@ -16,8 +19,11 @@ import pytest
 
 matplotlib.use("Agg")
 
+import ipywidgets as widgets  # noqa: E402
+
 import explainer.explorers as explorers  # noqa: E402
-from explainer.explorers._kit import Explorer  # noqa: E402
+from explainer.explorers import _kit  # noqa: E402
+from explainer.explorers._kit import Explorer, _following  # noqa: E402
 
 STEPS = 24
 # Buttons whose state the picture shows, pressed during the walk too (training buttons are left out:
@@ -77,6 +83,7 @@ def test_kept_pictures_equal_painted_ones(name):
         move = _move(rng, kept, BUTTONS.get(name, ()), history)
         _apply(kept, move)
         _apply(painted, move)
+        _paint_ahead(rng, kept)
         assert kept.values == painted.values, (i, move)
         assert kept.last_error is None and painted.last_error is None, (i, move, kept.last_error)
         assert not painted.last_update_reused
@@ -90,6 +97,23 @@ def test_kept_pictures_equal_painted_ones(name):
     kept.set(**first)
     assert kept.last_update_reused or kept.values != first
     assert reused + kept.last_update_reused > 0, "the walk never reused a picture: the test proves nothing"
+
+
+def _paint_ahead(rng: random.Random, ex: Explorer) -> None:
+    """Paint a random slider's neighbouring setting ahead, as the kernel would after a move; the
+    page must not change."""
+    sliders = [n for n, c in ex.controls.items() if isinstance(c, (widgets.IntSlider, widgets.FloatSlider,
+                                                                      widgets.SelectionSlider)) and not c.disabled]
+    if not sliders or not ex.paint_ahead:
+        return
+    name = rng.choice(sliders)
+    neighbours = [v for v in _choices(ex.controls[name]) if v != ex.values[name]]
+    if not neighbours:
+        return
+    shown = (ex.values, ex.info.value, ex.result, ex.image.value, ex.hints.value, ex.frame_state())
+    ex.paint_ahead_of(dict(ex.values, **{name: rng.choice(neighbours)}))
+    after = (ex.values, ex.info.value, ex.result, ex.image.value, ex.hints.value, ex.frame_state())
+    assert all(a is b or a == b for a, b in zip(after, shown))
 
 
 def _some_other(ex: Explorer) -> dict[str, Any]:
@@ -148,3 +172,69 @@ def test_trained_settings_separate_pictures():
         depth._trained.pop((untrained, norm), None)
     ex.update()
     assert ex.result is None and ex.png() == waiting and ex.last_update_reused
+
+
+def test_painting_ahead_keeps_the_next_picture_and_shows_nothing():
+    ex, twin = explorers.self_attention_explorer(), explorers.self_attention_explorer()
+    twin.frame_memory = 0
+    query = ex.values["query"]
+    assert ex.paint_ahead_of(dict(ex.values, query=query + 1))
+    assert not ex.paint_ahead_of(dict(ex.values, query=query + 1))  # kept already
+    assert not ex.paint_ahead_of(dict(ex.values, query=10**6))  # outside the limits: nothing
+    assert not ex.paint_ahead_of({"query": query + 2})  # not a whole setting
+    ex.set(query=query + 1)
+    twin.set(query=query + 1)
+    assert ex.last_update_reused and ex.png() == twin.png() and ex.info.value == twin.info.value
+
+
+@pytest.mark.parametrize(("control", "before", "now", "expected"), [
+    (widgets.IntSlider(value=3, min=0, max=5), 2, 3, 4),
+    (widgets.IntSlider(value=3, min=0, max=5), 4, 3, 2),
+    (widgets.IntSlider(value=5, min=0, max=5), 4, 5, None),  # the end: the way back is kept already
+    (widgets.IntSlider(value=4, min=0, max=9), 2, 4, None),  # a jump, not a step: no direction to guess
+    (widgets.IntSlider(value=4, min=0, max=9, step=2), 2, 4, 6),
+    (widgets.FloatSlider(value=0.3, min=0.1, max=1.0, step=0.1), 0.2, 0.3, 0.4),
+    (widgets.SelectionSlider(options=[8, 16, 32, 64], value=16), 8, 16, 32),
+    (widgets.SelectionSlider(options=[("a", 1), ("b", 2), ("c", 3)], value=2), 3, 2, 1),
+    (widgets.Dropdown(options=["x", "y", "z"], value="y"), "x", "y", None),  # not a slider
+    (widgets.Checkbox(value=True), False, True, None),
+])
+def test_following_continues_a_one_step_slider_move(control, before, now, expected):
+    following = _following(control, before, now)
+    assert following == pytest.approx(expected) if isinstance(expected, float) else following == expected
+
+
+class _Loop:
+    def __init__(self):
+        self.calls = []
+
+    def call_later(self, delay, callback, *args):
+        self.calls.append((delay, callback, args))
+        return _Handle()
+
+
+class _Handle:
+    def cancel(self):
+        pass
+
+
+def test_a_one_step_slider_move_schedules_the_next_step_in_a_kernel(monkeypatch):
+    loop = _Loop()
+    monkeypatch.setattr(_kit, "_kernel_loop", lambda: loop)
+    monkeypatch.setattr(_kit, "SYNC_DELAY_S", 0)  # the held messages leave at once
+    ex = explorers.self_attention_explorer()
+    query = ex.values["query"]
+    loop.calls.clear()
+    ex.set(query=query + 1)
+    [(delay, callback, (values,))] = loop.calls
+    assert delay == _kit.PAINT_AHEAD_DELAY_S and values == dict(ex.values, query=query + 2)
+    callback(values)
+    ex.set(query=query + 2)
+    assert ex.last_update_reused
+    loop.calls.clear()
+    ex.set(query=query)  # a jump of two
+    ex.set(tokens=ex.values["tokens"] + 1, seed=ex.values["seed"] + 1)  # two controls at once
+    assert loop.calls == []
+    ex.paint_ahead = False
+    ex.set(query=query + 1)
+    assert loop.calls == []

@@ -63,6 +63,10 @@ log = logging.getLogger("explainer")
 # Seconds between a new picture and the messages with the controls' ranges, hints and info text
 # (in a running kernel; see Explorer._release_text_and_ranges). By then the picture is on screen.
 SYNC_DELAY_S = 0.06
+# Seconds after a picture before the next step's picture is painted ahead (Explorer._plan_next), so
+# that the browser decodes and paints the one just sent first: painting ahead at once, or after
+# 20 ms, slowed the picture on screen in some explorers (docs/performance.md, "Painting ahead").
+PAINT_AHEAD_DELAY_S = 0.035
 
 # The picture is sent as a ``data:`` URL (an ``Image`` widget of format "url"), not as PNG bytes
 # that the widget wraps in a blob: URL. Chromium reads a blob: URL through its browser process,
@@ -101,6 +105,10 @@ class Explorer(widgets.VBox):
     # values after the limits plus frame_state(); its picture is reused only if render() drew the
     # same pixels for it every time (tests/test_frame_memory.py walks every explorer to check it).
     frame_memory = 32
+    # After a one-step slider move, paint the next step in the same direction while the browser
+    # shows this one (in a running kernel only; see _plan_next). False where render() changes
+    # widgets or state beyond result and info (buttons, decoding steps).
+    paint_ahead = True
 
     def __init__(
         self,
@@ -121,6 +129,8 @@ class Explorer(widgets.VBox):
         self.last_update_parts: dict[str, float] = {}
         self.last_update_reused = False
         self._pictures: OrderedDict[Hashable, bytes] = OrderedDict()
+        self._shown_values: dict[str, Any] | None = None
+        self._ahead: asyncio.TimerHandle | None = None
         self._hold_depth = 0
         self._held: ExitStack | None = None  # hold_sync contexts of the controls, hints and info
         self._release_scheduled = False
@@ -246,6 +256,7 @@ class Explorer(widgets.VBox):
             self._release_text_and_ranges()
         self.frames += 1
         self._clear_error()
+        self._plan_next(values)
         self.last_update_ms = (time.perf_counter() - start) * 1e3
         draw = min(self.painter.last_draw_ms, (encoded - computed) * 1e3)  # a frame() override may not set it
         self.last_update_parts = {"compute": (computed - start) * 1e3, "draw": draw,
@@ -258,7 +269,8 @@ class Explorer(widgets.VBox):
         state = self.frame_state()
         if state is None:
             return None
-        key = (tuple(values.items()), state)
+        # Floats to 12 digits: a slider's step computed here and the browser's may differ in the last bit.
+        key = (tuple((n, round(v, 12) if isinstance(v, float) else v) for n, v in values.items()), state)
         try:
             hash(key)
         except TypeError:  # an unhashable control value: nothing to key the picture by
@@ -271,6 +283,73 @@ class Explorer(widgets.VBox):
         self._pictures[key] = url
         while len(self._pictures) > self.frame_memory:
             self._pictures.popitem(last=False)
+
+    def _plan_next(self, values: dict[str, Any]) -> None:
+        """After a move of one slider by one step, schedule :meth:`paint_ahead_of` for its next step."""
+        before, self._shown_values = self._shown_values, dict(values)
+        if self._ahead is not None:
+            self._ahead.cancel()
+            self._ahead = None
+        if not self.paint_ahead or self.frame_memory <= 0 or before is None:
+            return
+        changed = [name for name in values if values[name] != before.get(name)]
+        if len(changed) != 1:
+            return
+        name = changed[0]
+        following = _following(self.controls[name], before[name], values[name])
+        loop = _kernel_loop()
+        if following is None or loop is None:
+            return
+        self._ahead = loop.call_later(PAINT_AHEAD_DELAY_S, self._paint_ahead_now, dict(values, **{name: following}))
+
+    def _paint_ahead_now(self, values: dict[str, Any]) -> None:
+        self._ahead = None
+        self.paint_ahead_of(values)
+
+    def paint_ahead_of(self, values: dict[str, Any]) -> bool:
+        """Paint and keep the picture of ``values`` without showing it; True if one was kept.
+
+        Nothing the browser sees changes: the controls stay, and every attribute ``render`` rebinds
+        (``result``, a clicked unit it resets, ...) is put back; its info text goes nowhere. Only
+        settings the current limits allow as they are qualify. Failures are left for the real
+        update to show.
+        """
+        if self.frame_memory <= 0 or set(values) != set(self.controls) or not self._allowed(values):
+            return False
+        saved = dict(self.__dict__)
+        self.info = _Scratch()  # render() writes its text here, not to the page
+        try:
+            with one_torch_thread():
+                self.render(values)
+            key = self._setting(values)
+            if key is None or key in self._pictures:
+                return False
+            self._keep(key, DATA_URL_PREFIX + base64.b64encode(self.painter.frame()))
+            return True
+        except Exception:  # noqa: BLE001 - the real update shows it, if the student goes there
+            return False
+        finally:
+            attributes = self.__dict__
+            for name in [name for name in attributes if name not in saved]:
+                del attributes[name]
+            for name, value in saved.items():
+                if attributes.get(name) is not value:
+                    attributes[name] = value
+
+    def _allowed(self, values: dict[str, Any]) -> bool:
+        """Whether the limits for ``values`` leave every value as it is."""
+        try:
+            limits = self.limits(values)
+        except Exception:  # noqa: BLE001
+            return False
+        for name, limit in limits.items():
+            value = values[name]
+            if len(limit) == 2:
+                if value not in list(limit[0]):
+                    return False
+            elif not limit[0] <= value <= limit[1]:
+                return False
+        return True
 
     def forget_pictures(self) -> None:
         """Drop the kept pictures (after changing state that :meth:`frame_state` does not name)."""
@@ -484,6 +563,33 @@ class Explorer(widgets.VBox):
         if self.errors.layout.display != "none":
             self.errors.value = ""
             self.errors.layout.display = "none"
+
+
+class _Scratch:
+    """Stands in for the info panel while a picture is painted ahead: takes the text, shows nothing."""
+
+    value = ""
+
+
+def _following(control: widgets.ValueWidget, before: Any, now: Any) -> Any:
+    """The value one more step from ``before`` past ``now`` on a slider, or None (not a one-step
+    slider move, or the end of the range)."""
+    if isinstance(control, widgets.SelectionSlider):
+        options = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
+        if before not in options or now not in options:
+            return None
+        i, j = options.index(before), options.index(now)
+        k = 2 * j - i
+        return options[k] if abs(j - i) == 1 and 0 <= k < len(options) else None
+    if isinstance(control, (widgets.IntSlider, widgets.FloatSlider)):
+        step = control.step
+        if not step or abs(abs(now - before) - step) > 1e-9 * max(1.0, abs(step)):
+            return None
+        following = now + (now - before)
+        if isinstance(control, widgets.FloatSlider):
+            following = control.min + round((following - control.min) / step) * step  # as the slider snaps
+        return following if control.min <= following <= control.max else None
+    return None
 
 
 class Kept(OrderedDict):
