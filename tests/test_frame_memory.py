@@ -113,7 +113,7 @@ def _paint_ahead(rng: random.Random, ex: Explorer) -> None:
     shown = (ex.values, ex.info.value, ex.result, ex.image.value, ex.hints.value, ex.frame_state())
     ex.paint_ahead_of(dict(ex.values, **{name: rng.choice(neighbours)}))
     after = (ex.values, ex.info.value, ex.result, ex.image.value, ex.hints.value, ex.frame_state())
-    assert all(a is b or a == b for a, b in zip(after, shown))
+    assert all(a is b or a == b for a, b in zip(after, shown, strict=True))
 
 
 def _some_other(ex: Explorer) -> dict[str, Any]:
