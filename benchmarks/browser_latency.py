@@ -125,7 +125,11 @@ PROBE_JS = """
     const timer = setTimeout(() => { b.onpaint = null; resolve(null); }, timeout);
     b.onpaint = () => {
       const p = b.paints.find(p => p.t > after);
-      if (p) { clearTimeout(timer); b.onpaint = null; resolve({key: after, paint: p.t, arrived: p.arrived, repeat: p.repeat}); }
+      if (p) {
+        clearTimeout(timer);
+        b.onpaint = null;
+        resolve({key: after, paint: p.t, arrived: p.arrived, repeat: p.repeat});
+      }
     };
     b.onpaint();
   });
@@ -706,7 +710,7 @@ def repeat_table(front_end: str, results: list[ControlResult], names: list[str])
         floor = _floor_p50(rows, pooled)
         cells = []
         for repeat in (False, True):
-            times = [t for r in rows for t, seen in zip(r.times, r.repeats) if seen == repeat]
+            times = [t for r in rows for t, seen in zip(r.times, r.repeats, strict=True) if seen == repeat]
             p50 = summarize(times)[0] if times else float("nan")
             cells += [str(len(times)), _ms(p50), "-" if not times else f"{p50 / floor:.2f}"]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")

@@ -11,6 +11,7 @@ same info text.
 
 from __future__ import annotations
 
+import math
 import random
 from typing import Any
 
@@ -38,6 +39,10 @@ def _choices(control: Any) -> list[Any]:
         return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options][:5]
     if isinstance(control.value, bool):
         return [False, True]
+    if isinstance(control, widgets.FloatLogSlider):
+        exponent = math.log(control.value, control.base)
+        exponents = [exponent + k * control.step for k in (-2, -1, 1, 2)]
+        return [control.base ** e for e in exponents if control.min <= e <= control.max] or [control.value]
     step = getattr(control, "step", 1) or 1
     values = [control.value + k * step for k in (-2, -1, 1, 2)]
     return [v for v in values if control.min <= v <= control.max] or [control.value]
@@ -102,8 +107,8 @@ def test_kept_pictures_equal_painted_ones(name):
 def _paint_ahead(rng: random.Random, ex: Explorer) -> None:
     """Paint a random slider's neighbouring setting ahead, as the kernel would after a move; the
     page must not change."""
-    sliders = [n for n, c in ex.controls.items() if isinstance(c, (widgets.IntSlider, widgets.FloatSlider,
-                                                                      widgets.SelectionSlider)) and not c.disabled]
+    kinds = (widgets.IntSlider, widgets.FloatSlider, widgets.FloatLogSlider, widgets.SelectionSlider)
+    sliders = [n for n, c in ex.controls.items() if isinstance(c, kinds) and not c.disabled]
     if not sliders or not ex.paint_ahead:
         return
     name = rng.choice(sliders)
@@ -196,6 +201,9 @@ def test_painting_ahead_keeps_the_next_picture_and_shows_nothing():
     (widgets.FloatSlider(value=0.3, min=0.1, max=1.0, step=0.1), 0.2, 0.3, 0.4),
     (widgets.SelectionSlider(options=[8, 16, 32, 64], value=16), 8, 16, 32),
     (widgets.SelectionSlider(options=[("a", 1), ("b", 2), ("c", 3)], value=2), 3, 2, 1),
+    (widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.5), 10 ** -0.5, 1.0, 10 ** 0.5),
+    (widgets.FloatLogSlider(value=10.0, base=10, min=-1, max=1, step=0.5), 10 ** 0.5, 10.0, None),  # the end
+    (widgets.FloatLogSlider(value=1.0, base=10, min=-1, max=1, step=0.5), 0.1, 1.0, None),  # a jump
     (widgets.Dropdown(options=["x", "y", "z"], value="y"), "x", "y", None),  # not a slider
     (widgets.Checkbox(value=True), False, True, None),
 ])

@@ -26,6 +26,7 @@ import base64
 import html
 import io
 import logging
+import math
 import os
 import sys
 import time
@@ -581,6 +582,14 @@ def _following(control: widgets.ValueWidget, before: Any, now: Any) -> Any:
         i, j = options.index(before), options.index(now)
         k = 2 * j - i
         return options[k] if abs(j - i) == 1 and 0 <= k < len(options) else None
+    if isinstance(control, widgets.FloatLogSlider):  # steps of the exponent
+        if before <= 0 or now <= 0:
+            return None
+        e_before, e_now = (math.log(v, control.base) for v in (before, now))
+        if abs(abs(e_now - e_before) - control.step) > 1e-6 * max(1.0, control.step):
+            return None
+        exponent = control.min + round((2 * e_now - e_before - control.min) / control.step) * control.step
+        return control.base ** exponent if control.min - 1e-9 <= exponent <= control.max + 1e-9 else None
     if isinstance(control, (widgets.IntSlider, widgets.FloatSlider)):
         step = control.step
         if not step or abs(abs(now - before) - step) > 1e-9 * max(1.0, abs(step)):
