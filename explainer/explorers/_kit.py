@@ -311,9 +311,10 @@ class Explorer(widgets.VBox):
         """Paint and keep the picture of ``values`` without showing it; True if one was kept.
 
         Nothing the browser sees changes: the controls stay, and every attribute ``render`` rebinds
-        (``result``, a clicked unit it resets, ...) is put back; its info text goes nowhere. Only
-        settings the current limits allow as they are qualify. Failures are left for the real
-        update to show.
+        (``result``, a clicked unit it resets, ...) is put back; its info text goes nowhere. The
+        figure's artists do hold the painted setting until the next update: read the picture shown
+        with :meth:`png` or :meth:`save_png`, not from the figure. Only settings the current limits
+        allow as they are qualify. Failures are left for the real update to show.
         """
         if self.frame_memory <= 0 or set(values) != set(self.controls) or not self._allowed(values):
             return False
