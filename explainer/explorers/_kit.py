@@ -100,6 +100,8 @@ class Explorer(widgets.VBox):
             artists, "encode": the PNG and its data URL}`` in ms (benchmarks/browser_latency.py prints them).
         last_update_reused: whether the last update showed a kept picture (draw and encode were 0).
         frame_memory: how many recent pictures are kept (class attribute; 0 keeps none).
+        paint_ahead: whether a one-step slider move paints the next step ahead in a kernel
+            (class attribute; see :meth:`paint_ahead_of`).
     """
 
     # Pictures of recent settings, kept as data URLs of about 40-110 KB each. A setting is the control
