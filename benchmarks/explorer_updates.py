@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 import explainer.explorers as explorers
+from explainer.explorers._kit import option_values
 
 
 def _positions(control, moves: int) -> list:
     """A back-and-forth walk over the control's allowed values."""
     if hasattr(control, "options") and control.options:
         # Dropdowns may hold (label, value) pairs; the control's value is the second item.
-        options = _values(control)
+        options = option_values(control)
     elif isinstance(control.value, bool):
         options = [False, True]
     elif hasattr(control, "base"):  # FloatLogSlider: min/max are exponents of base
@@ -45,16 +46,12 @@ def _positions(control, moves: int) -> list:
     return [walk[(start + 1 + i) % len(walk)] for i in range(moves)]
 
 
-def _values(control) -> list:
-    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
-
-
 def _time_control(explorer, name: str, moves: int) -> list[float]:
     control = explorer.controls[name]
     original = control.value
     times = []
     for value in _positions(control, moves):
-        if control.value == value or (hasattr(control, "options") and value not in _values(control)):
+        if control.value == value or (hasattr(control, "options") and value not in option_values(control)):
             continue  # already there, or no longer allowed after another control moved
         start = time.perf_counter()
         control.value = value

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from explainer.explorers._kit import option_values
+
 
 def step(control: Any) -> Any:
     """A different allowed value one step away, as the browser test's arrow key or click gives."""
-    options = getattr(control, "options", None)
-    if options:
-        values = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options]
+    if getattr(control, "options", None):
+        values = option_values(control)
         i = values.index(control.value)
         return values[i + 1] if i + 1 < len(values) else values[i - 1]
     if isinstance(control.value, bool):

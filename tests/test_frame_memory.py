@@ -24,7 +24,7 @@ import ipywidgets as widgets  # noqa: E402
 
 import explainer.explorers as explorers  # noqa: E402
 from explainer.explorers import _kit  # noqa: E402
-from explainer.explorers._kit import Explorer, _following  # noqa: E402
+from explainer.explorers._kit import Explorer, _following, option_values  # noqa: E402
 
 STEPS = 24
 # Buttons whose state the picture shows, pressed during the walk too (training buttons are left out:
@@ -34,9 +34,8 @@ BUTTONS = {"decoding_explorer": ("next_button", "reset_button")}
 
 def _choices(control: Any) -> list[Any]:
     """Up to five allowed values of ``control`` around its current one (revisits are likely)."""
-    options = getattr(control, "options", None)
-    if options:
-        return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in options][:5]
+    if getattr(control, "options", None):
+        return option_values(control)[:5]
     if isinstance(control.value, bool):
         return [False, True]
     if isinstance(control, widgets.FloatLogSlider):
@@ -96,11 +95,11 @@ def test_kept_pictures_equal_painted_ones(name):
         assert kept.png() == painted.png(), (i, move)
         assert kept.info.value == painted.info.value, (i, move)
         history.append(kept.values)
-    # Coming back to the first setting must reuse its picture (and still show the same one).
-    first = painted.values
+    # Leaving the last setting and coming back to it must reuse its picture.
+    here = painted.values
     kept.set(**_some_other(kept))
-    kept.set(**first)
-    assert kept.last_update_reused or kept.values != first
+    kept.set(**here)
+    assert kept.last_update_reused or kept.values != here
     assert reused + kept.last_update_reused > 0, "the walk never reused a picture: the test proves nothing"
 
 
@@ -134,7 +133,6 @@ def test_frame_state_separates_pictures():
     """Clicking another unit (state outside the controls) must not show the previous unit's picture."""
     ex = explorers.dilation_explorer()
     before = ex.png()
-    width, height = ex.painter.size
     x, y = ex.painter.data_to_pixel(ex.ax_photo, 3, 3)
     ex.click(x, y)
     assert not ex.last_update_reused and ex.png() != before

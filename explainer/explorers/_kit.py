@@ -48,6 +48,7 @@ from explainer.theme import Theme, get_theme
 __all__ = [
     "Explorer",
     "Kept",
+    "option_values",
     "one_torch_thread",
     "Theme",
     "get_theme",
@@ -579,7 +580,7 @@ def _following(control: widgets.ValueWidget, before: Any, now: Any) -> Any:
     """The value one more step from ``before`` past ``now`` on a slider, or None (not a one-step
     slider move, or the end of the range)."""
     if isinstance(control, widgets.SelectionSlider):
-        options = [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
+        options = option_values(control)
         if before not in options or now not in options:
             return None
         i, j = options.index(before), options.index(now)
@@ -602,6 +603,12 @@ def _following(control: widgets.ValueWidget, before: Any, now: Any) -> Any:
             following = control.min + round((following - control.min) / step) * step  # as the slider snaps
         return following if control.min <= following <= control.max else None
     return None
+
+
+def option_values(control: widgets.ValueWidget) -> list[Any]:
+    """The values a choice control (drop-down, selection slider, toggle buttons) can take, in order:
+    the second item of each ``(label, value)`` option, the option itself otherwise."""
+    return [o[1] if isinstance(o, tuple) and len(o) == 2 else o for o in control.options]
 
 
 class Kept(OrderedDict):

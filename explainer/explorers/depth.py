@@ -200,7 +200,7 @@ class DegradationExplorer(Explorer):
     Press **train** (:meth:`train`) to train the current setting (both networks, with a progress bar).
     """
 
-    paint_ahead = False  # render() sets the buttons (and the decoding step): nothing is painted ahead
+    paint_ahead = False  # render() sets the train button and the progress bar: nothing is painted ahead
 
     def __init__(self, values: dict[str, Any], theme: Theme) -> None:
         fig = new_figure(7.6, 4.0, theme=theme)

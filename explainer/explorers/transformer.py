@@ -132,7 +132,7 @@ class DecodingExplorer(Explorer):
     :class:`~explainer.decoding.DecodeStep`. Arguments as in :func:`decoding_explorer`.
     """
 
-    paint_ahead = False  # render() sets the buttons (and the decoding step): nothing is painted ahead
+    paint_ahead = False  # render() sets the next-token button: nothing is painted ahead
 
     def __init__(self, *, digits: str = INPUTS[0], layer: int = 2, head: str = "mean", steps: int = 0,
                  theme: Theme | None = None) -> None:
