@@ -24,12 +24,13 @@ import numpy as np
 import torch
 
 import explainer.explorers as explorers
+from explainer.explorers._kit import option_values
 from explainer.paint import ENV_VAR, FAST_PATHS
 
 try:  # run as a script: benchmarks/ is on sys.path
-    from explorer_updates import _positions, _values
+    from explorer_updates import _positions
 except ImportError:  # imported as benchmarks.fast_paths (doctests)
-    from benchmarks.explorer_updates import _positions, _values
+    from benchmarks.explorer_updates import _positions
 
 BLOCK = 5
 BAR_MS = 0.5
@@ -50,7 +51,7 @@ def _build(factory_name: str, off: str):  # noqa: ANN202
 
 def _move(explorer, name: str, value) -> float | None:  # noqa: ANN001
     control = explorer.controls[name]
-    if control.value == value or (hasattr(control, "options") and value not in _values(control)):
+    if control.value == value or (hasattr(control, "options") and value not in option_values(control)):
         return None  # already there, or not allowed after another control moved
     start = time.perf_counter()
     control.value = value
